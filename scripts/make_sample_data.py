@@ -1,0 +1,242 @@
+"""Write the embedded default's data: an O&M corpus, its held-out test set, and a general reading set.
+
+    python scripts/make_sample_data.py --seed 0
+
+Outputs (committed to the repo, so a fresh clone needs no network):
+- data/corpus/*.md       150 alarm documents in the paper's Table III form (the *target* domain).
+- data/test.jsonl        60 questions an engineer would ask about them, with reference answers.
+- data/general.jsonl     a general reading-comprehension set on another subject (fictional garden
+                         plants) used only to teach the tiny base model to follow the two prompts.
+
+Each alarm document holds more facts (id, severity, thresholds, several reasons and steps) than one
+question can cover, so later rounds can still ask new questions about it. The test questions are worded
+the way engineers ask, not the way the generator's prompts ask.
+"""
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+DEVICES = ["BBU3910", "RRU5258", "OLT MA5800", "PTN 960", "AAU5613", "SPN 620", "BSC6910",
+           "UPS 5000E", "NE40E router", "S6730 switch", "DCDU-12B", "OSN 1800"]
+
+# (name, metric, unit, raise-values, clear-gap, trigger, reasons, steps per reason)
+FAMILIES = [
+    ("Board Temperature Too High", "board temperature", "°C", (70, 95), 5,
+     "the board temperature stays above the upper threshold for 30 seconds",
+     [("the fan module is faulty", "check the fan status in the device panel, then replace the fan module if it has stopped"),
+      ("the air filter is blocked by dust", "remove the air filter, clean it with a vacuum, then reinstall it"),
+      ("the equipment room air conditioner has failed", "measure the room temperature, then ask the facility team to repair the air conditioner"),
+      ("the board is overloaded", "check the board load on the management system, then move some services to another board")]),
+    ("Fan Speed Abnormal", "fan speed", " rpm", (1500, 3000), 300,
+     "the fan speed falls below the lower threshold",
+     [("the fan blades are blocked", "power off the fan tray, remove the obstruction, then power it on again"),
+      ("the fan tray is not seated firmly", "pull out the fan tray, then reinsert it until it clicks"),
+      ("the fan motor has aged", "replace the fan tray with a spare one")]),
+    ("Input Power Failure", "input voltage", " V", (38, 44), 2,
+     "the input voltage drops below the lower threshold",
+     [("the power cable is loose", "tighten the power cable at both ends, then check that the voltage recovers"),
+      ("the upstream circuit breaker has tripped", "inspect the distribution frame, then reset the circuit breaker"),
+      ("the rectifier module is faulty", "check the rectifier indicators, then replace the failed rectifier module")]),
+    ("Optical Receive Power Too Low", "received optical power", " dBm", (-28, -20), 2,
+     "the received optical power stays below the lower threshold",
+     [("the fiber connector is dirty", "clean the fiber connector with a cleaning pen, then measure the power again"),
+      ("the fiber is bent too sharply", "check the fiber route, then straighten the bend"),
+      ("the optical module is aging", "test the module with an optical power meter, then replace it if the power is low"),
+      ("the peer transmitter is faulty", "ask the peer site to check its transmit power, then replace the peer module")]),
+    ("Link Down", "link error count", " errors", (10, 50), 10,
+     "the port link goes down or the error count exceeds the threshold",
+     [("the network cable is damaged", "test the cable with a cable tester, then replace the damaged cable"),
+      ("the peer port is shut down", "log in to the peer device, then enable the port"),
+      ("the port rate does not match the peer", "compare the port settings on both ends, then set the same rate")]),
+    ("CPU Usage Too High", "CPU usage", "%", (80, 95), 10,
+     "the CPU usage stays above the threshold for five minutes",
+     [("too many services run on the board", "check the service list, then migrate some services to another board"),
+      ("a process is stuck in a loop", "find the process with the highest usage, then restart it"),
+      ("the device is under a traffic attack", "check the traffic statistics, then enable attack defense")]),
+    ("Memory Usage Too High", "memory usage", "%", (80, 95), 10,
+     "the memory usage stays above the threshold for five minutes",
+     [("a process has a memory leak", "find the process whose memory keeps growing, then restart it"),
+      ("the routing table is too large", "check the route count, then summarize routes"),
+      ("too many log files are cached", "export the logs, then clear the log cache")]),
+    ("Disk Usage Too High", "disk usage", "%", (85, 95), 5,
+     "the disk usage exceeds the threshold",
+     [("old log files are not cleaned", "export the old logs, then delete them from the disk"),
+      ("the backup files are too large", "move the backup files to the backup server"),
+      ("the disk has bad sectors", "run the disk check tool, then replace the disk if errors are found")]),
+    ("Clock Synchronization Lost", "clock offset", " us", (1, 5), 1,
+     "the clock offset from the reference source exceeds the threshold",
+     [("the GPS antenna is damaged", "check the antenna status, then replace the GPS antenna"),
+      ("the clock source is unavailable", "check the clock source configuration, then switch to a backup clock source"),
+      ("the clock cable is loose", "tighten the clock cable connector")]),
+    ("VSWR Too High", "VSWR", "", (2, 4), 1,
+     "the voltage standing wave ratio of the antenna port exceeds the threshold",
+     [("the feeder connector is loose", "tighten the feeder connector with a torque wrench"),
+      ("water has entered the feeder", "dry the connector, then seal it with waterproof tape"),
+      ("the antenna is damaged", "inspect the antenna, then replace it if it is damaged")]),
+    ("Battery Voltage Low", "battery voltage", " V", (44, 47), 2,
+     "the battery voltage drops below the threshold during discharge",
+     [("the mains supply has been cut for a long time", "check the mains supply, then start the backup generator"),
+      ("the battery has aged", "test the battery capacity, then replace batteries below 80 percent"),
+      ("the charging current is set too low", "check the charging settings, then raise the charging current limit")]),
+    ("Packet Loss Rate Too High", "packet loss rate", "%", (1, 5), 1,
+     "the packet loss rate on the port exceeds the threshold",
+     [("the link is congested", "check the port bandwidth usage, then expand the link capacity"),
+      ("the optical module is faulty", "check the module error counters, then replace the optical module"),
+      ("the QoS policy drops traffic", "review the QoS policy, then adjust the queue limits")]),
+    ("License Near Expiry", "remaining license days", " days", (15, 60), 0,
+     "the license will expire within the threshold number of days",
+     [("the license was not renewed", "apply for a new license file from the vendor, then load it"),
+      ("the device clock is wrong", "correct the device time, then check the license status again")]),
+    ("Door Open", "door open time", " minutes", (5, 30), 0,
+     "the cabinet door stays open longer than the threshold",
+     [("maintenance work is in progress", "confirm the work order with the on-site engineer, then close the door when finished"),
+      ("the door sensor is faulty", "test the door sensor, then replace it if it does not respond"),
+      ("the door lock is broken", "repair the door lock, then close the door")]),
+]
+SEVERITIES = ["critical", "major", "minor", "warning"]
+
+
+def _threshold(rng, lo, hi):
+    return rng.randint(lo, hi)
+
+
+def make_alarm_docs(rng: random.Random, n: int) -> list[dict]:
+    combos = [(f, d) for f in range(len(FAMILIES)) for d in DEVICES]
+    rng.shuffle(combos)
+    ids = rng.sample(range(1000, 9999), n)
+    docs = []
+    for (fam_i, device), alarm_id in zip(combos[:n], ids):
+        name, metric, unit, (lo, hi), gap, trigger, reasons = FAMILIES[fam_i]
+        raise_at = _threshold(rng, lo, hi)
+        clear_at = raise_at - gap if gap else raise_at
+        picked = rng.sample(reasons, min(len(reasons), rng.choice([2, 3])))
+        docs.append({"id": alarm_id, "name": name, "device": device, "metric": metric, "unit": unit,
+                     "raise": raise_at, "clear": clear_at, "trigger": trigger,
+                     "severity": rng.choice(SEVERITIES), "reasons": picked})
+    return docs
+
+
+def render_alarm(doc: dict) -> str:
+    lines = [f"Alarm: ALM-{doc['id']} {doc['name']}",
+             f"Device: {doc['device']}",
+             f"Severity: {doc['severity']}",
+             "Alarm Explanation:",
+             f"- This alarm is raised when {doc['trigger']}.",
+             f"- The alarm is raised when the {doc['metric']} reaches {doc['raise']}{doc['unit']} "
+             f"and cleared when it returns to {doc['clear']}{doc['unit']}.",
+             "Possible Reasons:"]
+    lines += [f"- Reason {i}: {r}." for i, (r, _) in enumerate(doc["reasons"], 1)]
+    lines.append("Processing Steps:")
+    lines += [f"- Reason {i}: {s}." for i, (_, s) in enumerate(doc["reasons"], 1)]
+    return "\n".join(lines) + "\n"
+
+
+def engineer_question(rng: random.Random, doc: dict) -> dict:
+    """One question as an engineer would ask it, with a reference answer written from the document."""
+    a = f"ALM-{doc['id']}"
+    dev, name = doc["device"], doc["name"]
+    kind = rng.choice(["threshold", "reasons", "fix", "severity"])
+    if kind == "threshold":
+        q = rng.choice([f"Our {dev} keeps throwing {a}. At what {doc['metric']} does it fire and when does it clear?",
+                        f"What {doc['metric']} sets off {name} on the {dev}, and when does it go away?"])
+        ans = (f"{a} {name} on the {dev} is raised when the {doc['metric']} reaches {doc['raise']}{doc['unit']} "
+               f"and cleared when it returns to {doc['clear']}{doc['unit']}.")
+    elif kind == "reasons":
+        q = rng.choice([f"{a} just showed up on one of our {dev} units. What usually causes it?",
+                        f"Why would the {dev} report {name}?"])
+        causes = " or ".join(r for r, _ in doc["reasons"])
+        ans = f"{name} on the {dev} is usually caused by {causes}."
+    elif kind == "fix":
+        reason, step = rng.choice(doc["reasons"])
+        q = rng.choice([f"I think {a} on the {dev} is there because {reason}. How do I fix it?",
+                        f"{name} on our {dev}, and it looks like {reason}. What should I do?"])
+        ans = f"When {name} on the {dev} is caused because {reason}, {step}."
+    else:
+        q = rng.choice([f"How serious is {a} on the {dev}?", f"What severity does {name} have on the {dev}?"])
+        ans = f"{a} {name} on the {dev} is a {doc['severity']} alarm."
+    return {"question": q, "answer": ans, "alarm": a}
+
+
+# --- the general reading set: fictional garden plants, another subject entirely ---------------------
+PLANT_WORDS = ["Amber", "Velvet", "Silver", "Marsh", "Dawn", "Copper", "Misty", "Ember", "Frost", "Willow",
+               "Saffron", "Cobalt", "Ivory", "Rustic", "Lunar", "Coral", "Jade", "Thistle", "Hazel", "Opal"]
+PLANT_KINDS = ["Lily", "Fern", "Sage", "Orchid", "Clover", "Poppy", "Moss", "Ivy", "Tulip", "Aster"]
+CARE_LEVELS = ["easy", "moderate", "demanding", "expert"]
+# (verb, its base form, metric, unit, range, recovery gap)
+GROWTH = [("flowers", "flower", "soil temperature", "°C", (12, 28), 4),
+          ("drops its leaves", "drop its leaves", "light level", " lux", (200, 900), 100),
+          ("wilts", "wilt", "soil moisture", "%", (10, 40), 5),
+          ("turns yellow", "turn yellow", "salt level", " ppm", (300, 900), 50)]
+PROBLEMS = [("the roots are rotting", "lift the plant, then cut away the soft roots and repot it in dry soil"),
+            ("aphids are feeding on the stems", "spray the stems with soapy water, then repeat after three days"),
+            ("the pot is too small", "move the plant to a pot twice as wide, then water it well"),
+            ("the leaves get too much sun", "move the plant to partial shade, then remove the burnt leaves"),
+            ("the soil lacks nitrogen", "add a nitrogen fertilizer, then water the soil"),
+            ("frost has damaged the buds", "cover the plant at night, then prune the dead buds in spring"),
+            ("the drainage holes are blocked", "clear the drainage holes, then add gravel at the bottom of the pot"),
+            ("snails eat the young leaves", "collect the snails at dusk, then put copper tape around the pot")]
+SECTION_NAMES = [("Plant Explanation", "Possible Problems", "Care Steps"),
+                 ("Growth Notes", "Possible Causes", "Treatment Steps"),
+                 ("Plant Explanation", "Possible Reasons", "Processing Steps")]
+
+
+def make_plant(rng: random.Random) -> tuple[str, list[tuple[str, str]]]:
+    """Return a plant card and the (question, answer) pairs it supports."""
+    name = f"{rng.choice(PLANT_WORDS)} {rng.choice(PLANT_KINDS)}"
+    code = f"PL-{rng.randint(100, 999)}"
+    verb, verb_base, metric, unit, (lo, hi), gap = rng.choice(GROWTH)
+    at = rng.randint(lo, hi)
+    back = at - gap
+    care = rng.choice(CARE_LEVELS)
+    probs = rng.sample(PROBLEMS, rng.choice([2, 3]))
+    expl, causes, steps = rng.choice(SECTION_NAMES)
+    lines = [f"Plant: {code} {name}", f"Garden: bed {rng.randint(1, 40)}", f"Care Level: {care}", f"{expl}:",
+             f"- This plant {verb} when the {metric} reaches {at}{unit} and recovers when it returns to {back}{unit}.",
+             f"{causes}:"]
+    lines += [f"- Reason {k}: {p}." for k, (p, _) in enumerate(probs, 1)]
+    lines.append(f"{steps}:")
+    lines += [f"- Reason {k}: {s}." for k, (_, s) in enumerate(probs, 1)]
+    doc = "\n".join(lines) + "\n"
+    p, s = rng.choice(probs)
+    qa = [(f"At what {metric} does {code} {name} {verb_base}?",
+           f"{code} {name} {verb} when the {metric} reaches {at}{unit} and recovers when it returns to {back}{unit}."),
+          (f"What are the possible reasons for problems with {code} {name}?",
+           f"The possible reasons for problems with {code} {name} are that " + " or that ".join(x for x, _ in probs) + "."),
+          (f"How should {code} {name} be treated when {p}?",
+           f"When {p}, {s}."),
+          (f"What is the care level of {code} {name}?",
+           f"{code} {name} has a {care} care level.")]
+    return doc, qa
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--docs", type=int, default=150)
+    parser.add_argument("--tests", type=int, default=60)
+    parser.add_argument("--plants", type=int, default=800)
+    parser.add_argument("--out", type=Path, default=Path("data"))
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+
+    corpus_dir = args.out / "corpus"
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    for old in corpus_dir.glob("*.md"):
+        old.unlink()
+    docs = make_alarm_docs(rng, args.docs)
+    for doc in docs:
+        (corpus_dir / f"ALM-{doc['id']}.md").write_text(render_alarm(doc), encoding="utf-8")
+    with open(args.out / "test.jsonl", "w", encoding="utf-8") as f:
+        for doc in rng.sample(docs, args.tests):
+            f.write(json.dumps(engineer_question(rng, doc), ensure_ascii=False) + "\n")
+    with open(args.out / "general.jsonl", "w", encoding="utf-8") as f:
+        for _ in range(args.plants):
+            text, qa = make_plant(rng)
+            f.write(json.dumps({"document": text, "qa": qa}, ensure_ascii=False) + "\n")
+    print(f"wrote {len(docs)} documents to {corpus_dir}, {args.tests} test questions and {args.plants} general cards")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""Typed views of params.yaml: one dataclass per section, checked at stage start.
+
+params.yaml is the only source of every value; a stage loads just the sections it declares in
+dvc.yaml. A wrong or missing key fails here with its dotted name, before any work is done.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from selfevo.errors import PipelineError
+
+PARAMS_FILE = "params.yaml"  # DVC's own default; `dvc exp run -S` edits this file
+T = TypeVar("T")
+
+
+def _check(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise PipelineError(f"{PARAMS_FILE}: {key}: {message}")
+
+
+@dataclass
+class CorpusParams:
+    text_field: str
+    """Field holding the text in .json/.jsonl corpora (the paper's release uses `instruction`)."""
+    max_chunk_chars: int
+    """Documents longer than this are split on paragraph boundaries (characters: model-independent)."""
+    min_chunk_chars: int
+    """Chunks shorter than this are dropped as empty or boilerplate."""
+
+    def __post_init__(self):
+        _check(self.max_chunk_chars > 0, "corpus.max_chunk_chars", "must be positive")
+        _check(0 <= self.min_chunk_chars < self.max_chunk_chars, "corpus.min_chunk_chars",
+               "must be >= 0 and below corpus.max_chunk_chars")
+
+
+@dataclass
+class ModelParams:
+    base: str
+    """`embedded` builds the tiny chat model; otherwise a local path or hub id (Qwen/Qwen1.5-7B-Chat)."""
+    dtype: str
+    """auto (bf16 on GPU, fp32 on CPU), float32, bfloat16 or float16."""
+    trust_remote_code: bool
+    """Run code shipped with a hub model. Off unless you trust its author."""
+
+    def __post_init__(self):
+        _check(bool(self.base), "model.base", "must be `embedded` or a model path / hub id")
+        _check(self.dtype in {"auto", "float32", "bfloat16", "float16"}, "model.dtype",
+               f"unknown dtype {self.dtype!r}; use auto, float32, bfloat16 or float16")
+
+
+@dataclass
+class EmbeddedParams:
+    vocab_size: int
+    """Byte-level BPE vocabulary, trained on the general set."""
+    hidden_size: int
+    layers: int
+    heads: int
+    intermediate_size: int
+    max_length: int
+    """Longest training sequence in tokens; longer examples are dropped."""
+    steps: int
+    """Optimizer steps; the CPU budget of the whole build (~5 min on 2 cores at the defaults)."""
+    batch_size: int
+    lr: float
+    seed: int
+
+    def __post_init__(self):
+        for key in ("vocab_size", "hidden_size", "layers", "heads", "intermediate_size", "max_length", "steps",
+                    "batch_size"):
+            _check(getattr(self, key) > 0, f"embedded.{key}", "must be positive")
+        _check(self.hidden_size % self.heads == 0, "embedded.heads", "must divide embedded.hidden_size")
+
+
+@dataclass
+class PromptParams:
+    language: str
+    """Prompt set under prompts/: `en` (default) or `zh` (the paper's Chinese prompts)."""
+
+    def __post_init__(self):
+        _check(self.language in {"en", "zh"}, "prompts.language", f"unknown language {self.language!r}")
+
+
+@dataclass
+class SamplingParams:
+    temperature: float
+    """0 means greedy."""
+    top_p: float
+    max_question_tokens: int
+    max_answer_tokens: int
+    max_prompt_tokens: int
+    """Prompts longer than this are cut from the left of the knowledge text; keep above the chunk size."""
+    batch_size: int
+    seed: int
+
+    def __post_init__(self):
+        _check(self.temperature >= 0, "generate.temperature", "must be >= 0")
+        _check(0 < self.top_p <= 1, "generate.top_p", "must be in (0, 1]")
+        for key in ("max_question_tokens", "max_answer_tokens", "max_prompt_tokens", "batch_size"):
+            _check(getattr(self, key) > 0, f"generate.{key}", "must be positive")
+
+
+@dataclass
+class ScoreParams:
+    batch_size: int
+    max_length: int
+    """Pairs whose question + answer exceed this many tokens are truncated from the answer's end."""
+
+    def __post_init__(self):
+        _check(self.batch_size > 0, "score.batch_size", "must be positive")
+        _check(self.max_length > 0, "score.max_length", "must be positive")
+
+
+STRATEGIES = ("ifd", "random", "all", "none")
+
+
+@dataclass
+class SelectionParams:
+    strategy: str
+    """ifd (top-k by IFD, the paper's), random (k at random), all (whole history), none (no history)."""
+    k: int
+    """How many history pairs join each round's training data (ifd and random)."""
+    max_ifd: float | None
+    """Drop pairs above this IFD before ranking (IFD > 1: the question makes the answer harder). null keeps all."""
+    seed: int
+
+    def __post_init__(self):
+        _check(self.strategy in STRATEGIES, "selection.strategy",
+               f"unknown strategy {self.strategy!r}; use one of {', '.join(STRATEGIES)}")
+        _check(isinstance(self.k, int) and self.k >= 0, "selection.k", f"must be an integer >= 0, got {self.k!r}")
+        _check(self.max_ifd is None or self.max_ifd > 0, "selection.max_ifd", "must be positive or null")
+
+
+@dataclass
+class TrainParams:
+    lora_r: int
+    lora_alpha: int
+    lora_dropout: float
+    target_modules: str | list[str]
+    """`all-linear`: every linear layer but the output head, the paper's `lora-target: all`."""
+    lr: float
+    epochs: int
+    batch_size: int
+    max_length: int
+    seed: int
+
+    def __post_init__(self):
+        _check(self.lora_r > 0, "train.lora_r", "must be positive")
+        _check(self.lora_alpha > 0, "train.lora_alpha", "must be positive")
+        _check(0 <= self.lora_dropout < 1, "train.lora_dropout", "must be in [0, 1)")
+        _check(self.lr > 0, "train.lr", "must be positive")
+        _check(self.epochs > 0, "train.epochs", "must be positive")
+        _check(self.batch_size > 0, "train.batch_size", "must be positive")
+
+
+@dataclass
+class EvaluateParams:
+    bleu_tokenize: str
+    """sacrebleu tokenizer: 13a for English, zh for Chinese."""
+    max_new_tokens: int
+    batch_size: int
+
+    def __post_init__(self):
+        _check(self.bleu_tokenize in {"13a", "zh", "intl", "char", "none", "flores200"}, "evaluate.bleu_tokenize",
+               f"unknown sacrebleu tokenizer {self.bleu_tokenize!r}")
+        _check(self.max_new_tokens > 0, "evaluate.max_new_tokens", "must be positive")
+
+
+@dataclass
+class Round:
+    round: int
+    start: str
+    """Model directory under models/ this round starts from: `base` for round 0, else `round_{round-1}`."""
+
+
+SECTIONS: dict[str, type] = {
+    "corpus": CorpusParams, "model": ModelParams, "embedded": EmbeddedParams, "prompts": PromptParams,
+    "generate": SamplingParams, "score": ScoreParams, "selection": SelectionParams, "train": TrainParams,
+    "evaluate": EvaluateParams,
+}
+
+
+def _build(cls: type[T], raw: Any, key: str) -> T:
+    _check(isinstance(raw, dict), key, "must be a mapping")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - names)
+    _check(not unknown, f"{key}.{unknown[0]}" if unknown else key, "unknown key")
+    missing = sorted(names - set(raw))
+    _check(not missing, f"{key}.{missing[0]}" if missing else key, "missing key")
+    return cls(**raw)
+
+
+def load_params(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise PipelineError(f"{path}: file not found (run from the repository root)")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    _check(isinstance(raw, dict), "(top level)", "must be a mapping")
+    return raw
+
+
+def load_section(name: str, params: dict[str, Any] | None = None) -> Any:
+    """The typed, checked section `name` of params.yaml."""
+    params = load_params() if params is None else params
+    _check(name in params, name, "missing section")
+    return _build(SECTIONS[name], params[name], name)
+
+
+def load_rounds(params: dict[str, Any] | None = None) -> list[Round]:
+    """The round list, checked to be a chain: round i starts from the model that round i-1 trained."""
+    params = load_params() if params is None else params
+    raw = params.get("rounds")
+    _check(isinstance(raw, list) and len(raw) > 0, "rounds", "must be a non-empty list")
+    rounds = [_build(Round, r, f"rounds[{i}]") for i, r in enumerate(raw)]
+    for i, r in enumerate(rounds):
+        expected = "base" if i == 0 else f"round_{i - 1}"
+        _check(r.round == i and r.start == expected, f"rounds[{i}]",
+               f"expected {{round: {i}, start: {expected}}}, got {{round: {r.round}, start: {r.start}}}")
+    return rounds

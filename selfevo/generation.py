@@ -1,0 +1,87 @@
+"""Batched generation with a KV cache and one random stream per item.
+
+Prompts are sorted by length and left-padded, so a batch wastes little on padding. Each item
+samples from its own seeded generator, so what it writes does not depend on which batch it landed
+in (up to floating-point differences between batch shapes). temperature 0 is greedy.
+"""
+
+from __future__ import annotations
+
+import torch
+from tqdm import tqdm
+
+from selfevo.modeling import stop_token_ids
+from selfevo.prompts import Messages, render_prompt
+
+
+def _filter_top_p(probs: torch.Tensor, top_p: float) -> torch.Tensor:
+    if top_p >= 1.0:
+        return probs
+    sorted_probs, order = probs.sort(dim=-1, descending=True)
+    keep = sorted_probs.cumsum(-1) - sorted_probs < top_p  # always keeps the most likely token
+    sorted_probs = sorted_probs * keep
+    return torch.zeros_like(probs).scatter(-1, order, sorted_probs)
+
+
+@torch.no_grad()
+def _generate_batch(model, prompts: list[list[int]], seeds: list[int], *, pad_id: int, stops: set[int],
+                    max_new_tokens: int, temperature: float, top_p: float) -> list[list[int]]:
+    device = next(model.parameters()).device
+    width = max(len(p) for p in prompts)
+    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(prompts), width), dtype=torch.long)
+    for i, p in enumerate(prompts):
+        ids[i, width - len(p):] = torch.tensor(p)
+        mask[i, width - len(p):] = 1
+    ids, mask = ids.to(device), mask.to(device)
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
+    out: list[list[int]] = [[] for _ in prompts]
+    done = [False] * len(prompts)
+    past = None
+    step_ids, step_pos = ids, positions
+    for _ in range(max_new_tokens):
+        result = model(input_ids=step_ids, attention_mask=mask, position_ids=step_pos, past_key_values=past,
+                       use_cache=True)
+        past = result.past_key_values
+        logits = result.logits[:, -1, :].float()
+        if temperature == 0:
+            next_ids = logits.argmax(-1)
+        else:
+            probs = _filter_top_p(torch.softmax(logits / temperature, dim=-1), top_p)
+            next_ids = torch.stack([torch.multinomial(probs[i], 1, generator=generators[i])[0]
+                                    for i in range(len(prompts))])
+        for i, token in enumerate(next_ids.tolist()):
+            if done[i]:
+                continue
+            if token in stops:
+                done[i] = True
+            else:
+                out[i].append(token)
+        if all(done):
+            break
+        step_ids = next_ids.unsqueeze(-1)
+        step_pos = step_pos[:, -1:] + 1
+        mask = torch.cat([mask, torch.ones_like(step_ids)], dim=-1)
+    return out
+
+
+def generate(model, tokenizer, conversations: list[Messages], seeds: list[int], *, max_new_tokens: int,
+             temperature: float, top_p: float, batch_size: int, max_prompt_tokens: int,
+             desc: str = "generate") -> list[str]:
+    """The assistant's reply to each conversation, in input order."""
+    prompts = [tokenizer(render_prompt(tokenizer, c), add_special_tokens=False)["input_ids"][-max_prompt_tokens:]
+               for c in conversations]
+    stops = stop_token_ids(model, tokenizer)
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    replies: list[str] = [""] * len(prompts)
+    with tqdm(total=len(prompts), desc=desc, unit="item") as bar:
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            tokens = _generate_batch(model, [prompts[i] for i in idx], [seeds[i] for i in idx],
+                                     pad_id=tokenizer.pad_token_id, stops=stops, max_new_tokens=max_new_tokens,
+                                     temperature=temperature, top_p=top_p)
+            for i, t in zip(idx, tokens):
+                replies[i] = tokenizer.decode(t, skip_special_tokens=True).strip()
+            bar.update(len(idx))
+    return replies

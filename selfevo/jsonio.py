@@ -1,0 +1,69 @@
+"""JSON/JSONL reading and writing with errors that name the file and line, and atomic writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+import jsonlines
+
+from selfevo.errors import PipelineError
+
+
+def read_jsonl(path: str | Path, required: tuple[str, ...] = ()) -> list[dict]:
+    """Every record of a JSONL file; each must be an object holding the `required` keys."""
+    path = Path(path)
+    if not path.is_file():
+        raise PipelineError(f"{path}: file not found")
+    records = []
+    try:
+        with jsonlines.open(path) as reader:
+            for lineno, record in enumerate(reader.iter(skip_empty=True), 1):
+                if not isinstance(record, dict):
+                    raise PipelineError(f"{path}: line {lineno}: expected a JSON object, got {type(record).__name__}")
+                missing = [k for k in required if k not in record]
+                if missing:
+                    raise PipelineError(f"{path}: line {lineno}: missing key(s) {', '.join(missing)}")
+                records.append(record)
+    except jsonlines.InvalidLineError as e:
+        raise PipelineError(f"{path}: line {e.lineno}: not valid JSON ({e})") from None
+    except UnicodeDecodeError as e:
+        raise PipelineError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    return records
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_jsonl(path: str | Path, records: Iterable[dict]) -> None:
+    def write(f):
+        for record in records:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    _atomic_write(Path(path), write)
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    _atomic_write(Path(path), lambda f: f.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n"))
+
+
+def read_json(path: str | Path) -> Any:
+    path = Path(path)
+    if not path.is_file():
+        raise PipelineError(f"{path}: file not found")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise PipelineError(f"{path}: line {e.lineno}: not valid JSON ({e.msg})") from None

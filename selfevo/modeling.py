@@ -1,0 +1,178 @@
+"""Models: the embedded tiny chat model, a base that points at real weights, and round models.
+
+A model directory is one of:
+- a base built here: tokenizer + config + model.safetensors (`save_pretrained`);
+- a base pointer: `pointer.json` naming a local path or hub id, so gigabytes of weights stay out of
+  the DVC cache;
+- a round: one LoRA adapter (safetensors) + `lineage.json` naming its parent directory and the
+  parent's fingerprint. Round r's model is the base with adapters 0..r merged in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import torch
+
+from selfevo.config import EmbeddedParams, ModelParams
+from selfevo.errors import PipelineError
+from selfevo.jsonio import read_json, write_json
+
+POINTER = "pointer.json"
+LINEAGE = "lineage.json"
+EMBEDDED = "embedded"
+
+# ChatML, as Qwen1.5 writes it (without its default system turn).
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def pick_dtype(params: ModelParams, device: torch.device) -> torch.dtype:
+    if params.dtype == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    return getattr(torch, params.dtype)
+
+
+# --- the embedded base ---------------------------------------------------------------------------
+
+def build_tokenizer(texts: list[str], vocab_size: int):
+    """A byte-level BPE chat tokenizer trained on `texts` (any string can still be encoded)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(texts, trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    fast.chat_template = CHAT_TEMPLATE
+    return fast
+
+
+def build_tiny_model(params: EmbeddedParams, tokenizer):
+    """A small Qwen2-architecture causal LM, randomly initialised from params.seed."""
+    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(params.seed)
+    config = Qwen2Config(
+        vocab_size=len(tokenizer), hidden_size=params.hidden_size, num_hidden_layers=params.layers,
+        num_attention_heads=params.heads, num_key_value_heads=params.heads,
+        intermediate_size=params.intermediate_size, max_position_embeddings=4096, tie_word_embeddings=True,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, bos_token_id=None,
+    )
+    model = Qwen2ForCausalLM(config)
+    model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id,
+                                               pad_token_id=tokenizer.pad_token_id)
+    return model
+
+
+def write_pointer(folder: str | Path, name_or_path: str) -> None:
+    write_json(Path(folder) / POINTER, {"name_or_path": name_or_path})
+
+
+def check_base_source(name_or_path: str) -> None:
+    """Fail early, naming the key, when a base model can be found neither locally nor in the HF cache."""
+    from transformers import AutoConfig
+
+    try:
+        AutoConfig.from_pretrained(name_or_path)
+    except (OSError, ValueError) as e:
+        raise PipelineError(f"params.yaml: model.base: cannot load {name_or_path!r} "
+                            f"(not a model folder, and not in the local Hugging Face cache): {e}") from None
+
+
+# --- lineage -------------------------------------------------------------------------------------
+
+def fingerprint(folder: str | Path) -> str:
+    """sha256 over every file's relative name and bytes: a round's fingerprint covers its whole chain,
+    since its lineage.json holds its parent's fingerprint."""
+    folder = Path(folder)
+    h = hashlib.sha256()
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(folder)).encode())
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def write_lineage(round_dir: str | Path, parent_dir: str | Path, round_index: int) -> None:
+    """Record the parent as a path relative to the round, so a checkout anywhere (or a `dvc pull`
+    into another machine) still finds it."""
+    round_dir, parent_dir = Path(round_dir), Path(parent_dir)
+    write_json(round_dir / LINEAGE, {"round": round_index,
+                                     "parent": os.path.relpath(parent_dir.resolve(), round_dir.resolve()),
+                                     "parent_fingerprint": fingerprint(parent_dir)})
+
+
+def model_chain(model_dir: str | Path) -> tuple[Path, list[Path]]:
+    """The base directory and the adapter directories, oldest first, behind a model directory.
+    Each link's fingerprint is checked, so a stale or edited parent is caught, not silently used."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise PipelineError(f"{model_dir}: model folder not found")
+    adapters: list[Path] = []
+    current = model_dir
+    while (current / LINEAGE).is_file():
+        info = read_json(current / LINEAGE)
+        parent = (current / info["parent"]).resolve()
+        if not parent.is_dir():
+            raise PipelineError(f"{current / LINEAGE}: parent model {parent} not found")
+        if fingerprint(parent) != info["parent_fingerprint"]:
+            raise PipelineError(f"{current}: its parent {parent} changed after this round was trained; "
+                                f"rerun the pipeline (dvc repro)")
+        adapters.append(current)
+        current = parent
+    return current, adapters[::-1]
+
+
+def base_source(base_dir: Path) -> str:
+    """What from_pretrained should load for a base directory."""
+    pointer = base_dir / POINTER
+    return read_json(pointer)["name_or_path"] if pointer.is_file() else str(base_dir)
+
+
+def load_tokenizer(model_dir: str | Path, params: ModelParams):
+    from transformers import AutoTokenizer
+
+    base_dir, _ = model_chain(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(base_source(base_dir), trust_remote_code=params.trust_remote_code)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(model_dir: str | Path, params: ModelParams, device: torch.device | None = None):
+    """The model of a directory: its base with every adapter of its chain merged in, in order."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    device = device or pick_device()
+    base_dir, adapters = model_chain(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(
+        base_source(base_dir), dtype=pick_dtype(params, device), trust_remote_code=params.trust_remote_code,
+        use_safetensors=True,
+    ).to(device)
+    for adapter in adapters:
+        model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    model.eval()
+    return model
+
+
+def stop_token_ids(model, tokenizer) -> set[int]:
+    """Every id that ends an assistant turn: the tokenizer's eos and the generation config's."""
+    ids = {tokenizer.eos_token_id}
+    eos = getattr(model.generation_config, "eos_token_id", None)
+    ids.update(eos if isinstance(eos, list) else [eos])
+    return {i for i in ids if i is not None}

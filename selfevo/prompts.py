@@ -1,0 +1,103 @@
+"""The two generation prompts, the chat formatting shared by training, scoring and generation, and
+the cleaning of what the model wrote."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from selfevo.errors import PipelineError
+
+Messages = list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Prompts:
+    question: str
+    """Template with {knowledge}."""
+    answer: str
+    """Template with {knowledge} and {question}."""
+
+
+def load_prompts(folder: str | Path) -> Prompts:
+    folder = Path(folder)
+    texts = {}
+    for name, fields in (("question", ("{knowledge}",)), ("answer", ("{knowledge}", "{question}"))):
+        path = folder / f"{name}.txt"
+        if not path.is_file():
+            raise PipelineError(f"{path}: prompt file not found")
+        text = path.read_text(encoding="utf-8")
+        for placeholder in fields:
+            if placeholder not in text:
+                raise PipelineError(f"{path}: the prompt has no {placeholder} placeholder")
+        texts[name] = text.strip()
+    return Prompts(**texts)
+
+
+def question_messages(prompts: Prompts, knowledge: str) -> Messages:
+    return [{"role": "user", "content": prompts.question.replace("{knowledge}", knowledge)}]
+
+
+def answer_messages(prompts: Prompts, knowledge: str, question: str) -> Messages:
+    text = prompts.answer.replace("{question}", question).replace("{knowledge}", knowledge)
+    return [{"role": "user", "content": text}]
+
+
+def qa_messages(question: str) -> Messages:
+    """A closed-book question, as the trained model is asked it in training and evaluation."""
+    return [{"role": "user", "content": question}]
+
+
+def render_prompt(tokenizer, messages: Messages) -> str:
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def encode_example(tokenizer, messages: Messages, completion: str) -> tuple[list[int], list[int]]:
+    """Token ids of the prompt and of the assistant's completion (its text and end-of-turn marker),
+    exactly as the chat template writes them."""
+    prompt = render_prompt(tokenizer, messages)
+    full = tokenizer.apply_chat_template(messages + [{"role": "assistant", "content": completion}], tokenize=False)
+    if not full.startswith(prompt):
+        raise PipelineError("the tokenizer's chat template does not extend the generation prompt with the answer")
+    tail = full[len(prompt):]
+    return (tokenizer(prompt, add_special_tokens=False)["input_ids"],
+            tokenizer(tail, add_special_tokens=False)["input_ids"])
+
+
+def answer_only_prefix(tokenizer) -> list[int]:
+    """The assistant header alone, with no question before it: the context of IFD's direct answer
+    score. It is what the generation prompt adds after a user turn; never empty, so that the first
+    answer token is scored in both IFD passes."""
+    probe = [{"role": "user", "content": "?"}]
+    with_header = render_prompt(tokenizer, probe)
+    without = tokenizer.apply_chat_template(probe, tokenize=False, add_generation_prompt=False)
+    header = with_header[len(without):] if with_header.startswith(without) else ""
+    ids = tokenizer(header, add_special_tokens=False)["input_ids"]
+    return ids or [tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id]
+
+
+_LABEL = re.compile(r"^\s*(question|q|问题|answer|a|回答|答案)\s*[:：]\s*", re.IGNORECASE)
+_DOC_REFERENCE = re.compile(r"\b(the|this) (document|fragment|text|knowledge fragment)\b|文档中|该片段|上文", re.IGNORECASE)
+
+
+def clean_question(text: str) -> tuple[str | None, str]:
+    """One question that reads as a question, or None and the reason it was dropped."""
+    text = _LABEL.sub("", text.strip().split("\n")[0]).strip()
+    ends = [i for i, ch in enumerate(text) if ch in "?？"]
+    if not ends:
+        return None, "not_a_question"
+    text = text[: ends[0] + 1].strip()
+    if len(text.split()) < 3 and len(text) < 6:
+        return None, "too_short"
+    return text, "ok"
+
+
+def clean_answer(text: str) -> tuple[str | None, str]:
+    """A non-empty answer that does not point back at the document, or None and the reason."""
+    text = _LABEL.sub("", text.strip()).strip()
+    if not text:
+        return None, "empty_answer"
+    if _DOC_REFERENCE.search(text):
+        return None, "refers_to_document"
+    return text, "ok"

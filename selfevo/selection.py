@@ -1,0 +1,27 @@
+"""Choosing which pairs of earlier rounds join a round's training data (IFD_i in the paper).
+
+The history holds only rounds before the current one: the stage reads the pool that the previous
+round closed, so the current round's pairs cannot leak in.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+from selfevo.config import SelectionParams
+
+
+def select_history(history: list[dict], params: SelectionParams, round_index: int) -> list[dict]:
+    """The chosen pairs, ordered as chosen. Each history record has `id`, `round` and `ifd`."""
+    if params.strategy == "none" or not history:
+        return []
+    if params.strategy == "all":
+        return list(history)
+    if params.strategy == "random":
+        rng = random.Random(f"{params.seed}:{round_index}")
+        return rng.sample(history, min(params.k, len(history)))
+    eligible = [r for r in history if math.isfinite(r["ifd"])
+                and (params.max_ifd is None or r["ifd"] <= params.max_ifd)]
+    eligible.sort(key=lambda r: (-r["ifd"], r["id"]))
+    return eligible[:params.k]

@@ -1,0 +1,111 @@
+"""One training loop for both jobs: building the embedded base from scratch and a LoRA round.
+
+Loss is on completion tokens only. Batches group examples of similar length (sorted within a
+shuffled window), so little compute goes to padding; tokens per second are reported.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+import torch
+from tqdm import tqdm
+
+from selfevo.prompts import Messages, encode_example
+
+IGNORE = -100
+
+
+@dataclass
+class Example:
+    input_ids: list[int]
+    labels: list[int]
+
+
+def tokenize_examples(tokenizer, pairs: list[tuple[Messages, str]], max_length: int) -> tuple[list[Example], int]:
+    """Examples for (messages, completion) pairs; returns them and how many were too long and dropped."""
+    examples, dropped = [], 0
+    for messages, completion in pairs:
+        prompt, answer = encode_example(tokenizer, messages, completion)
+        if len(prompt) + len(answer) > max_length:
+            dropped += 1
+            continue
+        examples.append(Example(prompt + answer, [IGNORE] * len(prompt) + answer))
+    return examples, dropped
+
+
+def length_grouped_batches(examples: list[Example], batch_size: int, rng: random.Random) -> list[list[Example]]:
+    """Shuffle, sort by length inside windows of 50 batches, then shuffle the batches."""
+    order = examples[:]
+    rng.shuffle(order)
+    window = batch_size * 50
+    batches = []
+    for start in range(0, len(order), window):
+        block = sorted(order[start:start + window], key=lambda e: len(e.input_ids))
+        batches += [block[i:i + batch_size] for i in range(0, len(block), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(batch: list[Example], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
+    width = max(len(e.input_ids) for e in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, e in enumerate(batch):
+        n = len(e.input_ids)
+        ids[i, :n] = torch.tensor(e.input_ids)
+        labels[i, :n] = torch.tensor(e.labels)
+        mask[i, :n] = 1
+    return {"input_ids": ids.to(device), "labels": labels.to(device), "attention_mask": mask.to(device)}
+
+
+def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size: int, seed: int,
+          epochs: int = 1, max_steps: int | None = None, desc: str = "train") -> dict:
+    """Train in place with AdamW and linear decay; returns loss and throughput figures."""
+    if not examples:
+        raise ValueError("no training examples")
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    device = next(model.parameters()).device
+    plan = []
+    for _ in range(epochs):
+        plan += length_grouped_batches(examples, batch_size, rng)
+    if max_steps is not None:
+        while len(plan) < max_steps:
+            plan += length_grouped_batches(examples, batch_size, rng)
+        plan = plan[:max_steps]
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - step / len(plan))
+    model.train()
+    tokens, losses, started = 0, [], time.perf_counter()
+    bar = tqdm(plan, desc=desc, unit="step")
+    for batch in bar:
+        inputs = collate(batch, pad_id, device)
+        loss = model(**inputs).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        tokens += int(inputs["attention_mask"].sum())
+        losses.append(loss.item())
+        bar.set_postfix(loss=f"{losses[-1]:.3f}", tok_s=f"{tokens / (time.perf_counter() - started):.0f}")
+    model.eval()
+    seconds = time.perf_counter() - started
+    tail = losses[-max(1, len(losses) // 10):]
+    return {"steps": len(plan), "examples": len(examples), "tokens": tokens, "seconds": round(seconds, 2),
+            "tokens_per_second": round(tokens / seconds, 1), "first_loss": round(losses[0], 4),
+            "final_loss": round(sum(tail) / len(tail), 4)}
+
+
+def add_lora(model, r: int, alpha: int, dropout: float, target_modules):
+    """Wrap a model with fresh LoRA adapters (peft), ready to train."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules,
+                        task_type="CAUSAL_LM", bias="none")
+    return get_peft_model(model, config)

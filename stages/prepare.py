@@ -1,0 +1,31 @@
+"""prepare: the corpus -> clean, deduplicated chunks with content-hash ids.
+
+    python stages/prepare.py --corpus data/corpus --out data/prepared/chunks.jsonl --stats metrics/prepare.json
+"""
+
+import argparse
+
+from selfevo.config import load_section
+from selfevo.corpus import prepare_chunks, read_documents
+from selfevo.errors import run_stage
+from selfevo.jsonio import write_json, write_jsonl
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Split a corpus into chunks.")
+    parser.add_argument("--corpus", required=True, help="folder of .txt/.md, or a .json/.jsonl file")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--stats", required=True)
+    args = parser.parse_args()
+
+    params = load_section("corpus")
+    docs = read_documents(args.corpus, params.text_field)
+    chunks, stats = prepare_chunks(docs, params.max_chunk_chars, params.min_chunk_chars)
+    write_jsonl(args.out, chunks)
+    write_json(args.stats, stats)
+    print(f"prepare: {stats['documents']} documents -> {stats['chunks']} chunks "
+          f"({stats['duplicates_dropped']} duplicates dropped) in {args.out}")
+
+
+if __name__ == "__main__":
+    run_stage(main)
