@@ -159,40 +159,55 @@ def engineer_question(rng: random.Random, doc: dict) -> dict:
     return {"question": q, "answer": ans, "alarm": a}
 
 
-# --- the general reading set: fictional garden plants, another subject entirely ---------------------
+# --- the general reading set: garden plant cards, another subject entirely ----------------------------
+# The cards' contents are drawn at random from broad word lists, so a model cannot guess them: the
+# only way to answer is to read the card and copy from it. That is the skill θ_0 needs, and the
+# reason the set says nothing about alarms or devices.
 PLANT_WORDS = ["Amber", "Velvet", "Silver", "Marsh", "Dawn", "Copper", "Misty", "Ember", "Frost", "Willow",
-               "Saffron", "Cobalt", "Ivory", "Rustic", "Lunar", "Coral", "Jade", "Thistle", "Hazel", "Opal"]
-PLANT_KINDS = ["Lily", "Fern", "Sage", "Orchid", "Clover", "Poppy", "Moss", "Ivy", "Tulip", "Aster"]
+               "Saffron", "Cobalt", "Ivory", "Rustic", "Lunar", "Coral", "Jade", "Thistle", "Hazel", "Opal",
+               "Golden", "Crimson", "Meadow", "River", "Stone", "Cedar", "Maple", "Violet", "Scarlet", "Azure"]
+PLANT_KINDS = ["Lily", "Fern", "Sage", "Orchid", "Clover", "Poppy", "Moss", "Ivy", "Tulip", "Aster", "Rose",
+               "Daisy", "Basil", "Mint", "Heather", "Lotus", "Reed", "Vine", "Cactus", "Laurel"]
+NOUNS = ["root", "stem", "leaf", "bud", "pot", "soil", "tray", "hose", "filter", "pump", "valve", "cable", "lamp",
+         "sensor", "fence", "gate", "panel", "frame", "net", "tank", "pipe", "label", "bench", "shelf", "cover",
+         "seed", "bulb", "branch", "bark", "flower", "fruit", "mulch", "compost", "gravel", "sand", "clay", "timer",
+         "heater", "fan", "window", "door", "roof", "wall", "drain", "module", "board", "port", "meter", "screen"]
+ADJECTIVES = ["dry", "wet", "loose", "blocked", "broken", "cold", "hot", "dirty", "bent", "worn", "damaged",
+              "missing", "too small", "too large", "overloaded", "aged", "faulty", "cracked", "rusty", "shut"]
+VERBS = ["check", "clean", "replace", "tighten", "move", "water", "cut", "lift", "measure", "test", "inspect",
+         "reset", "open", "close", "dry", "cover", "remove", "refill", "adjust", "repair"]
+METRICS = [("soil temperature", "°C", (5, 40)), ("light level", " lux", (100, 900)), ("soil moisture", "%", (5, 90)),
+           ("salt level", " ppm", (100, 900)), ("water flow", " L/h", (1, 60)), ("leaf count", " leaves", (3, 80)),
+           ("pot weight", " kg", (1, 30)), ("humidity", "%", (20, 95))]
+EVENTS = [("wilts", "wilt"), ("flowers", "flower"), ("drops its leaves", "drop its leaves"),
+          ("turns yellow", "turn yellow"), ("stops growing", "stop growing"), ("opens its buds", "open its buds")]
 CARE_LEVELS = ["easy", "moderate", "demanding", "expert"]
-# (verb, its base form, metric, unit, range, recovery gap)
-GROWTH = [("flowers", "flower", "soil temperature", "°C", (12, 28), 4),
-          ("drops its leaves", "drop its leaves", "light level", " lux", (200, 900), 100),
-          ("wilts", "wilt", "soil moisture", "%", (10, 40), 5),
-          ("turns yellow", "turn yellow", "salt level", " ppm", (300, 900), 50)]
-PROBLEMS = [("the roots are rotting", "lift the plant, then cut away the soft roots and repot it in dry soil"),
-            ("aphids are feeding on the stems", "spray the stems with soapy water, then repeat after three days"),
-            ("the pot is too small", "move the plant to a pot twice as wide, then water it well"),
-            ("the leaves get too much sun", "move the plant to partial shade, then remove the burnt leaves"),
-            ("the soil lacks nitrogen", "add a nitrogen fertilizer, then water the soil"),
-            ("frost has damaged the buds", "cover the plant at night, then prune the dead buds in spring"),
-            ("the drainage holes are blocked", "clear the drainage holes, then add gravel at the bottom of the pot"),
-            ("snails eat the young leaves", "collect the snails at dusk, then put copper tape around the pot")]
 SECTION_NAMES = [("Plant Explanation", "Possible Problems", "Care Steps"),
                  ("Growth Notes", "Possible Causes", "Treatment Steps"),
                  ("Plant Explanation", "Possible Reasons", "Processing Steps")]
 
 
+def _problem(rng: random.Random) -> str:
+    return f"the {rng.choice(NOUNS)} is {rng.choice(ADJECTIVES)}"
+
+
+def _steps(rng: random.Random) -> str:
+    a, b = rng.sample(VERBS, 2)
+    return f"{a} the {rng.choice(NOUNS)}, then {b} the {rng.choice(NOUNS)}"
+
+
 def make_plant(rng: random.Random) -> tuple[str, list[tuple[str, str]]]:
     """Return a plant card and the (question, answer) pairs it supports."""
     name = f"{rng.choice(PLANT_WORDS)} {rng.choice(PLANT_KINDS)}"
-    code = f"PL-{rng.randint(100, 999)}"
-    verb, verb_base, metric, unit, (lo, hi), gap = rng.choice(GROWTH)
+    code = f"PL-{rng.randint(100, 9999)}"
+    verb, verb_base = rng.choice(EVENTS)
+    metric, unit, (lo, hi) = rng.choice(METRICS)
     at = rng.randint(lo, hi)
-    back = at - gap
+    back = max(0, at - rng.randint(1, max(1, (hi - lo) // 5)))
     care = rng.choice(CARE_LEVELS)
-    probs = rng.sample(PROBLEMS, rng.choice([2, 3]))
+    probs = [(_problem(rng), _steps(rng)) for _ in range(rng.choice([2, 3]))]
     expl, causes, steps = rng.choice(SECTION_NAMES)
-    lines = [f"Plant: {code} {name}", f"Garden: bed {rng.randint(1, 40)}", f"Care Level: {care}", f"{expl}:",
+    lines = [f"Plant: {code} {name}", f"Garden: bed {rng.randint(1, 99)}", f"Care Level: {care}", f"{expl}:",
              f"- This plant {verb} when the {metric} reaches {at}{unit} and recovers when it returns to {back}{unit}.",
              f"{causes}:"]
     lines += [f"- Reason {k}: {p}." for k, (p, _) in enumerate(probs, 1)]

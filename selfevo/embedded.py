@@ -1,8 +1,9 @@
 """The embedded default's base model θ_0: what it is taught, from a general reading set only.
 
-Each general card (another subject: garden plants) yields, for each of its questions, three chat
-examples: write a question with the question prompt, answer it with the answer prompt, and answer
-it closed-book. So θ_0 follows the pipeline's two prompts but has never seen a target document.
+Each general card (another subject: garden plants) yields, for each of its questions, two chat
+examples: write the question with the question prompt, and answer it with the answer prompt; and
+one of its questions is also answered closed-book, to teach the plain chat Q&A format. So θ_0
+follows the pipeline's two prompts but has never seen a target document.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def general_examples(cards: list[dict], prompts: Prompts) -> list[tuple[Messages
         for question, answer in card["qa"]:
             examples.append((question_messages(prompts, doc), question))
             examples.append((answer_messages(prompts, doc, question), answer))
-            examples.append((qa_messages(question), answer))
+        examples.append((qa_messages(card["qa"][0][0]), card["qa"][0][1]))
     return examples
 
 

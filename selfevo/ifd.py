@@ -57,5 +57,5 @@ def ifd_scores(model, tokenizer, pairs: list[tuple[str, str]], *, batch_size: in
     pad = tokenizer.pad_token_id
     s_cond = answer_nll(model, conditioned, pad_id=pad, batch_size=batch_size, desc="IFD s(A|Q)")
     s_direct = answer_nll(model, direct, pad_id=pad, batch_size=batch_size, desc="IFD s(A)")
-    return [{"conditioned_nll": c, "direct_nll": d, "ifd": c / d if d > 0 else float("inf")}
+    return [{"conditioned_nll": c, "direct_nll": d, "ifd": c / d if d > 0 else None}
             for c, d in zip(s_cond, s_direct)]

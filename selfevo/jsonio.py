@@ -51,7 +51,7 @@ def _atomic_write(path: Path, write) -> None:
 def write_jsonl(path: str | Path, records: Iterable[dict]) -> None:
     def write(f):
         for record in records:
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+            f.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
     _atomic_write(Path(path), write)
 
 

@@ -21,7 +21,7 @@ def select_history(history: list[dict], params: SelectionParams, round_index: in
     if params.strategy == "random":
         rng = random.Random(f"{params.seed}:{round_index}")
         return rng.sample(history, min(params.k, len(history)))
-    eligible = [r for r in history if math.isfinite(r["ifd"])
+    eligible = [r for r in history if r["ifd"] is not None and math.isfinite(r["ifd"])
                 and (params.max_ifd is None or r["ifd"] <= params.max_ifd)]
     eligible.sort(key=lambda r: (-r["ifd"], r["id"]))
     return eligible[:params.k]

@@ -34,7 +34,8 @@ def main() -> None:
                             batch_size=params.batch_size, max_length=params.max_length)
         scored = [{**p, **s} for p, s in zip(pairs, scores)]
     write_jsonl(args.out, scored)
-    mean = sum(s["ifd"] for s in scored) / len(scored) if scored else float("nan")
+    valid = [s["ifd"] for s in scored if s["ifd"] is not None]
+    mean = sum(valid) / len(valid) if valid else float("nan")
     print(f"score: {len(scored)} pairs, mean IFD {mean:.4f} -> {args.out}")
 
 

@@ -10,6 +10,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from selfevo.config import EmbeddedParams, ModelParams  # noqa: E402
 from selfevo.modeling import build_tiny_model, build_tokenizer  # noqa: E402
+from selfevo.prompts import qa_messages  # noqa: E402
+from selfevo.training import tokenize_examples, train  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TEXTS = ["The fan tray is faulty. Replace the fan tray.", "What causes the alarm? The cable is loose.",
@@ -29,10 +31,13 @@ def model_params() -> ModelParams:
 
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory, tiny_params) -> Path:
-    """A saved base model folder: tokenizer + Qwen2 model in safetensors, with a chat template."""
+    """A saved base model folder: tokenizer + Qwen2 model in safetensors, with a chat template,
+    trained for a few steps so that greedy decoding writes words rather than nothing."""
     folder = tmp_path_factory.mktemp("base")
     tokenizer = build_tokenizer(TEXTS, tiny_params.vocab_size)
     model = build_tiny_model(tiny_params, tokenizer)
+    examples, _ = tokenize_examples(tokenizer, [(qa_messages(t[:20]), t) for t in TEXTS[:3]], 256)
+    train(model, examples, pad_id=tokenizer.pad_token_id, lr=1.0e-2, batch_size=3, seed=0, max_steps=80)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder

@@ -1,6 +1,6 @@
-"""select@r: IFD_r, the pairs of earlier rounds that join round r's training data.
+"""selection@r: IFD_r, the pairs of earlier rounds that join round r's training data.
 
-    python stages/select.py --history data/history/base.jsonl --round 0 \
+    python stages/selection.py --history data/history/base.jsonl --round 0 \
         --out data/rounds/round_0/selected.jsonl
 
 `selection.strategy`: ifd (top k by IFD, the paper's), random (k at random, seeded), all, none.
@@ -29,7 +29,7 @@ def main() -> None:
                             f"round {args.round} may only select from earlier rounds")
     chosen = select_history(history, params, args.round)
     write_jsonl(args.out, chosen)
-    print(f"select@{args.round}: {params.strategy} chose {len(chosen)} of {len(history)} history pairs -> {args.out}")
+    print(f"selection@{args.round}: {params.strategy} chose {len(chosen)} of {len(history)} history pairs -> {args.out}")
 
 
 if __name__ == "__main__":

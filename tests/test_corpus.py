@@ -1,0 +1,66 @@
+"""Corpus reading: formats, normalisation, chunking on paragraphs, dedup, stable ids, and bad input."""
+
+import json
+
+import pytest
+
+from selfevo.corpus import chunk_id, normalize, prepare_chunks, read_documents, split_chunks
+from selfevo.errors import PipelineError
+
+
+def test_folder_of_text_files(tmp_path):
+    (tmp_path / "b.md").write_text("Alarm: B\r\n\r\n\r\n\r\nStep   one.  ")
+    (tmp_path / "a.txt").write_text("Alarm: A")
+    (tmp_path / "skip.csv").write_text("x")
+    docs = read_documents(tmp_path, "instruction")
+    assert [d.source for d in docs] == ["a.txt", "b.md"]
+    assert normalize(docs[1].text) == "Alarm: B\n\nStep one."
+
+
+def test_json_list_and_jsonl_with_text_field(tmp_path):
+    (tmp_path / "c.json").write_text(json.dumps([{"instruction": "one"}, {"instruction": "two"}]))
+    (tmp_path / "c.jsonl").write_text('{"text": "one"}\n\n{"text": "two"}\n')
+    assert [d.text for d in read_documents(tmp_path / "c.json", "instruction")] == ["one", "two"]
+    assert [d.text for d in read_documents(tmp_path / "c.jsonl", "text")] == ["one", "two"]
+
+
+def test_chunks_split_on_paragraphs_and_respect_the_budget():
+    text = "\n\n".join(f"Paragraph {i} " + "x" * 30 for i in range(6))
+    chunks = split_chunks(text, 100)
+    assert all(len(c) <= 100 for c in chunks) and len(chunks) == 3
+    assert all(c.startswith("Paragraph") for c in chunks)  # never cut inside a paragraph
+    long_line = split_chunks("y" * 250, 100)
+    assert [len(c) for c in long_line] == [100, 100, 50]
+
+
+def test_duplicates_dropped_and_ids_stable(tmp_path):
+    (tmp_path / "a.md").write_text("Same text here.")
+    (tmp_path / "b.md").write_text("Same   text here.\n")
+    (tmp_path / "c.md").write_text("Other text here.")
+    chunks, stats = prepare_chunks(read_documents(tmp_path, "t"), max_chars=100, min_chars=5)
+    assert stats["duplicates_dropped"] == 1 and len(chunks) == 2
+    assert chunks[0]["id"] == chunk_id("Same text here.") == chunk_id(normalize("Same   text here.\n"))
+
+
+@pytest.mark.parametrize("setup,match", [
+    (lambda p: p.mkdir(), "no .txt or .md files"),
+    (lambda p: (p.mkdir(), (p / "e.md").write_text("  \n")), "e.md: empty document"),
+    (lambda p: (p.mkdir(), (p / "bad.md").write_bytes(b"caf\xe9")), "bad.md: not UTF-8"),
+])
+def test_bad_folders_name_the_file(tmp_path, setup, match):
+    corpus = tmp_path / "corpus"
+    setup(corpus)
+    with pytest.raises(PipelineError, match=match):
+        read_documents(corpus, "text")
+
+
+def test_malformed_jsonl_names_the_line(tmp_path):
+    (tmp_path / "c.jsonl").write_text('{"text": "ok"}\n{"text": broken\n')
+    with pytest.raises(PipelineError, match=r"c.jsonl: line 2: not valid JSON"):
+        read_documents(tmp_path / "c.jsonl", "text")
+
+
+def test_missing_text_field_names_record_and_key(tmp_path):
+    (tmp_path / "c.json").write_text(json.dumps([{"instruction": "one"}, {"body": "two"}]))
+    with pytest.raises(PipelineError, match=r"record 2: no string field 'instruction'"):
+        read_documents(tmp_path / "c.json", "instruction")

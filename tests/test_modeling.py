@@ -1,0 +1,75 @@
+"""Round models: the LoRA adapter's shape, and loading base + adapters equals merging by hand."""
+
+import shutil
+
+import pytest
+import torch
+
+from selfevo.errors import PipelineError
+from selfevo.modeling import load_model, load_tokenizer, model_chain, write_lineage
+from selfevo.prompts import qa_messages
+from selfevo.training import add_lora, tokenize_examples, train
+
+LINEAR = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+
+
+def train_round(start, out, model_params, round_index, seed):
+    tokenizer = load_tokenizer(start, model_params)
+    examples, _ = tokenize_examples(tokenizer, [(qa_messages("What causes it?"), "The fan is faulty."),
+                                                (qa_messages("How to fix it?"), "Replace the fan tray.")], 256)
+    model = add_lora(load_model(start, model_params, torch.device("cpu")), 4, 8, 0.0, "all-linear")
+    train(model, examples, pad_id=tokenizer.pad_token_id, lr=5.0e-2, batch_size=2, seed=seed, epochs=2)
+    model.save_pretrained(out)
+    write_lineage(out, start, round_index)
+    return model
+
+
+def test_adapter_has_paper_settings_on_every_linear_layer(tiny_base, model_params, tmp_path):
+    model = train_round(tiny_base, tmp_path / "round_0", model_params, 0, seed=0)
+    config = model.peft_config["default"]
+    assert config.r == 4 and config.lora_alpha == 8
+    wrapped = {name.split(".")[-1] for name, module in model.named_modules() if hasattr(module, "lora_A")}
+    assert wrapped == LINEAR  # every linear layer of every block; the output head stays frozen
+    layers = model.base_model.model.config.num_hidden_layers
+    assert sum(1 for n, m in model.named_modules() if hasattr(m, "lora_A")) == layers * len(LINEAR)
+    for module in (m for m in model.modules() if hasattr(m, "lora_A")):
+        assert module.lora_A["default"].weight.shape[0] == 4
+    saved = {p.name for p in (tmp_path / "round_0").iterdir()}
+    assert {"adapter_model.safetensors", "adapter_config.json", "lineage.json"} <= saved
+    assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in saved)
+
+
+def test_round_model_equals_base_plus_adapters_merged_by_hand(tiny_base, model_params, tmp_path):
+    from safetensors.torch import load_file
+
+    models = tmp_path / "models"
+    shutil.copytree(tiny_base, models / "base")
+    train_round(models / "base", models / "round_0", model_params, 0, seed=0)
+    train_round(models / "round_0", models / "round_1", model_params, 1, seed=1)
+    base_dir, adapters = model_chain(models / "round_1")
+    assert base_dir == (models / "base").resolve() and [a.name for a in adapters] == ["round_0", "round_1"]
+
+    base_state = load_model(models / "base", model_params).state_dict()
+    expected = {k: v.clone() for k, v in base_state.items()}
+    for adapter in ("round_0", "round_1"):
+        weights = load_file(models / adapter / "adapter_model.safetensors")
+        for key, a in weights.items():
+            if "lora_A" not in key:
+                continue
+            b = weights[key.replace("lora_A", "lora_B")]
+            target = key.replace("base_model.model.", "").replace(".lora_A.weight", ".weight")
+            expected[target] += (8 / 4) * b @ a
+    merged = load_model(models / "round_1", model_params).state_dict()
+    for key, value in expected.items():
+        torch.testing.assert_close(merged[key], value, atol=1e-5, rtol=1e-5)
+    # training moved the weights, so the comparison is not trivially true
+    assert any(not torch.equal(expected[k], base_state[k]) for k in expected if "proj" in k)
+
+
+def test_changed_parent_is_caught(tiny_base, model_params, tmp_path):
+    models = tmp_path / "models"
+    shutil.copytree(tiny_base, models / "base")
+    train_round(models / "base", models / "round_0", model_params, 0, seed=0)
+    (models / "base" / "config.json").write_text((models / "base" / "config.json").read_text() + " ")
+    with pytest.raises(PipelineError, match="changed after this round was trained"):
+        load_model(models / "round_0", model_params)

@@ -1,0 +1,158 @@
+"""The DVC pipeline itself, on a minimal config (3 rounds, 8 documents, a tiny model) in a temporary
+copy of the repo: content addressing reruns exactly what a change affects, and bad input stops the
+run with a clear error and loses nothing already computed."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+ROUND_STAGES = ("generate", "score", "history", "selection", "train", "evaluate")
+
+
+def stages_for(rounds) -> set[str]:
+    return {f"{s}@{r}" for s in ROUND_STAGES for r in rounds}
+
+
+def dvc(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "DVC_NO_ANALYTICS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    result = subprocess.run(["dvc", *args], cwd=repo, env=env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"dvc {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def repro(repo: Path) -> set[str]:
+    """Run `dvc repro` and return the names of the stages it actually ran."""
+    return set(re.findall(r"Running stage '([^']+)'", dvc(repo, "repro").stdout))
+
+
+def set_params(repo: Path, **changes) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    for dotted, value in changes.items():
+        section, key = dotted.split(".")
+        params[section][key] = value
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def write_jsonl(path: Path, rows) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def minimal_copy(dest: Path) -> Path:
+    """The repo's pipeline code and config, with short data and prompts so a 1-layer model learns the
+    question format in seconds: what is under test here is the pipeline's bookkeeping."""
+    for name in ("dvc.yaml", "stages", "selfevo"):
+        src = REPO / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / name)
+    prompts = dest / "prompts" / "en"
+    prompts.mkdir(parents=True)
+    (prompts / "question.txt").write_text("Document: {knowledge}\nWrite one question.")
+    (prompts / "answer.txt").write_text("Question: {question}\nDocument: {knowledge}\nAnswer:")
+    (dest / "data" / "corpus").mkdir(parents=True)
+    (dest / "data" / "history").mkdir()
+    (dest / "data" / "history" / "base.jsonl").write_text("")
+    levels = ["minor", "major", "critical"]
+    for i in range(8):
+        (dest / "data" / "corpus" / f"ALM-10{i}.md").write_text(f"Alarm: ALM-10{i}\nSeverity: {levels[i % 3]}\n")
+    write_jsonl(dest / "data" / "general.jsonl",
+                [{"document": f"Plant: PL-{i}\nCare Level: {levels[i % 3]}\n",
+                  "qa": [[f"What is the care level of PL-{i}?", f"PL-{i} has a {levels[i % 3]} care level."]]}
+                 for i in range(30)])
+    write_jsonl(dest / "data" / "test.jsonl",
+                [{"question": f"How bad is ALM-10{i}?", "answer": f"ALM-10{i} is {levels[i % 3]}."} for i in range(4)])
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["embedded"].update(vocab_size=400, hidden_size=32, layers=1, heads=2, intermediate_size=64,
+                              max_length=128, steps=150, batch_size=8, lr=1.0e-2)
+    params["generate"].update(temperature=0.0, max_question_tokens=16, max_answer_tokens=16)
+    params["score"].update(max_length=128)
+    params["selection"].update(k=2, max_ifd=None)
+    params["train"].update(epochs=1, batch_size=4)
+    params["evaluate"].update(max_new_tokens=8)
+    params["rounds"] = [{"round": i, "start": "base" if i == 0 else f"round_{i - 1}"} for i in range(3)]
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    dvc(dest, "init", "--no-scm", "-q")
+    dvc(dest, "config", "core.analytics", "false")
+    return dest
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    repo = minimal_copy(tmp_path_factory.mktemp("pipeline"))
+    ran = repro(repo)
+    return repo, ran
+
+
+def test_first_run_runs_every_stage_and_writes_metrics(pipeline):
+    repo, ran = pipeline
+    assert ran == {"prepare", "base", "evaluate_base", "report"} | stages_for(range(3))
+    curve = json.loads((repo / "reports" / "scores.json").read_text())
+    assert [row["rounds_trained"] for row in curve] == [0, 1, 2, 3]
+    assert all(0 <= row["bleu"] <= 100 for row in curve)
+    for r in range(3):
+        pairs = (repo / f"data/rounds/round_{r}/qa.jsonl").read_text().splitlines()
+        assert pairs, f"round {r} generated no pairs"
+        assert (repo / f"models/round_{r}/adapter_model.safetensors").stat().st_size < 1_000_000
+
+
+def test_second_repro_runs_nothing(pipeline):
+    repo, _ = pipeline
+    assert repro(repo) == set()
+
+
+def test_changing_k_reruns_only_what_selection_feeds(pipeline):
+    repo, _ = pipeline
+    set_params(repo, **{"selection.k": 3})
+    ran = repro(repo)
+    assert {"selection@1", "train@1", "evaluate@1", "selection@2", "train@2", "evaluate@2"} <= ran
+    assert not ran & {"prepare", "base", "evaluate_base", "generate@0", "score@0", "generate@1", "score@1",
+                      "train@0", "evaluate@0"}
+
+
+def test_editing_one_document_reruns_from_generate_0(pipeline):
+    repo, _ = pipeline
+    doc = sorted((repo / "data" / "corpus").glob("*.md"))[0]
+    doc.write_text(doc.read_text() + "Device: BBU3910\n")
+    ran = repro(repo)
+    assert {"prepare", "generate@0", "score@0", "train@0", "evaluate@0"} <= ran
+    assert not ran & {"base", "evaluate_base"}
+
+
+def test_adding_a_round_runs_only_the_new_round(pipeline):
+    repo, _ = pipeline
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["rounds"].append({"round": 3, "start": "round_2"})
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert repro(repo) == stages_for([3]) | {"report"}
+
+
+def test_bad_document_stops_the_run_and_keeps_earlier_outputs(pipeline):
+    repo, _ = pipeline
+    before = {p: p.read_bytes() for p in (repo / "models").rglob("*") if p.is_file()}
+    (repo / "data" / "corpus" / "broken.md").write_bytes(b"Alarm: caf\xe9\n")
+    result = dvc(repo, "repro", check=False)
+    assert result.returncode != 0
+    assert "broken.md: not UTF-8" in result.stdout + result.stderr
+    assert {p: p.read_bytes() for p in (repo / "models").rglob("*") if p.is_file()} == before
+    (repo / "data" / "corpus" / "broken.md").unlink()
+    assert repro(repo) == set()  # the failed run left nothing stale behind
+
+
+def test_missing_model_path_names_the_key(pipeline, tmp_path):
+    repo, _ = pipeline
+    copy = tmp_path / "copy"
+    shutil.copytree(repo, copy)
+    set_params(copy, **{"model.base": str(tmp_path / "no-such-model")})
+    result = dvc(copy, "repro", "base", check=False)
+    assert result.returncode != 0
+    assert "model.base: cannot load" in result.stdout + result.stderr
+    assert (copy / "models" / "round_2" / "adapter_model.safetensors").is_file()
