@@ -187,6 +187,16 @@ SECTION_NAMES = [("Plant Explanation", "Possible Problems", "Care Steps"),
                  ("Plant Explanation", "Possible Reasons", "Processing Steps")]
 
 
+SYLLABLES = ["ka", "lo", "mi", "ren", "sa", "tor", "vel", "zu", "bra", "qui", "del", "fen", "gor", "hal", "ix",
+             "jun", "mar", "nol", "pe", "ros", "tal", "ur", "wen", "yar"]
+
+
+def _name(rng: random.Random) -> str:
+    """A made-up plant name: unpredictable, so it can only be copied from the card."""
+    word = "".join(rng.choice(SYLLABLES) for _ in range(rng.choice([2, 3])))
+    return f"{word.capitalize()} {rng.choice(PLANT_KINDS)}"
+
+
 def _problem(rng: random.Random) -> str:
     return f"the {rng.choice(NOUNS)} is {rng.choice(ADJECTIVES)}"
 
@@ -198,8 +208,8 @@ def _steps(rng: random.Random) -> str:
 
 def make_plant(rng: random.Random) -> tuple[str, list[tuple[str, str]]]:
     """Return a plant card and the (question, answer) pairs it supports."""
-    name = f"{rng.choice(PLANT_WORDS)} {rng.choice(PLANT_KINDS)}"
-    code = f"PL-{rng.randint(100, 9999)}"
+    name = _name(rng) if rng.random() < 0.5 else f"{rng.choice(PLANT_WORDS)} {rng.choice(PLANT_KINDS)}"
+    code = f"{rng.choice(['PL', 'GX', 'HB', 'TR'])}-{rng.randint(100, 9999)}"
     verb, verb_base = rng.choice(EVENTS)
     metric, unit, (lo, hi) = rng.choice(METRICS)
     at = rng.randint(lo, hi)
@@ -231,7 +241,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--docs", type=int, default=150)
     parser.add_argument("--tests", type=int, default=60)
-    parser.add_argument("--plants", type=int, default=800)
+    parser.add_argument("--plants", type=int, default=1200)
     parser.add_argument("--out", type=Path, default=Path("data"))
     args = parser.parse_args()
     rng = random.Random(args.seed)

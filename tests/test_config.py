@@ -1,0 +1,69 @@
+"""The config itself: params.yaml loads into the dataclasses, dvc.yaml points at files that exist and
+declares the params its stages read, and the README's commands are the ones CI runs."""
+
+import re
+
+import pytest
+import yaml
+
+from selfevo.config import SECTIONS, load_params, load_rounds, load_section
+from selfevo.errors import PipelineError
+
+from conftest import REPO
+
+PARAMS = load_params(REPO / "params.yaml")
+DVC = yaml.safe_load((REPO / "dvc.yaml").read_text())
+
+
+@pytest.mark.parametrize("profile", ["params.yaml", "params/paper.yaml"])
+def test_every_section_loads(profile):
+    params = load_params(REPO / profile)
+    for name in SECTIONS:
+        load_section(name, params)
+    assert [r.round for r in load_rounds(params)] == list(range(len(params["rounds"])))
+
+
+def test_paper_profile_has_the_papers_settings():
+    paper = load_params(REPO / "params/paper.yaml")
+    train = load_section("train", paper)
+    assert (train.lora_r, train.lora_alpha, train.target_modules) == (4, 8, "all-linear")
+    assert load_section("model", paper).base == "Qwen/Qwen1.5-7B-Chat"
+    assert len(load_rounds(paper)) == 8
+
+
+def test_broken_round_chain_names_the_entry():
+    params = {**PARAMS, "rounds": [{"round": 0, "start": "base"}, {"round": 1, "start": "base"}]}
+    with pytest.raises(PipelineError, match=r"rounds\[1\]"):
+        load_rounds(params)
+
+
+def test_unknown_and_missing_keys_are_named():
+    with pytest.raises(PipelineError, match="selection.kk: unknown key"):
+        load_section("selection", {"selection": {**PARAMS["selection"], "kk": 1}})
+    missing = {k: v for k, v in PARAMS["train"].items() if k != "lr"}
+    with pytest.raises(PipelineError, match="train.lr: missing key"):
+        load_section("train", {"train": missing})
+
+
+def test_every_stage_command_points_at_its_own_stage_file_and_declared_params():
+    for name, stage in DVC["stages"].items():
+        body = stage.get("do", stage)
+        script = re.search(r"python (stages/\S+\.py)", body["cmd"]).group(1)
+        assert (REPO / script).is_file()
+        assert script in body["deps"]
+        expected = "evaluate" if name == "evaluate_base" else name
+        assert script == f"stages/{expected}.py", f"stage {name} runs {script}"
+        for section in body.get("params", []):
+            assert section.split(".")[0] in PARAMS
+        for dep in body["deps"]:
+            if "$" not in dep and not dep.startswith(("data/rounds", "data/history/round", "models/", "metrics/")):
+                assert (REPO / dep).exists(), f"{name}: dep {dep} does not exist"
+
+
+def test_readme_commands_are_the_ones_ci_and_make_run():
+    readme = (REPO / "README.md").read_text()
+    ci = (REPO / ".ci" / "run").read_text()
+    makefile = (REPO / "Makefile").read_text()
+    assert "make test" in readme and "make repro" in readme
+    assert "make test" in ci
+    assert re.search(r"^test:", makefile, re.M) and re.search(r"^repro:", makefile, re.M)
