@@ -98,10 +98,6 @@ FAMILIES = [
 SEVERITIES = ["critical", "major", "minor", "warning"]
 
 
-def _threshold(rng, lo, hi):
-    return rng.randint(lo, hi)
-
-
 def make_alarm_docs(rng: random.Random, n: int) -> list[dict]:
     combos = [(f, d) for f in range(len(FAMILIES)) for d in DEVICES]
     rng.shuffle(combos)
@@ -109,7 +105,7 @@ def make_alarm_docs(rng: random.Random, n: int) -> list[dict]:
     docs = []
     for (fam_i, device), alarm_id in zip(combos[:n], ids):
         name, metric, unit, (lo, hi), gap, trigger, reasons = FAMILIES[fam_i]
-        raise_at = _threshold(rng, lo, hi)
+        raise_at = rng.randint(lo, hi)
         clear_at = raise_at - gap if gap else raise_at
         picked = rng.sample(reasons, min(len(reasons), rng.choice([2, 3])))
         docs.append({"id": alarm_id, "name": name, "device": device, "metric": metric, "unit": unit,

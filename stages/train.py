@@ -33,7 +33,8 @@ def main() -> None:
     params = load_section("train", raw)
     model_params = load_section("model", raw)
     new, selected = read_jsonl(args.qa, required=PAIR), read_jsonl(args.selected, required=PAIR)
-    data = new + [p for p in selected if p["id"] not in {q["id"] for q in new}]
+    new_ids = {q["id"] for q in new}
+    data = new + [p for p in selected if p["id"] not in new_ids]
     if not data:
         raise PipelineError(f"{args.qa}: no pairs to train on (and none selected in {args.selected})")
     tokenizer = load_tokenizer(args.model, model_params)
