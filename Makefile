@@ -13,7 +13,7 @@ export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install repro test data docker-build docker-repro clean
+.PHONY: install repro ablation test data docker-build docker-repro clean
 
 install: $(STAMP)
 
@@ -27,6 +27,10 @@ $(STAMP): pyproject.toml
 repro: $(STAMP)
 	dvc repro
 	dvc metrics show
+
+# The selection ablation (Fig. 3): four DVC experiments, one per strategy -> reports/ablation/
+ablation: $(STAMP)
+	$(PY) scripts/ablation.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q

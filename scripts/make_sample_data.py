@@ -7,6 +7,8 @@ Outputs (committed to the repo, so a fresh clone needs no network):
 - data/test.jsonl        60 questions an engineer would ask about them, with reference answers.
 - data/general.jsonl     a general reading-comprehension set on another subject (fictional garden
                          plants) used only to teach the tiny base model to follow the two prompts.
+- data/teacher_qa.jsonl  one QA pair per alarm document from the embedded "teacher": the data that
+                         θ_HQ, the strong-teacher baseline, is tuned on.
 
 Each alarm document holds more facts (id, severity, thresholds, several reasons and steps) than one
 question can cover, so later rounds can still ask new questions about it. The test questions are worded
@@ -155,6 +157,29 @@ def engineer_question(rng: random.Random, doc: dict) -> dict:
     return {"question": q, "answer": ans, "alarm": a}
 
 
+def teacher_pair(rng: random.Random, doc: dict) -> dict:
+    """The embedded teacher's one QA pair for a document: what a much stronger model would write with
+    the pipeline's prompts, correct and in the document's own words. It is written from the document
+    alone (another random stream than the test set's) and never looks at the test questions."""
+    a, dev, name = f"ALM-{doc['id']}", doc["device"], doc["name"]
+    kind = rng.choice(["threshold", "reasons", "fix", "severity"])
+    if kind == "threshold":
+        q = f"At what {doc['metric']} is {a} {name} raised on the {dev}?"
+        ans = (f"{a} {name} is raised when the {doc['metric']} reaches {doc['raise']}{doc['unit']} "
+               f"and cleared when it returns to {doc['clear']}{doc['unit']}.")
+    elif kind == "reasons":
+        q = f"What are the possible reasons for {a} {name} on the {dev}?"
+        ans = f"The possible reasons for {a} {name} are that " + " or that ".join(r for r, _ in doc["reasons"]) + "."
+    elif kind == "fix":
+        reason, step = rng.choice(doc["reasons"])
+        q = f"How should {a} {name} be handled when {reason}?"
+        ans = f"When {reason}, {step}."
+    else:
+        q = f"What is the severity of {a} {name} on the {dev}?"
+        ans = f"{a} {name} on the {dev} is a {doc['severity']} alarm."
+    return {"question": q, "answer": ans}
+
+
 # --- the general reading set: garden plant cards, another subject entirely ----------------------------
 # The cards' contents are drawn at random from broad word lists, so a model cannot guess them: the
 # only way to answer is to read the card and copy from it. That is the skill θ_0 needs, and the
@@ -256,7 +281,12 @@ def main() -> None:
         for _ in range(args.plants):
             text, qa = make_plant(rng)
             f.write(json.dumps({"document": text, "qa": qa}, ensure_ascii=False) + "\n")
-    print(f"wrote {len(docs)} documents to {corpus_dir}, {args.tests} test questions and {args.plants} general cards")
+    teacher_rng = random.Random(f"{args.seed}:teacher")
+    with open(args.out / "teacher_qa.jsonl", "w", encoding="utf-8") as f:
+        for doc in docs:
+            f.write(json.dumps(teacher_pair(teacher_rng, doc), ensure_ascii=False) + "\n")
+    print(f"wrote {len(docs)} documents to {corpus_dir}, {args.tests} test questions, {args.plants} general cards "
+          f"and {len(docs)} teacher QA pairs")
 
 
 if __name__ == "__main__":

@@ -163,12 +163,34 @@ class EvaluateParams:
     bleu_tokenize: str
     """sacrebleu tokenizer: 13a for English, zh for Chinese."""
     max_new_tokens: int
+    max_prompt_tokens: int
+    """Longer test questions keep their last this-many tokens."""
     batch_size: int
 
     def __post_init__(self):
         _check(self.bleu_tokenize in {"13a", "zh", "intl", "char", "none", "flores200"}, "evaluate.bleu_tokenize",
                f"unknown sacrebleu tokenizer {self.bleu_tokenize!r}")
-        _check(self.max_new_tokens > 0, "evaluate.max_new_tokens", "must be positive")
+        for key in ("max_new_tokens", "max_prompt_tokens", "batch_size"):
+            _check(getattr(self, key) > 0, f"evaluate.{key}", "must be positive")
+
+
+QA_FILE = "qa_file"
+
+
+@dataclass
+class BaselineParams:
+    teacher: str
+    """θ_HQ's data: `qa_file` uses the ready QA file named in dvc.yaml; otherwise a model path or hub id
+    (the paper: Qwen1.5-72B-Chat) that writes one pair per chunk with the pipeline's prompts."""
+    references: list[str]
+    """More models answered closed-book as they are, for comparison (path or hub id); [] for none."""
+
+    def __post_init__(self):
+        _check(isinstance(self.teacher, str) and bool(self.teacher), "baselines.teacher",
+               f"must be {QA_FILE!r} or a model path / hub id")
+        _check(isinstance(self.references, list) and all(isinstance(r, str) and r for r in self.references),
+               "baselines.references", "must be a list of model paths / hub ids")
+        _check(len(set(self.references)) == len(self.references), "baselines.references", "has duplicates")
 
 
 @dataclass
@@ -181,7 +203,7 @@ class Round:
 SECTIONS: dict[str, type] = {
     "corpus": CorpusParams, "model": ModelParams, "embedded": EmbeddedParams, "prompts": PromptParams,
     "generate": SamplingParams, "score": ScoreParams, "selection": SelectionParams, "train": TrainParams,
-    "evaluate": EvaluateParams,
+    "evaluate": EvaluateParams, "baselines": BaselineParams,
 }
 
 

@@ -1,11 +1,62 @@
-"""Closed-book answer quality against references: corpus BLEU and chrF (sacrebleu)."""
+"""Closed-book answer quality against references: corpus BLEU and chrF (sacrebleu), mean ROUGE-L F1
+(rouge-score), and the paper's score, BLEU relative to θ_HQ's."""
 
 from __future__ import annotations
 
 import sacrebleu
+from rouge_score import rouge_scorer
+
+from selfevo.config import EvaluateParams
+from selfevo.errors import PipelineError
+from selfevo.generation import generate
+from selfevo.jsonio import read_jsonl
+from selfevo.prompts import qa_messages
+
+
+class _CharTokenizer:
+    """ROUGE over characters, for Chinese: rouge-score's default tokenizer keeps only [a-z0-9]."""
+
+    @staticmethod
+    def tokenize(text: str) -> list[str]:
+        return [ch for ch in text if not ch.isspace()]
+
+
+def rouge_l(hypotheses: list[str], references: list[str], tokenize: str) -> float:
+    """Mean ROUGE-L F1 (0-100) over the pairs; by characters when BLEU's tokenizer is `zh`."""
+    tokenizer = _CharTokenizer() if tokenize == "zh" else None
+    scorer = rouge_scorer.RougeScorer(["rougeL"], tokenizer=tokenizer)
+    scores = [scorer.score(ref, hyp)["rougeL"].fmeasure for hyp, ref in zip(hypotheses, references)]
+    return 100.0 * sum(scores) / len(scores) if scores else 0.0
 
 
 def score_answers(hypotheses: list[str], references: list[str], tokenize: str) -> dict[str, float]:
     bleu = sacrebleu.corpus_bleu(hypotheses, [references], tokenize=tokenize)
     chrf = sacrebleu.corpus_chrf(hypotheses, [references])
-    return {"bleu": round(bleu.score, 4), "chrf": round(chrf.score, 4)}
+    return {"bleu": round(bleu.score, 4), "chrf": round(chrf.score, 4),
+            "rouge_l": round(rouge_l(hypotheses, references, tokenize), 4)}
+
+
+def paper_score(bleu: float, hq_bleu: float, hq_source: str) -> float:
+    """The paper's score: BLEU(θ) / BLEU(θ_HQ), θ_HQ from the same run."""
+    if hq_bleu <= 0:
+        raise PipelineError(f"{hq_source}: θ_HQ has BLEU {hq_bleu}, so BLEU/BLEU_HQ is undefined")
+    return round(bleu / hq_bleu, 4)
+
+
+def read_tests(path) -> list[dict]:
+    tests = read_jsonl(path, required=("question", "answer"))
+    if not tests:
+        raise PipelineError(f"{path}: no test questions")
+    return tests
+
+
+def closed_book(model, tokenizer, tests: list[dict], params: EvaluateParams, desc: str = "evaluate"):
+    """Greedy answers to the test questions with no document; the metrics and, per question, the
+    prediction next to the reference."""
+    answers = generate(model, tokenizer, [qa_messages(t["question"]) for t in tests], [0] * len(tests),
+                       max_new_tokens=params.max_new_tokens, temperature=0.0, top_p=1.0,
+                       batch_size=params.batch_size, max_prompt_tokens=params.max_prompt_tokens, desc=desc)
+    metrics = {**score_answers(answers, [t["answer"] for t in tests], params.bleu_tokenize), "questions": len(tests)}
+    predictions = [{"question": t["question"], "reference": t["answer"], "prediction": a}
+                   for t, a in zip(tests, answers)]
+    return metrics, predictions

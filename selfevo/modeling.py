@@ -81,14 +81,14 @@ def write_pointer(folder: str | Path, name_or_path: str) -> None:
     write_json(Path(folder) / POINTER, {"name_or_path": name_or_path})
 
 
-def check_base_source(name_or_path: str) -> None:
-    """Fail early, naming the key, when a base model can be found neither locally nor in the HF cache."""
+def check_source(name_or_path: str, key: str = "model.base") -> None:
+    """Fail early, naming the params key, when a model can be found neither locally nor in the HF cache."""
     from transformers import AutoConfig
 
     try:
         AutoConfig.from_pretrained(name_or_path)
     except (OSError, ValueError) as e:
-        raise PipelineError(f"params.yaml: model.base: cannot load {name_or_path!r} "
+        raise PipelineError(f"params.yaml: {key}: cannot load {name_or_path!r} "
                             f"(not a model folder, and not in the local Hugging Face cache): {e}") from None
 
 
@@ -107,11 +107,11 @@ def fingerprint(folder: str | Path) -> str:
     return h.hexdigest()
 
 
-def write_lineage(round_dir: str | Path, parent_dir: str | Path, round_index: int) -> None:
+def write_lineage(round_dir: str | Path, parent_dir: str | Path, name: str) -> None:
     """Record the parent as a path relative to the round, so a checkout anywhere (or a `dvc pull`
     into another machine) still finds it."""
     round_dir, parent_dir = Path(round_dir), Path(parent_dir)
-    write_json(round_dir / LINEAGE, {"round": round_index,
+    write_json(round_dir / LINEAGE, {"name": name,
                                      "parent": os.path.relpath(parent_dir.resolve(), round_dir.resolve()),
                                      "parent_fingerprint": fingerprint(parent_dir)})
 
@@ -144,26 +144,38 @@ def base_source(base_dir: Path) -> str:
 
 
 def load_tokenizer(model_dir: str | Path, params: ModelParams):
+    base_dir, _ = model_chain(model_dir)
+    return load_pretrained_tokenizer(base_source(base_dir), params)
+
+
+def load_pretrained_tokenizer(source: str, params: ModelParams):
+    """A tokenizer from a folder or hub id, with a pad token."""
     from transformers import AutoTokenizer
 
-    base_dir, _ = model_chain(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(base_source(base_dir), trust_remote_code=params.trust_remote_code)
+    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=params.trust_remote_code)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
 
 
-def load_model(model_dir: str | Path, params: ModelParams, device: torch.device | None = None):
-    """The model of a directory: its base with every adapter of its chain merged in, in order."""
-    from peft import PeftModel
+def load_pretrained(source: str, params: ModelParams, device: torch.device | None = None):
+    """Weights from a folder or hub id (safetensors only), on the device, in eval mode."""
     from transformers import AutoModelForCausalLM
 
     device = device or pick_device()
-    base_dir, adapters = model_chain(model_dir)
     model = AutoModelForCausalLM.from_pretrained(
-        base_source(base_dir), dtype=pick_dtype(params, device), trust_remote_code=params.trust_remote_code,
-        use_safetensors=True,
+        source, dtype=pick_dtype(params, device), trust_remote_code=params.trust_remote_code, use_safetensors=True,
     ).to(device)
+    model.eval()
+    return model
+
+
+def load_model(model_dir: str | Path, params: ModelParams, device: torch.device | None = None):
+    """The model of a directory: its base with every adapter of its chain merged in, in order."""
+    from peft import PeftModel
+
+    base_dir, adapters = model_chain(model_dir)
+    model = load_pretrained(base_source(base_dir), params, device)
     for adapter in adapters:
         model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     model.eval()

@@ -16,7 +16,7 @@ from selfevo.config import load_params, load_section
 from selfevo.embedded import general_examples, read_general, tokenizer_texts
 from selfevo.errors import run_stage
 from selfevo.jsonio import write_json
-from selfevo.modeling import EMBEDDED, build_tiny_model, build_tokenizer, check_base_source, write_pointer
+from selfevo.modeling import EMBEDDED, build_tiny_model, build_tokenizer, check_source, write_pointer
 from selfevo.prompts import load_prompts
 from selfevo.training import tokenize_examples, train
 
@@ -52,7 +52,7 @@ def main() -> None:
     if model_params.base == EMBEDDED:
         stats = build_embedded(args.general, args.prompts, tmp, embedded)
     else:
-        check_base_source(model_params.base)
+        check_source(model_params.base)
         write_pointer(tmp, model_params.base)
         stats = {"pointer": model_params.base}
     shutil.rmtree(out, ignore_errors=True)

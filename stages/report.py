@@ -1,36 +1,67 @@
-"""report: every evaluation in one curve (score by round, for `dvc plots show`) and a summary metric.
+"""report: every evaluation of this run, scored as in the paper (Score = BLEU / BLEU of θ_HQ), as a
+curve for `dvc plots show`, the Fig. 2 PNG and a summary metric.
 
-    python stages/report.py --metrics metrics/eval --plot reports/scores.json --summary reports/summary.json
+    python stages/report.py --rounds metrics/eval --hq metrics/baselines/hq.json \
+        --references metrics/baselines/references.json --plot reports/scores.json \
+        --figure reports/fig2.png --summary reports/summary.json
 """
 
 import argparse
 from pathlib import Path
 
 from selfevo.errors import PipelineError, run_stage
+from selfevo.evaluation import paper_score
 from selfevo.jsonio import read_json, write_json
+from selfevo.plots import score_chart
+
+METRICS = ("bleu", "chrf", "rouge_l")
+
+
+def scored(metrics: dict, hq_bleu: float, hq_source: str) -> dict:
+    return {**{k: metrics[k] for k in METRICS}, "score": paper_score(metrics["bleu"], hq_bleu, hq_source)}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Collect per-round metrics.")
-    parser.add_argument("--metrics", required=True, help="folder of evaluate metrics JSON files")
+    parser = argparse.ArgumentParser(description="Score every model against θ_HQ; Fig. 2.")
+    parser.add_argument("--rounds", required=True, help="folder of evaluate metrics (θ_0 and every round)")
+    parser.add_argument("--hq", required=True, help="θ_HQ's evaluate metrics")
+    parser.add_argument("--references", required=True, help="reference models' metrics")
     parser.add_argument("--plot", required=True)
+    parser.add_argument("--figure", required=True)
     parser.add_argument("--summary", required=True)
     args = parser.parse_args()
 
-    files = sorted(Path(args.metrics).glob("*.json"))
+    if not Path(args.hq).is_file():
+        raise PipelineError(f"{args.hq}: θ_HQ's metrics are missing, and every score is relative to them; "
+                            f"run `dvc repro evaluate_hq` (or the whole pipeline, `dvc repro`)")
+    files = sorted(Path(args.rounds).glob("*.json"))
     if not files:
-        raise PipelineError(f"{args.metrics}: no evaluation metrics; run the evaluate stages first")
-    rows = sorted((read_json(f) for f in files), key=lambda m: m["rounds_trained"])
-    curve = [{"rounds_trained": m["rounds_trained"], "bleu": m["bleu"], "chrf": m["chrf"]} for m in rows]
-    best = max(curve, key=lambda r: r["bleu"])
-    summary = {"rounds": curve[-1]["rounds_trained"], "base_bleu": curve[0]["bleu"], "final_bleu": curve[-1]["bleu"],
-               "best_bleu": best["bleu"], "best_rounds_trained": best["rounds_trained"],
-               "final_chrf": curve[-1]["chrf"]}
+        raise PipelineError(f"{args.rounds}: no evaluation metrics; run `dvc repro evaluate_base` and the rounds")
+    hq = read_json(args.hq)
+    models = sorted((read_json(f) for f in files), key=lambda m: m["rounds_trained"])
+    references = read_json(args.references) if Path(args.references).is_file() else {}
+
+    curve = [{"rounds_trained": m["rounds_trained"], **scored(m, hq["bleu"], args.hq)} for m in models]
+    base = curve[0]
+    for row in curve:
+        row.update(theta_0=base["score"], theta_HQ=1.0)
+    summary = {
+        "theta_HQ": scored(hq, hq["bleu"], args.hq),
+        **{f"theta_{r['rounds_trained']}": {k: r[k] for k in (*METRICS, "score")} for r in curve},
+        "references": {name: scored(m, hq["bleu"], args.hq) for name, m in references.items()},
+        "final_score": curve[-1]["score"], "best_score": max(r["score"] for r in curve),
+    }
     write_json(args.plot, curve)
     write_json(args.summary, summary)
+    score_chart(args.figure, [r["rounds_trained"] for r in curve], {"Self-Evolution": [r["score"] for r in curve]},
+                {"θ_0 (base)": base["score"], "θ_HQ (teacher QA)": 1.0,
+                 **{name: s["score"] for name, s in summary["references"].items()}},
+                title="Closed-book score by round (Fig. 2)")
+    print(f"  θ_HQ: BLEU {hq['bleu']:6.2f}  (score 1 by definition)")
     for r in curve:
-        print(f"  θ_{r['rounds_trained']}: BLEU {r['bleu']:6.2f}  chrF {r['chrf']:6.2f}")
-    print(f"report: {len(curve)} models -> {args.plot}, {args.summary}")
+        print(f"  θ_{r['rounds_trained']}: BLEU {r['bleu']:6.2f}  chrF {r['chrf']:6.2f}  ROUGE-L {r['rouge_l']:6.2f}"
+              f"  score {r['score']:.3f}")
+    print(f"report: {len(curve)} models -> {args.plot}, {args.figure}, {args.summary}")
 
 
 if __name__ == "__main__":

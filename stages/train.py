@@ -1,8 +1,10 @@
 """train@r: LoRA on D_r ∪ IFD_r, starting from θ_r, gives θ_{r+1}. Only the adapter is stored.
 
     python stages/train.py --model models/base --qa data/rounds/round_0/qa.jsonl \
-        --selected data/rounds/round_0/selected.jsonl --round 0 --out models/round_0 \
+        --selected data/rounds/round_0/selected.jsonl --out models/round_0 \
         --stats metrics/train/round_0.json
+
+`train_hq` runs the same file, without --selected, on the teacher's QA: θ_HQ.
 """
 
 import argparse
@@ -23,8 +25,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Train one round's LoRA adapter.")
     parser.add_argument("--model", required=True, help="θ_r, the model this round starts from")
     parser.add_argument("--qa", required=True, help="D_r")
-    parser.add_argument("--selected", required=True, help="IFD_r")
-    parser.add_argument("--round", type=int, required=True)
+    parser.add_argument("--selected", help="IFD_r (a round); none for θ_HQ")
     parser.add_argument("--out", required=True)
     parser.add_argument("--stats", required=True)
     args = parser.parse_args()
@@ -32,30 +33,32 @@ def main() -> None:
     raw = load_params()
     params = load_section("train", raw)
     model_params = load_section("model", raw)
-    new, selected = read_jsonl(args.qa, required=PAIR), read_jsonl(args.selected, required=PAIR)
+    new = read_jsonl(args.qa, required=PAIR)
+    selected = read_jsonl(args.selected, required=PAIR) if args.selected else []
     new_ids = {q["id"] for q in new}
     data = new + [p for p in selected if p["id"] not in new_ids]
     if not data:
-        raise PipelineError(f"{args.qa}: no pairs to train on (and none selected in {args.selected})")
+        raise PipelineError(f"{args.qa}: no pairs to train on" + (f" (and none selected in {args.selected})"
+                                                                  if args.selected else ""))
     tokenizer = load_tokenizer(args.model, model_params)
     examples, too_long = tokenize_examples(tokenizer, [(qa_messages(p["question"]), p["answer"]) for p in data],
                                            params.max_length)
     model = add_lora(load_model(args.model, model_params), params.lora_r, params.lora_alpha, params.lora_dropout,
                      params.target_modules)
     stats = train(model, examples, pad_id=tokenizer.pad_token_id, lr=params.lr, batch_size=params.batch_size,
-                  seed=params.seed, epochs=params.epochs, desc=f"train@{args.round}")
+                  seed=params.seed, epochs=params.epochs, desc=f"train {out.name}")
 
     out = Path(args.out)
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)  # adapter_config.json + adapter_model.safetensors
-    write_lineage(tmp, args.model, args.round)
+    write_lineage(tmp, args.model, out.name)
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     # lineage paths are relative to the round folder, which the rename does not change
     stats.update(new_pairs=len(new), selected_pairs=len(selected), too_long_dropped=too_long)
     write_json(args.stats, stats)
-    print(f"train@{args.round}: {stats['examples']} pairs, loss {stats['first_loss']} -> {stats['final_loss']}, "
+    print(f"train {out.name}: {stats['examples']} pairs, loss {stats['first_loss']} -> {stats['final_loss']}, "
           f"{stats['tokens_per_second']} tok/s -> {out}")
 
 

@@ -20,7 +20,7 @@ def train_round(start, out, model_params, round_index, seed):
     model = add_lora(load_model(start, model_params, torch.device("cpu")), 4, 8, 0.0, "all-linear")
     train(model, examples, pad_id=tokenizer.pad_token_id, lr=5.0e-2, batch_size=2, seed=seed, epochs=2)
     model.save_pretrained(out)
-    write_lineage(out, start, round_index)
+    write_lineage(out, start, f"round_{round_index}")
     return model
 
 

@@ -16,6 +16,7 @@ import yaml
 from conftest import REPO
 
 ROUND_STAGES = ("generate", "score", "history", "selection", "train", "evaluate")
+BASELINES = ("teacher", "train_hq", "evaluate_hq", "references")
 
 
 def stages_for(rounds) -> set[str]:
@@ -68,6 +69,9 @@ def minimal_copy(dest: Path) -> Path:
                 [{"document": f"Plant: PL-{i}\nCare Level: {levels[i % 3]}\n",
                   "qa": [[f"What is the care level of PL-{i}?", f"PL-{i} has a {levels[i % 3]} care level."]]}
                  for i in range(30)])
+    write_jsonl(dest / "data" / "teacher_qa.jsonl",
+                [{"question": f"What is the severity of ALM-10{i}?", "answer": f"ALM-10{i} is {levels[i % 3]}."}
+                 for i in range(8)])
     write_jsonl(dest / "data" / "test.jsonl",
                 [{"question": f"How bad is ALM-10{i}?", "answer": f"ALM-10{i} is {levels[i % 3]}."} for i in range(4)])
     params = yaml.safe_load((REPO / "params.yaml").read_text())
@@ -94,10 +98,14 @@ def pipeline(tmp_path_factory):
 
 def test_first_run_runs_every_stage_and_writes_metrics(pipeline):
     repo, ran = pipeline
-    assert ran == {"prepare", "base", "evaluate_base", "report"} | stages_for(range(3))
+    assert ran == {"prepare", "base", "evaluate_base", "report", *BASELINES} | stages_for(range(3))
     curve = json.loads((repo / "reports" / "scores.json").read_text())
     assert [row["rounds_trained"] for row in curve] == [0, 1, 2, 3]
     assert all(0 <= row["bleu"] <= 100 for row in curve)
+    hq = json.loads((repo / "metrics" / "baselines" / "hq.json").read_text())
+    assert [row["score"] for row in curve] == [round(row["bleu"] / hq["bleu"], 4) for row in curve]
+    predictions = (repo / "reports" / "predictions" / "round_2.jsonl").read_text().splitlines()
+    assert set(json.loads(predictions[0])) == {"question", "reference", "prediction"}
     for r in range(3):
         pairs = (repo / f"data/rounds/round_{r}/qa.jsonl").read_text().splitlines()
         assert pairs, f"round {r} generated no pairs"
@@ -115,7 +123,16 @@ def test_changing_k_reruns_only_what_selection_feeds(pipeline):
     ran = repro(repo)
     assert {"selection@1", "train@1", "evaluate@1", "selection@2", "train@2", "evaluate@2"} <= ran
     assert not ran & {"prepare", "base", "evaluate_base", "generate@0", "score@0", "generate@1", "score@1",
-                      "train@0", "evaluate@0"}
+                      "train@0", "evaluate@0", *BASELINES}
+
+
+def test_plots_are_declared_and_render(pipeline):
+    repo, _ = pipeline
+    rendered = json.loads(dvc(repo, "plots", "show", "--json").stdout)
+    data = rendered.get("data", rendered)
+    assert {"reports/scores.json", "reports/fig2.png"} <= set(data)
+    html = dvc(repo, "plots", "show", "-o", "plots_html").stdout
+    assert (repo / "plots_html" / "index.html").is_file(), html
 
 
 def test_editing_one_document_reruns_from_generate_0(pipeline):

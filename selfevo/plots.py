@@ -1,0 +1,28 @@
+"""PNG figures (matplotlib, no display needed): the paper's Fig. 2 and Fig. 3 shapes, a score per
+round with one line per series and the baselines as horizontal lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def score_chart(path: str | Path, x: list[int], series: dict[str, list[float]], baselines: dict[str, float], *,
+                title: str, ylabel: str = "Score = BLEU / BLEU(θ_HQ)", xlabel: str = "rounds trained") -> None:
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    for name, ys in series.items():
+        ax.plot(x, ys, marker="o", label=name)
+    for (name, y), style in zip(baselines.items(), ["--", ":", "-.", (0, (5, 1)), (0, (1, 3))] * 4):
+        ax.axhline(y, linestyle=style, color="gray" if name.startswith("θ_0") else None, label=name)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xticks=x)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)

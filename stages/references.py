@@ -1,0 +1,51 @@
+"""references: further models (baselines.references) answer the test questions closed-book, as they
+are, evaluated like every round (the paper compares with Qwen1.5-72B-Chat and GPT-3.5).
+
+    python stages/references.py --test data/test.jsonl --metrics metrics/baselines/references.json \
+        --predictions reports/predictions/references.jsonl
+
+With no references it writes an empty mapping, so the report always finds the file.
+"""
+
+import argparse
+import gc
+
+import torch
+
+from selfevo.config import load_params, load_section
+from selfevo.errors import run_stage
+from selfevo.evaluation import closed_book, read_tests
+from selfevo.jsonio import write_json, write_jsonl
+from selfevo.modeling import check_source, load_pretrained, load_pretrained_tokenizer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Closed-book evaluation of reference models.")
+    parser.add_argument("--test", required=True)
+    parser.add_argument("--metrics", required=True)
+    parser.add_argument("--predictions", required=True)
+    args = parser.parse_args()
+
+    raw = load_params()
+    names = load_section("baselines", raw).references
+    params, model_params = load_section("evaluate", raw), load_section("model", raw)
+    tests = read_tests(args.test)
+    for name in names:  # fail before any model is loaded
+        check_source(name, "baselines.references")
+    metrics, predictions = {}, []
+    for name in names:
+        model, tokenizer = load_pretrained(name, model_params), load_pretrained_tokenizer(name, model_params)
+        metrics[name], answers = closed_book(model, tokenizer, tests, params, desc=name)
+        predictions += [{"model": name, **a} for a in answers]
+        print(f"references: {name} BLEU {metrics[name]['bleu']:.2f}")
+        del model
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    write_json(args.metrics, metrics)
+    write_jsonl(args.predictions, predictions)
+    print(f"references: {len(names)} models -> {args.metrics}")
+
+
+if __name__ == "__main__":
+    run_stage(main)

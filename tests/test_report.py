@@ -1,0 +1,87 @@
+"""The paper's score (BLEU / BLEU of θ_HQ from the same run), the report stage that writes it, the
+ablation table, and ROUGE-L."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+from selfevo.errors import PipelineError
+from selfevo.evaluation import paper_score, score_answers
+
+sys.path.insert(0, str(REPO / "scripts"))
+from ablation import markdown_table  # noqa: E402
+
+
+def write(path, data):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+
+
+def metrics(rounds_trained, bleu):
+    return {"rounds_trained": rounds_trained, "bleu": bleu, "chrf": 2 * bleu, "rouge_l": 3 * bleu, "questions": 5}
+
+
+def run_report(tmp_path, hq_bleu=None):
+    write(tmp_path / "eval" / "base.json", metrics(0, 2.0))
+    write(tmp_path / "eval" / "round_0.json", metrics(1, 3.0))
+    write(tmp_path / "eval" / "round_1.json", metrics(2, 5.0))
+    if hq_bleu is not None:
+        write(tmp_path / "hq.json", metrics(1, hq_bleu))
+    write(tmp_path / "references.json", {"big-model": metrics(0, 8.0)})
+    out = tmp_path / "out"
+    return subprocess.run(
+        [sys.executable, "stages/report.py", "--rounds", str(tmp_path / "eval"), "--hq", str(tmp_path / "hq.json"),
+         "--references", str(tmp_path / "references.json"), "--plot", str(out / "scores.json"),
+         "--figure", str(out / "fig2.png"), "--summary", str(out / "summary.json")],
+        cwd=REPO, capture_output=True, text=True), out
+
+
+def test_score_divides_by_the_hq_bleu_of_the_same_run(tmp_path):
+    result, out = run_report(tmp_path, hq_bleu=4.0)
+    assert result.returncode == 0, result.stderr
+    curve = json.loads((out / "scores.json").read_text())
+    assert [r["score"] for r in curve] == [0.5, 0.75, 1.25]
+    assert all(r["theta_0"] == 0.5 and r["theta_HQ"] == 1.0 for r in curve)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["theta_HQ"]["score"] == 1.0 and summary["theta_2"]["score"] == 1.25
+    assert summary["references"]["big-model"]["score"] == 2.0
+    assert summary["final_score"] == 1.25
+    assert (out / "fig2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a different θ_HQ in the same folder changes every score
+    result, out = run_report(tmp_path, hq_bleu=2.0)
+    assert [r["score"] for r in json.loads((out / "scores.json").read_text())] == [1.0, 1.5, 2.5]
+
+
+def test_missing_hq_metric_names_what_to_run(tmp_path):
+    result, out = run_report(tmp_path, hq_bleu=None)
+    assert result.returncode == 1
+    assert "hq.json" in result.stderr and "dvc repro evaluate_hq" in result.stderr
+    assert not (out / "summary.json").exists()
+
+
+def test_zero_hq_bleu_is_an_error_not_a_division():
+    with pytest.raises(PipelineError, match="undefined"):
+        paper_score(3.0, 0.0, "metrics/baselines/hq.json")
+
+
+def test_rouge_l_is_reported_and_tracks_overlap():
+    refs = ["the fan module is faulty", "replace the battery"]
+    same = score_answers(refs, refs, "13a")
+    half = score_answers(["the fan is broken", "replace it"], refs, "13a")
+    assert same["rouge_l"] == pytest.approx(100.0)
+    assert 0 < half["rouge_l"] < same["rouge_l"]
+    # Chinese: by characters (rouge-score's own tokenizer would drop every character)
+    assert score_answers(["风扇故障"], ["风扇模块故障"], "zh")["rouge_l"] > 50
+
+
+def test_ablation_table_has_a_row_per_strategy_and_a_column_per_round():
+    curve = lambda s: [{"rounds_trained": n, "score": s + n / 10, "bleu": 1.0, "rouge_l": 2.0} for n in range(3)]
+    summary = {"theta_HQ": {"bleu": 4.0}}
+    table = markdown_table({"none": curve(0.1), "ifd": curve(0.2)}, {"none": summary, "ifd": summary})
+    lines = table.splitlines()
+    assert lines[0].startswith("| strategy | θ_0 | θ_1 | θ_2 |")
+    assert lines[2] == "| none | 0.100 | 0.200 | 0.300 | 1.00 | 2.00 |"
+    assert lines[3].startswith("| ifd | 0.200 |")
