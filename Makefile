@@ -13,7 +13,7 @@ export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install repro ablation test data docker-build docker-repro clean
+.PHONY: install repro ablation bench clean-cache test data docker-build docker-repro clean
 
 install: $(STAMP)
 
@@ -32,6 +32,11 @@ repro: $(STAMP)
 ablation: $(STAMP)
 	$(PY) scripts/ablation.py
 
+# Throughput figures (IFD, generation, incremental generate@0, training, memory) -> reports/bench.json
+bench: $(STAMP)
+	dvc repro base
+	$(PY) scripts/bench.py
+
 test: $(STAMP)
 	$(PY) -m pytest -q
 
@@ -44,6 +49,10 @@ docker-build:
 
 docker-repro:
 	docker run --rm --gpus all -v $(CURDIR):/work -w /work $(IMAGE) dvc repro
+
+# Per-item generation records (incremental generation); safe to delete at any time
+clean-cache:
+	rm -rf .cache/generate
 
 clean:
 	rm -rf $(VENV)

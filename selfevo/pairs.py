@@ -4,15 +4,26 @@ of the θ_HQ baseline.
 
 What the cleaning drops (not a question, empty answer, an answer that points at "the document") is
 counted by reason.
+
+Incremental generation: with an `ItemCache`, each chunk's raw question and answer are recorded under a
+key made of everything that decides them: the model's fingerprint (its files, and for a round its
+whole adapter chain), both prompt texts, the sampling params and seed, and the round label; inside
+that, the chunk's content-hash id. A rerun after a few documents change generates only those chunks.
+Every item samples from its own seeded stream, so a reused record is what a from-scratch run would
+write. The batch size is left out of the key: it does not change what an item gets.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 from collections import Counter
+from pathlib import Path
 
 from selfevo.config import SamplingParams
 from selfevo.generation import generate
+from selfevo.jsonio import read_json, write_json
 from selfevo.prompts import Prompts, answer_messages, clean_answer, clean_question, question_messages
 
 
@@ -22,15 +33,59 @@ def item_seed(seed: int, label: int | str, chunk: str, step: str) -> int:
     return int(digest[:8], 16)
 
 
+class ItemCache:
+    """Raw generations per chunk for one setting (model, prompts, sampling, label): one JSON file,
+    `<folder>/<settings key>.json`, rewritten atomically after each phase so an interrupted run keeps
+    what it made. `folder=None` disables it."""
+
+    VERSION = 1
+
+    def __init__(self, folder: str | Path | None, *, model_fingerprint: str, prompts: Prompts,
+                 params: SamplingParams, label: int | str):
+        settings = {"version": self.VERSION, "model": model_fingerprint, "question_prompt": prompts.question,
+                    "answer_prompt": prompts.answer, "label": str(label),
+                    "sampling": {k: v for k, v in dataclasses.asdict(params).items() if k != "batch_size"}}
+        self.key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
+        self.path = Path(folder) / f"{self.key}.json" if folder else None
+        stored = read_json(self.path) if self.path and self.path.is_file() else {}
+        self.questions: dict[str, str] = stored.get("questions", {})
+        self.answers: dict[str, dict[str, str]] = stored.get("answers", {})
+        self.settings = settings
+
+    def answer(self, chunk_id: str, question: str) -> str | None:
+        hit = self.answers.get(chunk_id)
+        return hit["raw"] if hit and hit["question"] == question else None
+
+    def save(self) -> None:
+        if self.path:
+            write_json(self.path, {"settings": self.settings, "questions": self.questions, "answers": self.answers})
+
+
+def _generate_missing(model, tokenizer, conversations, seeds, cached: list[str | None], **kwargs) -> list[str]:
+    """Generate only where `cached` is None; keep the rest."""
+    todo = [i for i, c in enumerate(cached) if c is None]
+    fresh = generate(model, tokenizer, [conversations[i] for i in todo], [seeds[i] for i in todo], **kwargs) \
+        if todo else []
+    out = list(cached)
+    for i, text in zip(todo, fresh):
+        out[i] = text
+    return out
+
+
 def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, params: SamplingParams,
-                   label: int | str) -> tuple[list[dict], dict]:
-    """Pairs `{id, chunk_id, round, question, answer}` (round = label) and stats with drop reasons."""
+                   label: int | str, cache: ItemCache | None = None) -> tuple[list[dict], dict]:
+    """Pairs `{id, chunk_id, round, question, answer}` (round = label) and stats with drop reasons
+    and how many items were generated or reused from the cache."""
+    cache = cache or ItemCache(None, model_fingerprint="", prompts=prompts, params=params, label=label)
     sampling = dict(temperature=params.temperature, top_p=params.top_p, batch_size=params.batch_size,
                     max_prompt_tokens=params.max_prompt_tokens)
-    raw_questions = generate(
+    cached_q = [cache.questions.get(c["id"]) for c in chunks]
+    raw_questions = _generate_missing(
         model, tokenizer, [question_messages(prompts, c["text"]) for c in chunks],
-        [item_seed(params.seed, label, c["id"], "q") for c in chunks],
+        [item_seed(params.seed, label, c["id"], "q") for c in chunks], cached_q,
         max_new_tokens=params.max_question_tokens, desc=f"questions@{label}", **sampling)
+    cache.questions.update({c["id"]: q for c, q in zip(chunks, raw_questions)})
+    cache.save()
     reasons: Counter = Counter()
     kept = []
     for chunk, raw in zip(chunks, raw_questions):
@@ -38,10 +93,13 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
         reasons[why] += 1
         if question:
             kept.append((chunk, question))
-    raw_answers = generate(
+    cached_a = [cache.answer(c["id"], q) for c, q in kept]
+    raw_answers = _generate_missing(
         model, tokenizer, [answer_messages(prompts, c["text"], q) for c, q in kept],
-        [item_seed(params.seed, label, c["id"], "a") for c, _ in kept],
+        [item_seed(params.seed, label, c["id"], "a") for c, _ in kept], cached_a,
         max_new_tokens=params.max_answer_tokens, desc=f"answers@{label}", **sampling)
+    cache.answers.update({c["id"]: {"question": q, "raw": a} for (c, q), a in zip(kept, raw_answers)})
+    cache.save()
     pairs = []
     for (chunk, question), raw in zip(kept, raw_answers):
         answer, why = clean_answer(raw)
@@ -51,5 +109,7 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
         else:
             reasons[why] += 1
     del reasons["ok"]
-    stats = {"chunks": len(chunks), "pairs": len(pairs), "dropped": dict(sorted(reasons.items()))}
+    reused = sum(q is not None for q in cached_q) + sum(a is not None for a in cached_a)
+    stats = {"chunks": len(chunks), "pairs": len(pairs), "dropped": dict(sorted(reasons.items())),
+             "generated": len(chunks) + len(kept) - reused, "reused": reused}
     return pairs, stats

@@ -81,7 +81,7 @@ def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size:
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - step / len(plan))
     model.train()
-    tokens, losses, started = 0, [], time.perf_counter()
+    tokens, padded, losses, started = 0, 0, [], time.perf_counter()
     bar = tqdm(plan, desc=desc, unit="step")
     for batch in bar:
         inputs = collate(batch, pad_id, device)
@@ -92,13 +92,15 @@ def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size:
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
         tokens += int(inputs["attention_mask"].sum())
+        padded += inputs["attention_mask"].numel()
         losses.append(loss.item())
         bar.set_postfix(loss=f"{losses[-1]:.3f}", tok_s=f"{tokens / (time.perf_counter() - started):.0f}")
     model.eval()
     seconds = time.perf_counter() - started
     tail = losses[-max(1, len(losses) // 10):]
     return {"steps": len(plan), "examples": len(examples), "tokens": tokens, "seconds": round(seconds, 2),
-            "tokens_per_second": round(tokens / seconds, 1), "first_loss": round(losses[0], 4),
+            "tokens_per_second": round(tokens / seconds, 1), "padding_share": round(1 - tokens / padded, 4),
+            "first_loss": round(losses[0], 4),
             "final_loss": round(sum(tail) / len(tail), 4)}
 
 

@@ -2,9 +2,11 @@
 
     python stages/generate.py --model models/base --chunks data/prepared/chunks.jsonl \
         --prompts prompts/en --round 0 --out data/rounds/round_0/qa.jsonl \
-        --stats metrics/generate/round_0.json
+        --stats metrics/generate/round_0.json --cache .cache/generate
 
-What the cleaning drops is counted by reason in the stats file (selfevo/pairs.py).
+What the cleaning drops is counted by reason in the stats file (selfevo/pairs.py). With --cache,
+each chunk's generation is recorded per setting there and reused on a rerun: after editing a few
+documents only those are generated again (selfevo/pairs.py, ItemCache). Clear it with `make clean-cache`.
 """
 
 import argparse
@@ -12,8 +14,8 @@ import argparse
 from selfevo.config import load_params, load_section
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import read_jsonl, write_json, write_jsonl
-from selfevo.modeling import load_model, load_tokenizer
-from selfevo.pairs import generate_pairs
+from selfevo.modeling import fingerprint, load_model, load_tokenizer
+from selfevo.pairs import ItemCache, generate_pairs
 from selfevo.prompts import load_prompts
 
 
@@ -25,6 +27,7 @@ def main() -> None:
     parser.add_argument("--round", type=int, required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--stats", required=True)
+    parser.add_argument("--cache", help="folder of per-item generation records (incremental generation)")
     args = parser.parse_args()
 
     raw = load_params()
@@ -36,11 +39,13 @@ def main() -> None:
         raise PipelineError(f"{args.chunks}: no chunks to generate from")
     tokenizer = load_tokenizer(args.model, model_params)
     model = load_model(args.model, model_params)
-    pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, args.round)
+    cache = ItemCache(args.cache, model_fingerprint=fingerprint(args.model), prompts=prompts, params=params,
+                      label=args.round)
+    pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, args.round, cache)
     write_jsonl(args.out, pairs)
     write_json(args.stats, stats)
     print(f"generate@{args.round}: {stats['pairs']} pairs from {stats['chunks']} chunks -> {args.out} "
-          f"(dropped: {stats['dropped'] or 'none'})")
+          f"(dropped: {stats['dropped'] or 'none'}; generated {stats['generated']}, reused {stats['reused']})")
 
 
 if __name__ == "__main__":

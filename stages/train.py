@@ -45,10 +45,10 @@ def main() -> None:
                                            params.max_length)
     model = add_lora(load_model(args.model, model_params), params.lora_r, params.lora_alpha, params.lora_dropout,
                      params.target_modules)
+    out = Path(args.out)
     stats = train(model, examples, pad_id=tokenizer.pad_token_id, lr=params.lr, batch_size=params.batch_size,
                   seed=params.seed, epochs=params.epochs, desc=f"train {out.name}")
 
-    out = Path(args.out)
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)  # adapter_config.json + adapter_model.safetensors

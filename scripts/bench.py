@@ -1,0 +1,176 @@
+"""make bench: throughput figures for one round's work, measured side by side in one run.
+
+    python scripts/bench.py [--docs 600] [--sample 48]      # or: make bench (builds models/base first)
+
+On the embedded base model (models/base) and a corpus of --docs alarm documents (the sample
+corpus's generator, several variants per alarm family and device), it prints and writes
+reports/bench.json:
+- IFD scoring in batches vs one pair at a time: time ratio and the largest |Δ IFD|;
+- generation in batches vs one prompt at a time (--sample prompts): time ratio;
+- generate@0 after editing 1% of the documents vs from scratch (the per-item cache): time ratio;
+- training tokens per second (length-grouped batches) and the share of padding;
+- the peak resident memory of each stage, each run as its own process.
+"""
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import torch  # noqa: E402
+
+from make_sample_data import make_alarm_docs, render_alarm, teacher_pair  # noqa: E402
+from selfevo.config import load_params, load_section  # noqa: E402
+from selfevo.errors import PipelineError, run_stage  # noqa: E402
+from selfevo.generation import generate  # noqa: E402
+from selfevo.ifd import ifd_scores  # noqa: E402
+from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl  # noqa: E402
+from selfevo.modeling import load_model, load_tokenizer  # noqa: E402
+from selfevo.prompts import load_prompts, question_messages  # noqa: E402
+
+
+def run_stage_process(name: str, script: str, *args: str) -> dict:
+    """Run a stage file as its own process; its wall time and peak resident memory."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, f"stages/{script}.py", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise PipelineError(f"bench: stage {name} failed:\n{output[-2000:]}")
+    print(f"  {name:<22} {seconds:7.1f} s   peak RSS {usage.ru_maxrss / 1024:7.0f} MiB")
+    return {"seconds": round(seconds, 2), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1)}
+
+
+def timed(fn):
+    started = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - started
+
+
+def bench_corpus(folder: Path, n: int) -> list[dict]:
+    """n distinct alarm documents: variants of every family and device with their own ids and thresholds."""
+    docs, variant = [], 0
+    while len(docs) < n:
+        batch = make_alarm_docs(random.Random(variant), min(150, n - len(docs)))
+        for d in batch:
+            d["id"] = 10000 + len(docs)
+            docs.append(d)
+        variant += 1
+    folder.mkdir(parents=True)
+    for d in docs:
+        (folder / f"ALM-{d['id']}.md").write_text(render_alarm(d), encoding="utf-8")
+    return docs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Throughput benchmark, side by side in one run.")
+    parser.add_argument("--docs", type=int, default=600)
+    parser.add_argument("--sample", type=int, default=48, help="prompts for the one-at-a-time generation run")
+    parser.add_argument("--out", default="reports/bench.json")
+    args = parser.parse_args()
+    base = ROOT / "models" / "base"
+    if not (base / "config.json").is_file():
+        raise PipelineError(f"{base}: the embedded base model is missing; run `dvc repro base` first")
+    torch.manual_seed(0)
+    raw = load_params(ROOT / "params.yaml")
+    gen_params, score_params = load_section("generate", raw), load_section("score", raw)
+    model_params = load_section("model", raw)
+    prompts_dir = f"prompts/{load_section('prompts', raw).language}"
+    results: dict = {"docs": args.docs, "torch_threads": torch.get_num_threads()}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        docs = bench_corpus(tmp / "corpus", args.docs)
+        pairs = [teacher_pair(random.Random(i), d) for i, d in enumerate(docs)]
+        write_jsonl(tmp / "pairs.jsonl", [{"id": f"p{i}", "round": 0, **p} for i, p in enumerate(pairs)])
+
+        print(f"stages, each its own process ({args.docs} documents):")
+        memory = {}
+        chunks_file, cache = str(tmp / "chunks.jsonl"), str(tmp / "cache")
+        memory["prepare"] = run_stage_process("prepare", "prepare", "--corpus", str(tmp / "corpus"),
+                                              "--out", chunks_file, "--stats", str(tmp / "prepare.json"))
+        gen_args = ["--model", "models/base", "--chunks", chunks_file, "--prompts", prompts_dir, "--round", "0",
+                    "--out", str(tmp / "qa.jsonl"), "--stats", str(tmp / "gen.json"), "--cache", cache]
+        memory["generate (scratch)"] = run_stage_process("generate@0 from scratch", "generate", *gen_args)
+        scratch_pairs = read_jsonl(tmp / "qa.jsonl")
+        edited = sorted((tmp / "corpus").glob("*.md"))[:: 100][: max(1, args.docs // 100)]
+        for f in edited:
+            f.write_text(f.read_text() + "- Note: escalate to the regional team if the alarm persists.\n")
+        run_stage_process("prepare (1% edited)", "prepare", "--corpus", str(tmp / "corpus"), "--out", chunks_file,
+                          "--stats", str(tmp / "prepare.json"))
+        memory["generate (1% edited)"] = run_stage_process("generate@0 after edit", "generate", *gen_args)
+        incremental = read_json(tmp / "gen.json")
+        kept_ids = {f"{c['id']}-r0" for c in read_jsonl(chunks_file)}
+        unchanged = sum(p["id"] in kept_ids for p in scratch_pairs)
+        memory["score"] = run_stage_process("score@0", "score", "--scorer", "models/base", "--qa",
+                                            str(tmp / "pairs.jsonl"), "--out", str(tmp / "scored.jsonl"))
+        memory["train"] = run_stage_process("train (LoRA)", "train", "--model", "models/base", "--qa",
+                                            str(tmp / "pairs.jsonl"), "--out", str(tmp / "round_0"),
+                                            "--stats", str(tmp / "train.json"))
+        train_stats = read_json(tmp / "train.json")
+        memory["evaluate"] = run_stage_process("evaluate", "evaluate", "--model", "models/base", "--test",
+                                               "data/test.jsonl", "--metrics", str(tmp / "eval.json"),
+                                               "--predictions", str(tmp / "pred.jsonl"))
+        results["stages"] = memory
+        results["incremental_generation"] = {
+            "edited_docs": len(edited), "generated_items": incremental["generated"],
+            "reused_items": incremental["reused"], "unchanged_pairs_from_scratch_run": unchanged,
+            "time_ratio": round(memory["generate (1% edited)"]["seconds"] / memory["generate (scratch)"]["seconds"], 4)}
+
+    model, tokenizer = load_model(base, model_params, torch.device("cpu")), load_tokenizer(base, model_params)
+    qa = [(p["question"], p["answer"]) for p in pairs]
+    print(f"\nIFD on {len(qa)} pairs, batch {score_params.batch_size} vs 1:")
+    batched, t_batched = timed(lambda: ifd_scores(model, tokenizer, qa, batch_size=score_params.batch_size,
+                                                  max_length=score_params.max_length))
+    single, t_single = timed(lambda: ifd_scores(model, tokenizer, qa, batch_size=1, max_length=score_params.max_length))
+    delta = max(abs(a["ifd"] - b["ifd"]) for a, b in zip(batched, single))
+    results["ifd"] = {"pairs": len(qa), "batch_size": score_params.batch_size, "batched_s": round(t_batched, 2),
+                      "one_at_a_time_s": round(t_single, 2), "speedup": round(t_single / t_batched, 2),
+                      "max_abs_delta": delta}
+
+    prompts = load_prompts(ROOT / prompts_dir)
+    conversations = [question_messages(prompts, render_alarm(d)) for d in docs[:args.sample]]
+    seeds = list(range(len(conversations)))
+    sampling = dict(max_new_tokens=gen_params.max_question_tokens, temperature=gen_params.temperature,
+                    top_p=gen_params.top_p, max_prompt_tokens=gen_params.max_prompt_tokens)
+    print(f"\ngeneration of {len(conversations)} questions, batch {gen_params.batch_size} vs 1:")
+    out_b, t_gb = timed(lambda: generate(model, tokenizer, conversations, seeds, batch_size=gen_params.batch_size,
+                                         **sampling))
+    out_s, t_gs = timed(lambda: generate(model, tokenizer, conversations, seeds, batch_size=1, **sampling))
+    results["generation"] = {"prompts": len(conversations), "batch_size": gen_params.batch_size,
+                             "batched_s": round(t_gb, 2), "one_at_a_time_s": round(t_gs, 2),
+                             "speedup": round(t_gs / t_gb, 2),
+                             "same_output": sum(a == b for a, b in zip(out_b, out_s))}
+    results["train"] = {k: train_stats[k] for k in ("tokens_per_second", "tokens", "padding_share", "seconds")
+                        if k in train_stats}
+
+    write_json(ROOT / args.out, results)
+    i, g, n = results["ifd"], results["generation"], results["incremental_generation"]
+    print("\n=== bench summary ===")
+    print(f"IFD, {i['pairs']} pairs:          batched {i['batched_s']:.1f} s vs one at a time {i['one_at_a_time_s']:.1f} s"
+          f"  -> {i['speedup']:.1f}x faster; largest |Δ IFD| {i['max_abs_delta']:.2e}")
+    print(f"generation, {g['prompts']} prompts:   batched {g['batched_s']:.1f} s vs one at a time "
+          f"{g['one_at_a_time_s']:.1f} s  -> {g['speedup']:.1f}x faster; identical outputs {g['same_output']}/{g['prompts']}")
+    print(f"generate@0, {n['edited_docs']} of {args.docs} docs edited: "
+          f"{memory['generate (1% edited)']['seconds']:.1f} s vs {memory['generate (scratch)']['seconds']:.1f} s "
+          f"from scratch -> {100 * n['time_ratio']:.1f}% ({n['generated_items']} items generated, "
+          f"{n['reused_items']} reused)")
+    print(f"training: {results['train'].get('tokens_per_second')} tokens/s, "
+          f"padding {100 * results['train'].get('padding_share', 0):.1f}% of batch tokens")
+    print("peak RSS per stage (MiB): " + ", ".join(f"{k} {v['peak_rss_mib']:.0f}" for k, v in memory.items()))
+    print(f"bench: wrote {args.out}")
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,74 @@
+"""Incremental generation: per-item records make a rerun after an edit generate only the changed
+chunks, with output equal to a from-scratch run; any change of prompt or sampling param misses."""
+
+import dataclasses
+import hashlib
+
+import pytest
+import torch
+
+from selfevo.config import SamplingParams
+from selfevo.modeling import fingerprint, load_model, load_tokenizer
+from selfevo.pairs import ItemCache, generate_pairs
+from selfevo.prompts import Prompts
+
+PROMPTS = Prompts(question="What causes the alarm? {knowledge}", answer="{question} {knowledge} The cable is")
+PARAMS = SamplingParams(temperature=1.0, top_p=0.95, max_question_tokens=12, max_answer_tokens=8,
+                        max_prompt_tokens=256, batch_size=4, seed=0)
+TEXTS = ["The fan tray is faulty.", "The cable is loose.", "Replace the fan tray.", "Which planet is largest?",
+         "The fan alarm on the BBU.", "Jupiter is the largest planet.", "The alarm is cleared.", "Check the cable."]
+
+
+def chunks(texts):
+    return [{"id": hashlib.sha256(t.encode()).hexdigest()[:16], "text": t} for t in texts]
+
+
+@pytest.fixture(scope="module")
+def model(tiny_base, model_params):
+    return load_model(tiny_base, model_params, torch.device("cpu")), load_tokenizer(tiny_base, model_params)
+
+
+def run(model, items, cache_dir=None, prompts=PROMPTS, params=PARAMS, fp="base"):
+    cache = ItemCache(cache_dir, model_fingerprint=fp, prompts=prompts, params=params, label=0) if cache_dir else None
+    return generate_pairs(*model, items, prompts, params, 0, cache)
+
+
+def test_rerun_after_an_edit_generates_only_the_edited_chunk(model, tmp_path):
+    first, stats = run(model, chunks(TEXTS), tmp_path)
+    assert stats["reused"] == 0 and first, "the tiny model should write some questions"
+    assert run(model, chunks(TEXTS))[0] == first  # the cache does not change what is written
+
+    edited = TEXTS[:]
+    edited[3] = "Which planet is the largest one?"
+    incremental, stats = run(model, chunks(edited), tmp_path)
+    assert incremental == run(model, chunks(edited))[0]  # equals a from-scratch run of the same inputs
+    assert stats["generated"] <= 2  # the edited chunk's question (and its answer, if it was kept)
+    assert stats["reused"] >= len(TEXTS) - 1
+
+
+@pytest.mark.parametrize("change", [
+    {"prompts": dataclasses.replace(PROMPTS, answer="Q: {question} K: {knowledge} A:")},
+    {"params": dataclasses.replace(PARAMS, temperature=0.7)},
+    {"params": dataclasses.replace(PARAMS, max_answer_tokens=9)},
+    {"params": dataclasses.replace(PARAMS, seed=1)},
+    {"fp": "round_0"},
+])
+def test_a_changed_prompt_sampling_param_or_model_misses(model, tmp_path, change):
+    run(model, chunks(TEXTS), tmp_path)
+    _, stats = run(model, chunks(TEXTS), tmp_path, **change)
+    assert stats["reused"] == 0
+
+
+def test_batch_size_is_not_part_of_the_key(model, tmp_path):
+    first, _ = run(model, chunks(TEXTS), tmp_path)
+    again, stats = run(model, chunks(TEXTS), tmp_path, params=dataclasses.replace(PARAMS, batch_size=3))
+    assert again == first and stats["generated"] == 0
+
+
+def test_model_fingerprint_covers_the_weights(tiny_base, tmp_path):
+    import shutil
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_base, copy)
+    assert fingerprint(copy) == fingerprint(tiny_base)
+    (copy / "model.safetensors").write_bytes((copy / "model.safetensors").read_bytes()[:-1] + b"\0")
+    assert fingerprint(copy) != fingerprint(tiny_base)
