@@ -104,10 +104,12 @@ def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size:
             "final_loss": round(sum(tail) / len(tail), 4)}
 
 
-def add_lora(model, r: int, alpha: int, dropout: float, target_modules):
-    """Wrap a model with fresh LoRA adapters (peft), ready to train."""
+def add_lora(model, r: int, alpha: int, dropout: float, target_modules, seed: int):
+    """Wrap a model with fresh LoRA adapters (peft), ready to train. Their random initialisation is
+    seeded, so a round trained twice from the same inputs gives the same adapter."""
     from peft import LoraConfig, get_peft_model
 
+    torch.manual_seed(seed)
     config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules,
                         task_type="CAUSAL_LM", bias="none")
     return get_peft_model(model, config)

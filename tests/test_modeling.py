@@ -17,7 +17,7 @@ def train_round(start, out, model_params, round_index, seed):
     tokenizer = load_tokenizer(start, model_params)
     examples, _ = tokenize_examples(tokenizer, [(qa_messages("What causes it?"), "The fan is faulty."),
                                                 (qa_messages("How to fix it?"), "Replace the fan tray.")], 256)
-    model = add_lora(load_model(start, model_params, torch.device("cpu")), 4, 8, 0.0, "all-linear")
+    model = add_lora(load_model(start, model_params, torch.device("cpu")), 4, 8, 0.0, "all-linear", seed)
     train(model, examples, pad_id=tokenizer.pad_token_id, lr=5.0e-2, batch_size=2, seed=seed, epochs=2)
     model.save_pretrained(out)
     write_lineage(out, start, f"round_{round_index}")
@@ -73,3 +73,15 @@ def test_changed_parent_is_caught(tiny_base, model_params, tmp_path):
     (models / "base" / "config.json").write_text((models / "base" / "config.json").read_text() + " ")
     with pytest.raises(PipelineError, match="changed after this round was trained"):
         load_model(models / "round_0", model_params)
+
+
+def test_training_a_round_twice_gives_the_same_adapter(tiny_base, model_params, tmp_path):
+    """The adapter's random initialisation is seeded, not drawn from whatever state the process is in."""
+    torch.manual_seed(123)  # a different global state before each run must not matter
+    train_round(tiny_base, tmp_path / "a", model_params, 0, seed=0)
+    torch.manual_seed(456)
+    train_round(tiny_base, tmp_path / "b", model_params, 0, seed=0)
+    a = (tmp_path / "a" / "adapter_model.safetensors").read_bytes()
+    assert a == (tmp_path / "b" / "adapter_model.safetensors").read_bytes()
+    train_round(tiny_base, tmp_path / "c", model_params, 0, seed=1)
+    assert a != (tmp_path / "c" / "adapter_model.safetensors").read_bytes()
