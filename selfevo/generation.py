@@ -42,7 +42,7 @@ def _generate_batch(model, prompts: list[list[int]], seeds: list[int], *, pad_id
     step_ids, step_pos = ids, positions
     for _ in range(max_new_tokens):
         result = model(input_ids=step_ids, attention_mask=mask, position_ids=step_pos, past_key_values=past,
-                       use_cache=True)
+                       use_cache=True, logits_to_keep=1)  # the prefill needs only the last position's logits
         past = result.past_key_values
         logits = result.logits[:, -1, :].float()
         if temperature == 0:

@@ -13,12 +13,21 @@ from pathlib import Path
 
 from selfevo.config import load_params, load_section
 from selfevo.errors import PipelineError, run_stage
-from selfevo.jsonio import read_jsonl, write_json
+from selfevo.jsonio import read_json, read_jsonl, write_json
 from selfevo.modeling import load_model, load_tokenizer, write_lineage
 from selfevo.prompts import qa_messages
 from selfevo.training import add_lora, tokenize_examples, train
 
 PAIR = ("id", "question", "answer")
+
+
+def canonical_adapter_config(path: Path) -> None:
+    """peft writes target_modules from a set, in an order that changes between processes; sorted, the
+    same inputs give a byte-identical round folder (and the same DVC hash)."""
+    config = read_json(path)
+    if isinstance(config.get("target_modules"), list):
+        config["target_modules"] = sorted(config["target_modules"])
+    write_json(path, config)
 
 
 def main() -> None:
@@ -52,6 +61,7 @@ def main() -> None:
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)  # adapter_config.json + adapter_model.safetensors
+    canonical_adapter_config(tmp / "adapter_config.json")
     write_lineage(tmp, args.model, out.name)
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)

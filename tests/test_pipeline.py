@@ -23,9 +23,9 @@ def stages_for(rounds) -> set[str]:
     return {f"{s}@{r}" for s in ROUND_STAGES for r in rounds}
 
 
-def dvc(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def dvc(repo: Path, *args: str, check: bool = True, **env_vars: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "DVC_NO_ANALYTICS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+           "DVC_NO_ANALYTICS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", **env_vars}
     result = subprocess.run(["dvc", *args], cwd=repo, env=env, capture_output=True, text=True)
     if check and result.returncode != 0:
         raise AssertionError(f"dvc {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -173,3 +173,13 @@ def test_missing_model_path_names_the_key(pipeline, tmp_path):
     assert result.returncode != 0
     assert "model.base: cannot load" in result.stdout + result.stderr
     assert (copy / "models" / "round_2" / "adapter_model.safetensors").is_file()
+
+
+def test_retraining_a_round_gives_identical_files(pipeline):
+    """Same inputs, same bytes: seeded adapter init, and no per-process ordering in adapter_config.json."""
+    repo, _ = pipeline
+    files = lambda: {p.name: p.read_bytes() for p in (repo / "models" / "round_0").iterdir()}
+    before = files()
+    for hash_seed in ("1", "2"):
+        dvc(repo, "repro", "-f", "-s", "train@0", PYTHONHASHSEED=hash_seed)
+        assert files() == before
