@@ -8,7 +8,6 @@ from rouge_score import rouge_scorer
 
 from selfevo.config import EvaluateParams
 from selfevo.errors import PipelineError
-from selfevo.generation import generate
 from selfevo.jsonio import read_jsonl
 from selfevo.prompts import qa_messages
 
@@ -53,6 +52,8 @@ def read_tests(path) -> list[dict]:
 def closed_book(model, tokenizer, tests: list[dict], params: EvaluateParams, desc: str = "evaluate"):
     """Greedy answers to the test questions with no document; the metrics and, per question, the
     prediction next to the reference."""
+    from selfevo.generation import generate  # torch: only for stages that run a model, not the report
+
     answers = generate(model, tokenizer, [qa_messages(t["question"]) for t in tests], [0] * len(tests),
                        max_new_tokens=params.max_new_tokens, temperature=0.0, top_p=1.0,
                        batch_size=params.batch_size, max_prompt_tokens=params.max_prompt_tokens, desc=desc)
