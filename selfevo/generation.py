@@ -1,6 +1,8 @@
 """Batched generation with a KV cache and one random stream per item.
 
-Prompts are sorted by length and left-padded, so a batch wastes little on padding. Each item
+Prompts are sorted by length and left-padded, so a batch wastes little on padding; a batch holds at
+most `batch_size` prompts and, with `max_batch_tokens`, at most that many tokens of prompt, padding and
+new tokens together (the KV cache's size), so long documents on a big model do not run out of memory. Each item
 samples from its own seeded generator, so what it writes does not depend on which batch it landed
 in (up to floating-point differences between batch shapes). temperature 0 is greedy.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 import torch
 from tqdm import tqdm
 
+from selfevo.batching import length_batches
 from selfevo.modeling import stop_token_ids
 from selfevo.prompts import Messages, render_prompt
 
@@ -68,16 +71,15 @@ def _generate_batch(model, prompts: list[list[int]], seeds: list[int], *, pad_id
 
 def generate(model, tokenizer, conversations: list[Messages], seeds: list[int], *, max_new_tokens: int,
              temperature: float, top_p: float, batch_size: int, max_prompt_tokens: int,
-             desc: str = "generate") -> list[str]:
+             max_batch_tokens: int | None = None, desc: str = "generate") -> list[str]:
     """The assistant's reply to each conversation, in input order."""
     prompts = [tokenizer(render_prompt(tokenizer, c), add_special_tokens=False)["input_ids"][-max_prompt_tokens:]
                for c in conversations]
     stops = stop_token_ids(model, tokenizer)
-    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    batches = length_batches([len(p) for p in prompts], batch_size, max_batch_tokens, extra=max_new_tokens)
     replies: list[str] = [""] * len(prompts)
     with tqdm(total=len(prompts), desc=desc, unit="item") as bar:
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
+        for idx in batches:
             tokens = _generate_batch(model, [prompts[i] for i in idx], [seeds[i] for i in idx],
                                      pad_id=tokenizer.pad_token_id, stops=stops, max_new_tokens=max_new_tokens,
                                      temperature=temperature, top_p=top_p)

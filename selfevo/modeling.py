@@ -37,8 +37,11 @@ def pick_device() -> torch.device:
 
 
 def pick_dtype(params: ModelParams, device: torch.device) -> torch.dtype:
+    """`auto`: bf16 on a GPU that has it, fp16 on one that does not (a V100, the paper's), fp32 on CPU."""
     if params.dtype == "auto":
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
+        if device.type != "cuda":
+            return torch.float32
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return getattr(torch, params.dtype)
 
 

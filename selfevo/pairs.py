@@ -10,7 +10,7 @@ key made of everything that decides them: the model's fingerprint (its files, an
 whole adapter chain), both prompt texts, the sampling params and seed, and the round label; inside
 that, the chunk's content-hash id. A rerun after a few documents change generates only those chunks.
 Every item samples from its own seeded stream, so a reused record is what a from-scratch run would
-write. The batch size is left out of the key: it does not change what an item gets.
+write. The batch size and token budget are left out of the key: they do not change what an item gets.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ from selfevo.config import SamplingParams
 from selfevo.generation import generate
 from selfevo.jsonio import read_json, write_json
 from selfevo.prompts import Prompts, answer_messages, clean_answer, clean_question, question_messages
+
+
+BATCHING = ("batch_size", "max_batch_tokens")  # how items are grouped: never what an item gets
 
 
 def item_seed(seed: int, label: int | str, chunk: str, step: str) -> int:
@@ -44,7 +47,8 @@ class ItemCache:
                  params: SamplingParams, label: int | str):
         settings = {"version": self.VERSION, "model": model_fingerprint, "question_prompt": prompts.question,
                     "answer_prompt": prompts.answer, "label": str(label),
-                    "sampling": {k: v for k, v in dataclasses.asdict(params).items() if k != "batch_size"}}
+                    "sampling": {k: v for k, v in dataclasses.asdict(params).items()
+                                 if k not in BATCHING}}
         self.key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
         self.path = Path(folder) / f"{self.key}.json" if folder else None
         stored = read_json(self.path) if self.path and self.path.is_file() else {}
@@ -78,7 +82,7 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
     and how many items were generated or reused from the cache."""
     cache = cache or ItemCache(None, model_fingerprint="", prompts=prompts, params=params, label=label)
     sampling = dict(temperature=params.temperature, top_p=params.top_p, batch_size=params.batch_size,
-                    max_prompt_tokens=params.max_prompt_tokens)
+                    max_batch_tokens=params.max_batch_tokens, max_prompt_tokens=params.max_prompt_tokens)
     cached_q = [cache.questions.get(c["id"]) for c in chunks]
     raw_questions = _generate_missing(
         model, tokenizer, [question_messages(prompts, c["text"]) for c in chunks],

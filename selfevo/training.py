@@ -79,6 +79,8 @@ def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size:
         plan = plan[:max_steps]
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    # fp16 weights (a GPU without bf16): scale the loss so small gradients do not underflow
+    scaler = torch.amp.GradScaler(device.type, enabled=model.dtype == torch.float16)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - step / len(plan))
     model.train()
     tokens, padded, losses, started = 0, 0, [], time.perf_counter()
@@ -86,9 +88,11 @@ def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size:
     for batch in bar:
         inputs = collate(batch, pad_id, device)
         loss = model(**inputs).loss
-        loss.backward()
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
+        scaler.step(optimizer)
+        scaler.update()
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
         tokens += int(inputs["attention_mask"].sum())
@@ -104,11 +108,17 @@ def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size:
             "final_loss": round(sum(tail) / len(tail), 4)}
 
 
-def add_lora(model, r: int, alpha: int, dropout: float, target_modules, seed: int):
+def add_lora(model, r: int, alpha: int, dropout: float, target_modules, seed: int,
+             gradient_checkpointing: bool = False):
     """Wrap a model with fresh LoRA adapters (peft), ready to train. Their random initialisation is
-    seeded, so a round trained twice from the same inputs gives the same adapter."""
+    seeded, so a round trained twice from the same inputs gives the same adapter. With
+    gradient_checkpointing, each layer's activations are recomputed in the backward pass instead of
+    kept: far less memory for long examples, the same gradients."""
     from peft import LoraConfig, get_peft_model
 
+    if gradient_checkpointing:
+        model.config.use_cache = False
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
     torch.manual_seed(seed)
     config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules,
                         task_type="CAUSAL_LM", bias="none")

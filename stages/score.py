@@ -31,7 +31,8 @@ def main() -> None:
         tokenizer = load_tokenizer(args.scorer, model_params)
         model = load_model(args.scorer, model_params)
         scores = ifd_scores(model, tokenizer, [(p["question"], p["answer"]) for p in pairs],
-                            batch_size=params.batch_size, max_length=params.max_length)
+                            batch_size=params.batch_size, max_length=params.max_length,
+                            max_batch_tokens=params.max_batch_tokens)
         scored = [{**p, **s} for p, s in zip(pairs, scores)]
     write_jsonl(args.out, scored)
     valid = [s["ifd"] for s in scored if s["ifd"] is not None]

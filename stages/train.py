@@ -53,7 +53,7 @@ def main() -> None:
     examples, too_long = tokenize_examples(tokenizer, [(qa_messages(p["question"]), p["answer"]) for p in data],
                                            params.max_length)
     model = add_lora(load_model(args.model, model_params), params.lora_r, params.lora_alpha, params.lora_dropout,
-                     params.target_modules, params.seed)
+                     params.target_modules, params.seed, params.gradient_checkpointing)
     out = Path(args.out)
     stats = train(model, examples, pad_id=tokenizer.pad_token_id, lr=params.lr, batch_size=params.batch_size,
                   seed=params.seed, epochs=params.epochs, desc=f"train {out.name}")

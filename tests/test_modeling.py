@@ -6,19 +6,22 @@ import pytest
 import torch
 
 from selfevo.errors import PipelineError
-from selfevo.modeling import load_model, load_tokenizer, model_chain, write_lineage
+from selfevo.config import ModelParams
+from selfevo.modeling import load_model, load_tokenizer, model_chain, pick_dtype, write_lineage
 from selfevo.prompts import qa_messages
 from selfevo.training import add_lora, tokenize_examples, train
 
 LINEAR = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
 
 
-def train_round(start, out, model_params, round_index, seed):
+def train_round(start, out, model_params, round_index, seed, gradient_checkpointing=False):
     tokenizer = load_tokenizer(start, model_params)
     examples, _ = tokenize_examples(tokenizer, [(qa_messages("What causes it?"), "The fan is faulty."),
                                                 (qa_messages("How to fix it?"), "Replace the fan tray.")], 256)
-    model = add_lora(load_model(start, model_params, torch.device("cpu")), 4, 8, 0.0, "all-linear", seed)
-    train(model, examples, pad_id=tokenizer.pad_token_id, lr=5.0e-2, batch_size=2, seed=seed, epochs=2)
+    model = add_lora(load_model(start, model_params, torch.device("cpu")), 4, 8, 0.0, "all-linear", seed,
+                     gradient_checkpointing)
+    model.stats = train(model, examples, pad_id=tokenizer.pad_token_id, lr=5.0e-2, batch_size=2, seed=seed,
+                        epochs=2)
     model.save_pretrained(out)
     write_lineage(out, start, f"round_{round_index}")
     return model
@@ -85,3 +88,33 @@ def test_training_a_round_twice_gives_the_same_adapter(tiny_base, model_params, 
     assert a == (tmp_path / "b" / "adapter_model.safetensors").read_bytes()
     train_round(tiny_base, tmp_path / "c", model_params, 0, seed=1)
     assert a != (tmp_path / "c" / "adapter_model.safetensors").read_bytes()
+
+
+def test_gradient_checkpointing_changes_no_result(tiny_base, model_params, tmp_path):
+    plain = train_round(tiny_base, tmp_path / "plain", model_params, 0, seed=0)
+    checkpointed = train_round(tiny_base, tmp_path / "ckpt", model_params, 0, seed=0, gradient_checkpointing=True)
+    assert checkpointed.base_model.model.is_activation_checkpointing and not plain.base_model.model.is_activation_checkpointing
+    a, b = plain.state_dict(), checkpointed.state_dict()
+    lora = [k for k in a if "lora_" in k]
+    assert lora and plain.stats["final_loss"] < plain.stats["first_loss"]
+    for key in lora:
+        torch.testing.assert_close(a[key], b[key], atol=1e-6, rtol=1e-5)
+
+
+def test_fp16_weights_train_with_loss_scaling(tiny_base, tmp_path):
+    """A GPU without bf16 (the paper's V100) gets fp16 weights; LoRA still trains, losses stay finite."""
+    fp16 = ModelParams(base="embedded", dtype="float16", trust_remote_code=False)
+    model = train_round(tiny_base, tmp_path / "fp16", fp16, 0, seed=0)
+    assert model.base_model.model.dtype == torch.float16
+    assert torch.isfinite(torch.tensor([model.stats["first_loss"], model.stats["final_loss"]])).all()
+    assert model.stats["final_loss"] < model.stats["first_loss"]
+
+
+def test_auto_dtype_follows_the_hardware(monkeypatch, model_params):
+    auto = ModelParams(base="embedded", dtype="auto", trust_remote_code=False)
+    assert pick_dtype(auto, torch.device("cpu")) == torch.float32
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert pick_dtype(auto, torch.device("cuda")) == torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)  # a V100
+    assert pick_dtype(auto, torch.device("cuda")) == torch.float16
+    assert pick_dtype(model_params, torch.device("cuda")) == torch.float32  # an explicit dtype wins

@@ -14,7 +14,7 @@ from selfevo.prompts import Prompts
 
 PROMPTS = Prompts(question="What causes the alarm? {knowledge}", answer="{question} {knowledge} The cable is")
 PARAMS = SamplingParams(temperature=1.0, top_p=0.95, max_question_tokens=12, max_answer_tokens=8,
-                        max_prompt_tokens=256, batch_size=4, seed=0)
+                        max_prompt_tokens=256, batch_size=4, max_batch_tokens=None, seed=0)
 TEXTS = ["The fan tray is faulty.", "The cable is loose.", "Replace the fan tray.", "Which planet is largest?",
          "The fan alarm on the BBU.", "Jupiter is the largest planet.", "The alarm is cleared.", "Check the cable."]
 
@@ -59,9 +59,10 @@ def test_a_changed_prompt_sampling_param_or_model_misses(model, tmp_path, change
     assert stats["reused"] == 0
 
 
-def test_batch_size_is_not_part_of_the_key(model, tmp_path):
+@pytest.mark.parametrize("batching", [{"batch_size": 3}, {"max_batch_tokens": 64}])
+def test_batching_is_not_part_of_the_key(model, tmp_path, batching):
     first, _ = run(model, chunks(TEXTS), tmp_path)
-    again, stats = run(model, chunks(TEXTS), tmp_path, params=dataclasses.replace(PARAMS, batch_size=3))
+    again, stats = run(model, chunks(TEXTS), tmp_path, params=dataclasses.replace(PARAMS, **batching))
     assert again == first and stats["generated"] == 0
 
 
