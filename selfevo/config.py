@@ -73,11 +73,13 @@ class EmbeddedParams:
     """Optimizer steps; the CPU budget of the whole build (~5 min on 2 cores at the defaults)."""
     batch_size: int
     lr: float
+    heldout_cards: int
+    """The general set's last cards, kept out of training for the reading check (metrics/base.json)."""
     seed: int
 
     def __post_init__(self):
         for key in ("vocab_size", "hidden_size", "layers", "heads", "intermediate_size", "max_length", "steps",
-                    "batch_size"):
+                    "batch_size", "heldout_cards"):
             _check(getattr(self, key) > 0, f"embedded.{key}", "must be positive")
         _check(self.hidden_size % self.heads == 0, "embedded.heads", "must divide embedded.hidden_size")
 

@@ -9,8 +9,9 @@ follows the pipeline's two prompts but has never seen a target document.
 from __future__ import annotations
 
 from selfevo.errors import PipelineError
+from selfevo.ifd import answer_nll
 from selfevo.jsonio import read_jsonl
-from selfevo.prompts import Messages, Prompts, answer_messages, qa_messages, question_messages
+from selfevo.prompts import Messages, Prompts, answer_messages, encode_example, qa_messages, question_messages
 
 
 def read_general(path) -> list[dict]:
@@ -39,3 +40,27 @@ def tokenizer_texts(cards: list[dict], prompts: Prompts) -> list[str]:
         texts.append(card["document"])
         texts.extend(q + "\n" + a for q, a in card["qa"])
     return texts
+
+
+def reading_check(model, tokenizer, cards: list[dict], prompts: Prompts, batch_size: int = 16) -> dict:
+    """Does the model read the document it is given? On cards it was not trained on: the mean NLL of
+    each card's first question (question prompt) and answer (answer prompt) with the card's own
+    document, and with the next card's document in its place. `*_gain` = other - own: 0 for a model
+    that ignores the document, large for one that copies from it."""
+    if len(cards) < 2:
+        raise PipelineError("the reading check needs at least 2 held-out cards")
+    result = {"cards": len(cards)}
+    for task in ("question", "answer"):
+        for doc_of in ("own", "other"):
+            sequences = []
+            for i, card in enumerate(cards):
+                doc = cards[i if doc_of == "own" else (i + 1) % len(cards)]["document"].strip()
+                question, answer = card["qa"][0]
+                messages, completion = ((question_messages(prompts, doc), question) if task == "question"
+                                        else (answer_messages(prompts, doc, question), answer))
+                sequences.append(encode_example(tokenizer, messages, completion))
+            nll = answer_nll(model, sequences, pad_id=tokenizer.pad_token_id, batch_size=batch_size,
+                             desc=f"reading check: {task}, {doc_of} document")
+            result[f"{task}_nll_{doc_of}_doc"] = round(sum(nll) / len(nll), 4)
+        result[f"{task}_gain"] = round(result[f"{task}_nll_other_doc"] - result[f"{task}_nll_own_doc"], 4)
+    return result

@@ -4,7 +4,9 @@
         --stats metrics/base.json
 
 With `model.base: embedded` it trains a tiny chat model from scratch on the general reading set
-(never the target documents). With a path or hub id it checks that the model can be found and
+(never the target documents), keeping its last `embedded.heldout_cards` cards out of training for a
+reading check: does the model's NLL of a card's question and answer drop when it is given that card
+rather than another one (metrics/base.json, `reading`)? With a path or hub id it checks that the model can be found and
 writes a pointer to it, so the weights are not copied into the DVC cache.
 """
 
@@ -13,8 +15,8 @@ import shutil
 from pathlib import Path
 
 from selfevo.config import load_params, load_section
-from selfevo.embedded import general_examples, read_general, tokenizer_texts
-from selfevo.errors import run_stage
+from selfevo.embedded import general_examples, read_general, reading_check, tokenizer_texts
+from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import write_json
 from selfevo.modeling import EMBEDDED, build_tiny_model, build_tokenizer, check_source, write_pointer
 from selfevo.prompts import load_prompts
@@ -24,6 +26,10 @@ from selfevo.training import tokenize_examples, train
 def build_embedded(general: str, prompts_dir: str, out: Path, params) -> dict:
     prompts = load_prompts(prompts_dir)
     cards = read_general(general)
+    if len(cards) <= params.heldout_cards + 1:
+        raise PipelineError(f"{general}: {len(cards)} cards; embedded.heldout_cards keeps {params.heldout_cards} "
+                            "out of training, which leaves too few to train on")
+    cards, heldout = cards[:-params.heldout_cards], cards[-params.heldout_cards:]
     tokenizer = build_tokenizer(tokenizer_texts(cards, prompts), params.vocab_size)
     model = build_tiny_model(params, tokenizer)
     examples, too_long = tokenize_examples(tokenizer, general_examples(cards, prompts), params.max_length)
@@ -31,7 +37,9 @@ def build_embedded(general: str, prompts_dir: str, out: Path, params) -> dict:
                   seed=params.seed, max_steps=params.steps, desc="base")
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    return {**stats, "too_long_dropped": too_long, "parameters": sum(p.numel() for p in model.parameters())}
+    reading = reading_check(model, tokenizer, heldout, prompts)
+    return {**stats, "too_long_dropped": too_long, "parameters": sum(p.numel() for p in model.parameters()),
+            "reading": reading}
 
 
 def main() -> None:
