@@ -6,7 +6,9 @@ Outputs (committed to the repo, so a fresh clone needs no network):
 - data/corpus/*.md       150 alarm documents in the paper's Table III form (the *target* domain).
 - data/test.jsonl        60 questions an engineer would ask about them, with reference answers.
 - data/general.jsonl     a general reading-comprehension set on another subject (fictional garden
-                         plants) used only to teach the tiny base model to follow the two prompts.
+                         plants) used only to teach the tiny base model to follow the two prompts;
+                         its last 50 cards (embedded.heldout_cards) are kept out of training for the
+                         base stage's reading check.
 - data/teacher_qa.jsonl  one QA pair per alarm document from the embedded "teacher": the data that
                          θ_HQ, the strong-teacher baseline, is tuned on.
 
@@ -262,7 +264,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--docs", type=int, default=150)
     parser.add_argument("--tests", type=int, default=60)
-    parser.add_argument("--plants", type=int, default=1200)
+    parser.add_argument("--plants", type=int, default=1250)
     parser.add_argument("--out", type=Path, default=Path("data"))
     args = parser.parse_args()
     rng = random.Random(args.seed)
