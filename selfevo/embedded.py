@@ -42,23 +42,27 @@ def tokenizer_texts(cards: list[dict], prompts: Prompts) -> list[str]:
     return texts
 
 
-def reading_check(model, tokenizer, cards: list[dict], prompts: Prompts, batch_size: int = 16) -> dict:
+def _reading_example(prompts: Prompts, task: str, doc: str, card: dict) -> tuple[Messages, str]:
+    question, answer = card["qa"][0]
+    if task == "question":
+        return question_messages(prompts, doc), question
+    return answer_messages(prompts, doc, question), answer
+
+
+def reading_check(model, tokenizer, cards: list[dict], prompts: Prompts, batch_size: int) -> dict:
     """Does the model read the document it is given? On cards it was not trained on: the mean NLL of
     each card's first question (question prompt) and answer (answer prompt) with the card's own
     document, and with the next card's document in its place. `*_gain` = other - own: 0 for a model
     that ignores the document, large for one that copies from it."""
     if len(cards) < 2:
         raise PipelineError("the reading check needs at least 2 held-out cards")
+    docs = {"own": [c["document"].strip() for c in cards]}
+    docs["other"] = docs["own"][1:] + docs["own"][:1]
     result = {"cards": len(cards)}
     for task in ("question", "answer"):
-        for doc_of in ("own", "other"):
-            sequences = []
-            for i, card in enumerate(cards):
-                doc = cards[i if doc_of == "own" else (i + 1) % len(cards)]["document"].strip()
-                question, answer = card["qa"][0]
-                messages, completion = ((question_messages(prompts, doc), question) if task == "question"
-                                        else (answer_messages(prompts, doc, question), answer))
-                sequences.append(encode_example(tokenizer, messages, completion))
+        for doc_of, task_docs in docs.items():
+            sequences = [encode_example(tokenizer, *_reading_example(prompts, task, doc, card))
+                         for doc, card in zip(task_docs, cards)]
             nll = answer_nll(model, sequences, pad_id=tokenizer.pad_token_id, batch_size=batch_size,
                              desc=f"reading check: {task}, {doc_of} document")
             result[f"{task}_nll_{doc_of}_doc"] = round(sum(nll) / len(nll), 4)

@@ -1,10 +1,10 @@
 """Batched generation with a KV cache and one random stream per item.
 
-Prompts are sorted by length and left-padded, so a batch wastes little on padding; a batch holds at
-most `batch_size` prompts and, with `max_batch_tokens`, at most that many tokens of prompt, padding and
-new tokens together (the KV cache's size), so long documents on a big model do not run out of memory. Each item
-samples from its own seeded generator, so what it writes does not depend on which batch it landed
-in (up to floating-point differences between batch shapes). temperature 0 is greedy.
+Prompts are sorted by length and left-padded, so a batch wastes little on padding. A batch holds at
+most `batch_size` prompts and, with `max_batch_tokens`, at most that many tokens of prompt, padding
+and new tokens together (the KV cache's size), so long documents on a big model fit in memory. Each
+item samples from its own seeded generator, so what it writes does not depend on which batch it
+landed in (up to floating-point differences between batch shapes). temperature 0 is greedy.
 """
 
 from __future__ import annotations

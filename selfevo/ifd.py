@@ -54,10 +54,11 @@ def answer_nll(model, sequences: list[tuple[list[int], list[int]]], *, pad_id: i
             answer_mask[j, len(prefix):len(rows[j])] = True
         ids, mask, answer_mask = ids.to(device), mask.to(device), answer_mask.to(device)
         # token t is predicted from position t-1
-        rows, cols = answer_mask[:, 1:].nonzero(as_tuple=True)
+        target = answer_mask[:, 1:]
+        rows, cols = target.nonzero(as_tuple=True)
         nll = answer_token_nll(model, ids, mask, rows, cols)
         totals = torch.zeros(len(idx), dtype=nll.dtype, device=device).index_add_(0, rows, nll)
-        per_row = totals / answer_mask[:, 1:].sum(-1).clamp(min=1)
+        per_row = totals / target.sum(-1).clamp(min=1)
         for j, i in enumerate(idx):
             result[i] = per_row[j].item()
     return result

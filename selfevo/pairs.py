@@ -47,8 +47,7 @@ class ItemCache:
                  params: SamplingParams, label: int | str):
         settings = {"version": self.VERSION, "model": model_fingerprint, "question_prompt": prompts.question,
                     "answer_prompt": prompts.answer, "label": str(label),
-                    "sampling": {k: v for k, v in dataclasses.asdict(params).items()
-                                 if k not in BATCHING}}
+                    "sampling": {k: v for k, v in dataclasses.asdict(params).items() if k not in BATCHING}}
         self.key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
         self.path = Path(folder) / f"{self.key}.json" if folder else None
         stored = read_json(self.path) if self.path and self.path.is_file() else {}

@@ -6,8 +6,8 @@
 With `model.base: embedded` it trains a tiny chat model from scratch on the general reading set
 (never the target documents), keeping its last `embedded.heldout_cards` cards out of training for a
 reading check: does the model's NLL of a card's question and answer drop when it is given that card
-rather than another one (metrics/base.json, `reading`)? With a path or hub id it checks that the model can be found and
-writes a pointer to it, so the weights are not copied into the DVC cache.
+rather than another one (metrics/base.json, `reading`)? With a path or hub id it checks that the
+model can be found and writes a pointer to it, so the weights are not copied into the DVC cache.
 """
 
 import argparse
@@ -37,7 +37,7 @@ def build_embedded(general: str, prompts_dir: str, out: Path, params) -> dict:
                   seed=params.seed, max_steps=params.steps, desc="base")
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    reading = reading_check(model, tokenizer, heldout, prompts)
+    reading = reading_check(model, tokenizer, heldout, prompts, params.batch_size)
     return {**stats, "too_long_dropped": too_long, "parameters": sum(p.numel() for p in model.parameters()),
             "reading": reading}
 

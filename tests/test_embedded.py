@@ -24,7 +24,7 @@ def model_and_tokenizer(tiny_base, model_params):
 def test_documents_that_differ_change_the_nll(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
     result = reading_check(model, tokenizer, cards(["The fan tray is faulty.", "The cable is loose.",
-                                                    "Jupiter is the largest planet."]), PROMPTS)
+                                                    "Jupiter is the largest planet."]), PROMPTS, batch_size=2)
     assert result["cards"] == 3
     assert result["question_gain"] != 0 and result["answer_gain"] != 0
     assert result["answer_gain"] == pytest.approx(result["answer_nll_other_doc"] - result["answer_nll_own_doc"],
@@ -33,11 +33,11 @@ def test_documents_that_differ_change_the_nll(model_and_tokenizer):
 
 def test_a_model_given_the_same_document_everywhere_gains_nothing(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
-    result = reading_check(model, tokenizer, cards(["The cable is loose."] * 3), PROMPTS)
+    result = reading_check(model, tokenizer, cards(["The cable is loose."] * 3), PROMPTS, batch_size=2)
     assert result["question_gain"] == 0 and result["answer_gain"] == 0
 
 
 def test_one_card_is_not_enough(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
     with pytest.raises(PipelineError, match="at least 2"):
-        reading_check(model, tokenizer, cards(["The cable is loose."]), PROMPTS)
+        reading_check(model, tokenizer, cards(["The cable is loose."]), PROMPTS, batch_size=2)
