@@ -182,42 +182,75 @@ def teacher_pair(rng: random.Random, doc: dict) -> dict:
     return {"question": q, "answer": ans}
 
 
-# --- the general reading set: garden plant cards, another subject entirely ----------------------------
-# The cards' contents are drawn at random from broad word lists, so a model cannot guess them: the
-# only way to answer is to read the card and copy from it. That is the skill θ_0 needs, and the
-# reason the set says nothing about alarms or devices.
-PLANT_WORDS = ["Amber", "Velvet", "Silver", "Marsh", "Dawn", "Copper", "Misty", "Ember", "Frost", "Willow",
-               "Saffron", "Cobalt", "Ivory", "Rustic", "Lunar", "Coral", "Jade", "Thistle", "Hazel", "Opal",
-               "Golden", "Crimson", "Meadow", "River", "Stone", "Cedar", "Maple", "Violet", "Scarlet", "Azure"]
-PLANT_KINDS = ["Lily", "Fern", "Sage", "Orchid", "Clover", "Poppy", "Moss", "Ivy", "Tulip", "Aster", "Rose",
-               "Daisy", "Basil", "Mint", "Heather", "Lotus", "Reed", "Vine", "Cactus", "Laurel"]
+# --- the general reading set: greenhouse plant cards, another subject entirely -------------------------
+# The cards' contents are drawn at random from broad lists of everyday English words, so a model cannot
+# guess them: the only way to answer is to read the card and copy from it. That is the skill θ_0 needs,
+# and the reason the set says nothing about alarms or network devices. Its labels vary from card to card
+# (Plant/Herb/Tree, Care Level/Priority/Severity, ...), so what θ_0 learns is to read a labelled card of
+# any kind, not one fixed form; the words are those a general model knows, so the target documents do
+# not fall apart into single letters under the tokenizer learned from this set.
+WORDS = ["Amber", "Velvet", "Silver", "Marsh", "Dawn", "Copper", "Misty", "Ember", "Frost", "Willow", "Saffron",
+         "Cobalt", "Ivory", "Rustic", "Lunar", "Coral", "Jade", "Thistle", "Hazel", "Opal", "Golden", "Crimson",
+         "Meadow", "River", "Stone", "Cedar", "Maple", "Violet", "Scarlet", "Azure", "High", "Low", "Long", "Short",
+         "Early", "Late", "Quick", "Slow", "Bright", "Dark", "Light", "Heavy", "Open", "Closed", "Lost", "Found",
+         "Down", "Up", "North", "South", "East", "West", "Power", "Signal", "Board", "Temperature", "Speed", "Rate",
+         "Loss", "Usage", "Memory", "Input", "Output", "Door", "Link", "Clock", "Battery", "Voltage", "Pressure",
+         "Level", "Water", "Fire", "Storm", "Cloud", "Snow", "Rain", "Sun", "Moon", "Star", "King", "Queen",
+         "Abnormal", "Normal", "Failure", "Error", "Fault", "Alarm", "Warning", "Near", "Far", "Expiry", "License",
+         "Optical", "Receive", "Send", "Packet", "Disk", "Fan", "Too", "Very", "Much", "Full", "Empty", "Central",
+         "Main", "Spare", "Backup", "Remote", "Local", "Digital", "Analog", "Green", "Blue", "Red", "White", "Black",
+         "Winter", "Summer", "Spring", "Autumn", "Mountain", "Valley", "Forest", "Lake", "Harbor", "Bridge",
+         "Tower", "Castle", "Garden", "Village", "City", "Station", "Market", "Engine", "Motor", "Wheel", "Cable",
+         "Sensor", "Module", "Panel", "Switch", "Router", "Port", "Frame", "Network", "System", "Service", "Unit"]
+KINDS = ["Lily", "Fern", "Sage", "Orchid", "Clover", "Poppy", "Moss", "Ivy", "Tulip", "Aster", "Rose", "Daisy",
+         "Basil", "Mint", "Heather", "Lotus", "Reed", "Vine", "Cactus", "Laurel", "Oak", "Pine", "Palm", "Bamboo"]
+SYLLABLES = ["ka", "lo", "mi", "ren", "sa", "tor", "vel", "zu", "bra", "qui", "del", "fen", "gor", "hal", "ix",
+             "jun", "mar", "nol", "pe", "ros", "tal", "ur", "wen", "yar"]
 NOUNS = ["root", "stem", "leaf", "bud", "pot", "soil", "tray", "hose", "filter", "pump", "valve", "cable", "lamp",
          "sensor", "fence", "gate", "panel", "frame", "net", "tank", "pipe", "label", "bench", "shelf", "cover",
          "seed", "bulb", "branch", "bark", "flower", "fruit", "mulch", "compost", "gravel", "sand", "clay", "timer",
-         "heater", "fan", "window", "door", "roof", "wall", "drain", "module", "board", "port", "meter", "screen"]
+         "heater", "fan", "window", "door", "roof", "wall", "drain", "module", "board", "port", "meter", "screen",
+         "power supply", "battery", "charger", "controller", "switch", "fuse", "plug", "connector", "antenna",
+         "motor", "fan blade", "air filter", "water pump", "light sensor", "door lock", "circuit breaker",
+         "log file", "memory card", "display", "clock", "cooling unit", "air conditioner", "wire", "lid", "tap"]
 ADJECTIVES = ["dry", "wet", "loose", "blocked", "broken", "cold", "hot", "dirty", "bent", "worn", "damaged",
-              "missing", "too small", "too large", "overloaded", "aged", "faulty", "cracked", "rusty", "shut"]
+              "missing", "too small", "too large", "overloaded", "aged", "faulty", "cracked", "rusty", "shut",
+              "stuck", "full", "empty", "unplugged", "leaking", "noisy", "frozen", "misaligned", "too slow",
+              "too fast", "switched off", "not seated firmly", "covered in dust", "out of date", "unstable"]
 VERBS = ["check", "clean", "replace", "tighten", "move", "water", "cut", "lift", "measure", "test", "inspect",
-         "reset", "open", "close", "dry", "cover", "remove", "refill", "adjust", "repair"]
+         "reset", "open", "close", "dry", "cover", "remove", "refill", "adjust", "repair", "restart", "reinstall",
+         "power off", "power on", "unplug", "reconnect", "update", "seal", "straighten", "label"]
 METRICS = [("soil temperature", "°C", (5, 40)), ("light level", " lux", (100, 900)), ("soil moisture", "%", (5, 90)),
            ("salt level", " ppm", (100, 900)), ("water flow", " L/h", (1, 60)), ("leaf count", " leaves", (3, 80)),
-           ("pot weight", " kg", (1, 30)), ("humidity", "%", (20, 95))]
+           ("pot weight", " kg", (1, 30)), ("humidity", "%", (20, 95)), ("air temperature", "°C", (0, 45)),
+           ("fan speed", " rpm", (200, 3000)), ("pump pressure", " bar", (1, 9)), ("supply voltage", " V", (5, 240)),
+           ("battery level", "%", (5, 100)), ("water level", " cm", (2, 120)), ("wind speed", " km/h", (5, 90)),
+           ("lamp power", " W", (10, 400)), ("signal strength", " dBm", (-90, -30)), ("error count", " errors", (1, 50))]
 EVENTS = [("wilts", "wilt"), ("flowers", "flower"), ("drops its leaves", "drop its leaves"),
-          ("turns yellow", "turn yellow"), ("stops growing", "stop growing"), ("opens its buds", "open its buds")]
-CARE_LEVELS = ["easy", "moderate", "demanding", "expert"]
-SECTION_NAMES = [("Plant Explanation", "Possible Problems", "Care Steps"),
-                 ("Growth Notes", "Possible Causes", "Treatment Steps"),
-                 ("Plant Explanation", "Possible Reasons", "Processing Steps")]
-
-
-SYLLABLES = ["ka", "lo", "mi", "ren", "sa", "tor", "vel", "zu", "bra", "qui", "del", "fen", "gor", "hal", "ix",
-             "jun", "mar", "nol", "pe", "ros", "tal", "ur", "wen", "yar"]
+          ("turns yellow", "turn yellow"), ("stops growing", "stop growing"), ("opens its buds", "open its buds"),
+          ("needs care", "need care"), ("is moved indoors", "be moved indoors")]
+TITLE_LABELS = ["Plant", "Herb", "Shrub", "Tree", "Flower", "Crop"]
+PLACES = [("Garden", "bed"), ("Greenhouse", "row"), ("Location", "plot"), ("Field", "zone"), ("Site", "area")]
+LEVELS = [("Care Level", ["easy", "moderate", "demanding", "expert"]),
+          ("Priority", ["low", "medium", "high", "urgent"]),
+          ("Severity", ["critical", "major", "minor", "warning"]),
+          ("Risk Level", ["low", "moderate", "high", "extreme"])]
+EXPLANATIONS = ["Plant Explanation", "Growth Notes", "Care Explanation", "Description", "Explanation"]
+CAUSES = ["Possible Problems", "Possible Causes", "Possible Reasons", "Likely Causes"]
+STEPS = ["Care Steps", "Treatment Steps", "Processing Steps", "Handling Steps", "Repair Steps"]
 
 
 def _name(rng: random.Random) -> str:
     """A made-up plant name: unpredictable, so it can only be copied from the card."""
-    word = "".join(rng.choice(SYLLABLES) for _ in range(rng.choice([2, 3])))
-    return f"{word.capitalize()} {rng.choice(PLANT_KINDS)}"
+    if rng.random() < 0.3:
+        first = "".join(rng.choice(SYLLABLES) for _ in range(rng.choice([2, 3]))).capitalize()
+        return f"{first} {rng.choice(KINDS)}"
+    return " ".join(rng.sample(WORDS, rng.choice([1, 2, 3])) + [rng.choice(KINDS)])
+
+
+def _code(rng: random.Random) -> str:
+    prefix = "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(rng.choice([2, 3])))
+    return f"{prefix}-{rng.randint(100, 9999)}"
 
 
 def _problem(rng: random.Random) -> str:
@@ -231,31 +264,32 @@ def _steps(rng: random.Random) -> str:
 
 def make_plant(rng: random.Random) -> tuple[str, list[tuple[str, str]]]:
     """Return a plant card and the (question, answer) pairs it supports."""
-    name = _name(rng) if rng.random() < 0.5 else f"{rng.choice(PLANT_WORDS)} {rng.choice(PLANT_KINDS)}"
-    code = f"{rng.choice(['PL', 'GX', 'HB', 'TR'])}-{rng.randint(100, 9999)}"
+    title = f"{_code(rng)} {_name(rng)}"
     verb, verb_base = rng.choice(EVENTS)
     metric, unit, (lo, hi) = rng.choice(METRICS)
     at = rng.randint(lo, hi)
-    back = max(0, at - rng.randint(1, max(1, (hi - lo) // 5)))
-    care = rng.choice(CARE_LEVELS)
-    probs = [(_problem(rng), _steps(rng)) for _ in range(rng.choice([2, 3]))]
-    expl, causes, steps = rng.choice(SECTION_NAMES)
-    lines = [f"Plant: {code} {name}", f"Garden: bed {rng.randint(1, 99)}", f"Care Level: {care}", f"{expl}:",
+    back = max(lo, at - rng.randint(1, max(1, (hi - lo) // 5)))
+    place, unit_word = rng.choice(PLACES)
+    level_label, level_values = rng.choice(LEVELS)
+    level = rng.choice(level_values)
+    probs = [(_problem(rng), _steps(rng)) for _ in range(rng.choice([2, 3, 4]))]
+    lines = [f"{rng.choice(TITLE_LABELS)}: {title}", f"{place}: {unit_word} {rng.randint(1, 99)}",
+             f"{level_label}: {level}", f"{rng.choice(EXPLANATIONS)}:",
              f"- This plant {verb} when the {metric} reaches {at}{unit} and recovers when it returns to {back}{unit}.",
-             f"{causes}:"]
+             f"{rng.choice(CAUSES)}:"]
     lines += [f"- Reason {k}: {p}." for k, (p, _) in enumerate(probs, 1)]
-    lines.append(f"{steps}:")
+    lines.append(f"{rng.choice(STEPS)}:")
     lines += [f"- Reason {k}: {s}." for k, (_, s) in enumerate(probs, 1)]
     doc = "\n".join(lines) + "\n"
     p, s = rng.choice(probs)
-    qa = [(f"At what {metric} does {code} {name} {verb_base}?",
-           f"{code} {name} {verb} when the {metric} reaches {at}{unit} and recovers when it returns to {back}{unit}."),
-          (f"What are the possible reasons for problems with {code} {name}?",
-           f"The possible reasons for problems with {code} {name} are that " + " or that ".join(x for x, _ in probs) + "."),
-          (f"How should {code} {name} be treated when {p}?",
+    qa = [(f"At what {metric} does {title} {verb_base}?",
+           f"{title} {verb} when the {metric} reaches {at}{unit} and recovers when it returns to {back}{unit}."),
+          (f"What are the possible reasons for problems with {title}?",
+           f"The possible reasons for problems with {title} are that " + " or that ".join(x for x, _ in probs) + "."),
+          (f"How should {title} be treated when {p}?",
            f"When {p}, {s}."),
-          (f"What is the care level of {code} {name}?",
-           f"{code} {name} has a {care} care level.")]
+          (f"What is the {level_label.lower()} of {title}?",
+           f"{title} has a {level} {level_label.lower()}.")]
     return doc, qa
 
 

@@ -75,6 +75,9 @@ class EmbeddedParams:
     lr: float
     heldout_cards: int
     """The general set's last cards, kept out of training for the reading check (metrics/base.json)."""
+    copy_circuit: bool
+    """Start with a built-in induction head (selfevo.modeling.init_copy_circuit), so that θ_0 copies
+    from its document within the CPU budget; needs layers >= 2 and heads >= 2."""
     seed: int
 
     def __post_init__(self):
@@ -82,6 +85,9 @@ class EmbeddedParams:
                     "batch_size", "heldout_cards"):
             _check(getattr(self, key) > 0, f"embedded.{key}", "must be positive")
         _check(self.hidden_size % self.heads == 0, "embedded.heads", "must divide embedded.hidden_size")
+        _check(isinstance(self.copy_circuit, bool), "embedded.copy_circuit", "must be true or false")
+        _check(not self.copy_circuit or (self.layers >= 2 and self.heads >= 2), "embedded.copy_circuit",
+               "needs embedded.layers >= 2 and embedded.heads >= 2")
 
 
 @dataclass

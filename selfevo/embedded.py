@@ -33,13 +33,10 @@ def general_examples(cards: list[dict], prompts: Prompts) -> list[tuple[Messages
     return examples
 
 
-def tokenizer_texts(cards: list[dict], prompts: Prompts) -> list[str]:
-    """What the tokenizer learns its merges from: the general set and the prompt wording."""
-    texts = [prompts.question, prompts.answer]
-    for card in cards:
-        texts.append(card["document"])
-        texts.extend(q + "\n" + a for q, a in card["qa"])
-    return texts
+def tokenizer_texts(examples: list[tuple[Messages, str]]) -> list[str]:
+    """What the tokenizer learns its merges from: every text θ_0 is trained on, prompts included, each
+    as often as the model reads it, so that frequent words (the prompts' above all) are few tokens."""
+    return [m["content"] for messages, _ in examples for m in messages] + [completion for _, completion in examples]
 
 
 def _reading_example(prompts: Prompts, task: str, doc: str, card: dict) -> tuple[Messages, str]:

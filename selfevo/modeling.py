@@ -64,7 +64,8 @@ def build_tokenizer(texts: list[str], vocab_size: int):
 
 
 def build_tiny_model(params: EmbeddedParams, tokenizer):
-    """A small Qwen2-architecture causal LM, randomly initialised from params.seed."""
+    """A small Qwen2-architecture causal LM, randomly initialised from params.seed (with a copy circuit
+    when params.copy_circuit)."""
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
     torch.manual_seed(params.seed)
@@ -72,12 +73,96 @@ def build_tiny_model(params: EmbeddedParams, tokenizer):
         vocab_size=len(tokenizer), hidden_size=params.hidden_size, num_hidden_layers=params.layers,
         num_attention_heads=params.heads, num_key_value_heads=params.heads,
         intermediate_size=params.intermediate_size, max_position_embeddings=4096, tie_word_embeddings=True,
+        rope_parameters={"rope_type": "default", "rope_theta": 1.0e6},  # Qwen1.5's: slow planes match content
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, bos_token_id=None,
     )
     model = Qwen2ForCausalLM(config)
     model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id,
                                                pad_token_id=tokenizer.pad_token_id)
+    if params.copy_circuit:
+        init_copy_circuit(model, params.max_length)
     return model
+
+
+# The copy circuit's constants. Each is a scale, not a tuned result: the previous-token head puts ~99%
+# of its weight one position back; the induction head's score separates a token's match from the rest
+# of a 500-token context; the copied token's vector outweighs the current one 3:1; and the output
+# head's gain keeps the first logits in a few-nats range for unit-scale token vectors.
+PREVIOUS_TOKEN_SHARPNESS = 8.0
+PREVIOUS_TOKEN_PLANES = 4
+INDUCTION_SHARPNESS = 4.0
+COPY_WEIGHT = 3.0
+OUTPUT_GAIN = 0.1
+
+
+def init_copy_circuit(model, max_length: int) -> None:
+    """Start the model with a working copy circuit (an induction head), so that θ_0 reads.
+
+    θ_0 has to copy names, codes and facts from the document in its prompt. A transformer copies with
+    two heads in series: a previous-token head moves each token's identity one position on, and an
+    induction head finds the earlier place where the current token was followed by something and
+    copies that. Trained from scratch, a model finds this pair only after a plateau far longer than the
+    embedded base's few CPU minutes, and then ignores its document. So the pair is built in, and training
+    shapes everything around it (and the circuit too: no weight is frozen):
+
+    - token vectors live in the first `head_dim` dimensions (U1) at unit scale, so that AdamW's steps
+      nudge them instead of overwriting them; every other head's and MLP's output projection starts at
+      zero, so the residual stream starts clean;
+    - layer 0, head 0 attends by position alone (zero query/key weights, constant biases that RoPE turns
+      into a score peaking one position back) and writes the previous token's U1 vector into U2;
+    - layer 1, head 0 matches the current token (query, from U1) against each position's previous token
+      (key, from U2), in the rotary planes slow enough not to turn over `max_length` positions, and
+      writes the matched position's token (U1) back: the output head, tied to the token vectors, then
+      predicts it.
+    """
+    inner = model.model
+    hidden = model.config.hidden_size
+    head_dim = inner.layers[0].self_attn.head_dim
+    if model.config.num_hidden_layers < 2 or 2 * head_dim > hidden:
+        raise PipelineError("embedded.copy_circuit needs at least 2 layers and 2 heads")
+    u1, u2 = slice(0, head_dim), slice(head_dim, 2 * head_dim)
+    freqs = inner.rotary_emb.inv_freq.float()
+    eye = torch.eye(head_dim)
+    with torch.no_grad():
+        embed = inner.embed_tokens.weight
+        embed[:, u1] = torch.randn(embed.shape[0], head_dim)
+        embed[:, head_dim:] = 0.0
+        for layer in inner.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        head = slice(0, head_dim)
+
+        previous = inner.layers[0].self_attn
+        query, key = torch.zeros(head_dim), torch.zeros(head_dim)
+        planes = torch.arange(PREVIOUS_TOKEN_PLANES)
+        query[planes] = PREVIOUS_TOKEN_SHARPNESS
+        key[planes] = PREVIOUS_TOKEN_SHARPNESS * torch.cos(freqs[planes])
+        key[planes + head_dim // 2] = PREVIOUS_TOKEN_SHARPNESS * torch.sin(freqs[planes])
+        _set_head(previous, head, query_bias=query, key_bias=key, value=_reads(eye, u1, hidden))
+        previous.o_proj.weight[u2, head] = eye
+
+        induction = inner.layers[1].self_attn
+        slow = (freqs * max_length < 0.5).float().repeat(2)  # a plane's two dimensions: i and i + head_dim/2
+        match = INDUCTION_SHARPNESS * torch.diag(slow)
+        _set_head(induction, head, query=_reads(match, u1, hidden), key=_reads(match, u2, hidden),
+                  value=_reads(eye, u1, hidden))
+        induction.o_proj.weight[u1, head] = COPY_WEIGHT * eye
+        inner.norm.weight.fill_(OUTPUT_GAIN)
+
+
+def _reads(block: torch.Tensor, span: slice, hidden: int) -> torch.Tensor:
+    """A projection from the hidden state that applies `block` to the dimensions in `span`."""
+    weight = torch.zeros(block.shape[0], hidden)
+    weight[:, span] = block
+    return weight
+
+
+def _set_head(attention, head: slice, query=None, key=None, value=None, query_bias=None, key_bias=None) -> None:
+    """Overwrite one head's query/key/value weights (zero where not given) and query/key biases."""
+    for proj, weight, bias in ((attention.q_proj, query, query_bias), (attention.k_proj, key, key_bias),
+                               (attention.v_proj, value, None)):
+        proj.weight[head] = 0.0 if weight is None else weight
+        proj.bias[head] = 0.0 if bias is None else bias
 
 
 def write_pointer(folder: str | Path, name_or_path: str) -> None:

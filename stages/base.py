@@ -30,9 +30,10 @@ def build_embedded(general: str, prompts_dir: str, out: Path, params) -> dict:
         raise PipelineError(f"{general}: {len(cards)} cards; embedded.heldout_cards keeps {params.heldout_cards} "
                             "out of training, which leaves too few to train on")
     cards, heldout = cards[:-params.heldout_cards], cards[-params.heldout_cards:]
-    tokenizer = build_tokenizer(tokenizer_texts(cards, prompts), params.vocab_size)
+    pairs = general_examples(cards, prompts)
+    tokenizer = build_tokenizer(tokenizer_texts(pairs), params.vocab_size)
     model = build_tiny_model(params, tokenizer)
-    examples, too_long = tokenize_examples(tokenizer, general_examples(cards, prompts), params.max_length)
+    examples, too_long = tokenize_examples(tokenizer, pairs, params.max_length)
     stats = train(model, examples, pad_id=tokenizer.pad_token_id, lr=params.lr, batch_size=params.batch_size,
                   seed=params.seed, max_steps=params.steps, desc="base")
     model.save_pretrained(out)

@@ -119,3 +119,25 @@ def test_auto_dtype_follows_the_hardware(monkeypatch, model_params):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)  # a V100
     assert pick_dtype(auto, torch.device("cuda")) == torch.float16
     assert pick_dtype(model_params, torch.device("cuda")) == torch.float32  # an explicit dtype wins
+
+
+@pytest.mark.parametrize("copy_circuit", [True, False])
+def test_copy_circuit_copies_before_any_training(tiny_params, copy_circuit):
+    """An untrained model with the circuit continues a repeated random span token by token; without
+    it, a random model does no better than chance."""
+    from dataclasses import replace
+
+    from selfevo.modeling import build_tiny_model, build_tokenizer
+
+    params = replace(tiny_params, vocab_size=600, hidden_size=128, heads=2, copy_circuit=copy_circuit)
+    tokenizer = build_tokenizer([f"w{i} x{i * 7} y{i * 13}" for i in range(400)], params.vocab_size)
+    model = build_tiny_model(params, tokenizer).eval()
+    generator = torch.Generator().manual_seed(1)
+    span = torch.randint(10, len(tokenizer), (1, 60), generator=generator)
+    filler = torch.randint(10, len(tokenizer), (1, 40), generator=generator)
+    ids = torch.cat([filler, span, filler[:, :20], span], dim=1)
+    with torch.no_grad():
+        predicted = model(ids).logits[0, :-1].argmax(-1)
+    repeat = slice(ids.shape[1] - 59, ids.shape[1])  # each token of the repeat after its first
+    accuracy = (predicted[repeat.start - 1:repeat.stop - 1] == ids[0, repeat]).float().mean().item()
+    assert (accuracy > 0.8) if copy_circuit else (accuracy < 0.1)
