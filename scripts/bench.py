@@ -146,7 +146,8 @@ def main() -> None:
     conversations = [question_messages(prompts, render_alarm(d)) for d in docs[:args.sample]]
     seeds = list(range(len(conversations)))
     sampling = dict(max_new_tokens=gen_params.max_question_tokens, temperature=gen_params.temperature,
-                    top_p=gen_params.top_p, max_prompt_tokens=gen_params.max_prompt_tokens)
+                    top_p=gen_params.top_p, max_prompt_tokens=gen_params.max_prompt_tokens,
+                    no_repeat_ngram=gen_params.no_repeat_ngram)
     print(f"\ngeneration of {len(conversations)} questions, batch {gen_params.batch_size} vs 1:")
     out_b, t_gb = timed(lambda: generate(model, tokenizer, conversations, seeds, batch_size=gen_params.batch_size,
                                          **sampling))

@@ -111,6 +111,8 @@ class SamplingParams:
     batch_size: int
     max_batch_tokens: int | None
     """At most this many tokens (prompts, padding and new tokens) in a batch; null: batch_size alone."""
+    no_repeat_ngram: int
+    """No n tokens in a row written twice in one reply (the prompt is not checked); 0: off."""
     seed: int
 
     def __post_init__(self):
@@ -119,6 +121,7 @@ class SamplingParams:
         for key in ("max_question_tokens", "max_answer_tokens", "max_prompt_tokens", "batch_size"):
             _check(getattr(self, key) > 0, f"generate.{key}", "must be positive")
         _check_budget(self.max_batch_tokens, "generate.max_batch_tokens")
+        _check(self.no_repeat_ngram >= 0, "generate.no_repeat_ngram", "must be >= 0")
 
 
 @dataclass
@@ -190,6 +193,8 @@ class EvaluateParams:
     batch_size: int
     max_batch_tokens: int | None
     """At most this many tokens (questions, padding and new tokens) in a batch; null: batch_size alone."""
+    no_repeat_ngram: int
+    """As generate.no_repeat_ngram, for the closed-book answers."""
 
     def __post_init__(self):
         _check(self.bleu_tokenize in {"13a", "zh", "intl", "char", "none", "flores200"}, "evaluate.bleu_tokenize",
@@ -197,6 +202,7 @@ class EvaluateParams:
         for key in ("max_new_tokens", "max_prompt_tokens", "batch_size"):
             _check(getattr(self, key) > 0, f"evaluate.{key}", "must be positive")
         _check_budget(self.max_batch_tokens, "evaluate.max_batch_tokens")
+        _check(self.no_repeat_ngram >= 0, "evaluate.no_repeat_ngram", "must be >= 0")
 
 
 QA_FILE = "qa_file"

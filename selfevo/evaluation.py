@@ -57,7 +57,8 @@ def closed_book(model, tokenizer, tests: list[dict], params: EvaluateParams, des
     answers = generate(model, tokenizer, [qa_messages(t["question"]) for t in tests], [0] * len(tests),
                        max_new_tokens=params.max_new_tokens, temperature=0.0, top_p=1.0,
                        batch_size=params.batch_size, max_batch_tokens=params.max_batch_tokens,
-                       max_prompt_tokens=params.max_prompt_tokens, desc=desc)
+                       max_prompt_tokens=params.max_prompt_tokens, no_repeat_ngram=params.no_repeat_ngram,
+                       desc=desc)
     metrics = {**score_answers(answers, [t["answer"] for t in tests], params.bleu_tokenize), "questions": len(tests)}
     predictions = [{"question": t["question"], "reference": t["answer"], "prediction": a}
                    for t, a in zip(tests, answers)]

@@ -5,6 +5,8 @@ most `batch_size` prompts and, with `max_batch_tokens`, at most that many tokens
 and new tokens together (the KV cache's size), so long documents on a big model fit in memory. Each
 item samples from its own seeded generator, so what it writes does not depend on which batch it
 landed in (up to floating-point differences between batch shapes). temperature 0 is greedy.
+With `no_repeat_ngram` n > 0, no n tokens in a row are written twice in one reply (only the reply is
+checked: copying from the prompt stays free), which stops the loops a small model falls into.
 """
 
 from __future__ import annotations
@@ -15,6 +17,14 @@ from tqdm import tqdm
 from selfevo.batching import length_batches
 from selfevo.modeling import stop_token_ids
 from selfevo.prompts import Messages, render_prompt
+
+
+def _banned(tokens: list[int], n: int) -> list[int]:
+    """The tokens that would complete an n-gram already written in `tokens`."""
+    if n <= 0 or len(tokens) < n:
+        return []
+    tail = tokens[len(tokens) - n + 1:]
+    return [tokens[i + n - 1] for i in range(len(tokens) - n + 1) if tokens[i:i + n - 1] == tail]
 
 
 def _filter_top_p(probs: torch.Tensor, top_p: float) -> torch.Tensor:
@@ -28,7 +38,7 @@ def _filter_top_p(probs: torch.Tensor, top_p: float) -> torch.Tensor:
 
 @torch.no_grad()
 def _generate_batch(model, prompts: list[list[int]], seeds: list[int], *, pad_id: int, stops: set[int],
-                    max_new_tokens: int, temperature: float, top_p: float) -> list[list[int]]:
+                    max_new_tokens: int, temperature: float, top_p: float, no_repeat_ngram: int) -> list[list[int]]:
     device = next(model.parameters()).device
     width = max(len(p) for p in prompts)
     ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
@@ -48,6 +58,8 @@ def _generate_batch(model, prompts: list[list[int]], seeds: list[int], *, pad_id
                        use_cache=True, logits_to_keep=1)  # the prefill needs only the last position's logits
         past = result.past_key_values
         logits = result.logits[:, -1, :].float()
+        for i, tokens in enumerate(out):
+            logits[i, _banned(tokens, no_repeat_ngram)] = float("-inf")
         if temperature == 0:
             next_ids = logits.argmax(-1)
         else:
@@ -71,7 +83,7 @@ def _generate_batch(model, prompts: list[list[int]], seeds: list[int], *, pad_id
 
 def generate(model, tokenizer, conversations: list[Messages], seeds: list[int], *, max_new_tokens: int,
              temperature: float, top_p: float, batch_size: int, max_prompt_tokens: int,
-             max_batch_tokens: int | None = None, desc: str = "generate") -> list[str]:
+             max_batch_tokens: int | None = None, no_repeat_ngram: int = 0, desc: str = "generate") -> list[str]:
     """The assistant's reply to each conversation, in input order."""
     prompts = [tokenizer(render_prompt(tokenizer, c), add_special_tokens=False)["input_ids"][-max_prompt_tokens:]
                for c in conversations]
@@ -82,7 +94,7 @@ def generate(model, tokenizer, conversations: list[Messages], seeds: list[int], 
         for idx in batches:
             tokens = _generate_batch(model, [prompts[i] for i in idx], [seeds[i] for i in idx],
                                      pad_id=tokenizer.pad_token_id, stops=stops, max_new_tokens=max_new_tokens,
-                                     temperature=temperature, top_p=top_p)
+                                     temperature=temperature, top_p=top_p, no_repeat_ngram=no_repeat_ngram)
             for i, t in zip(idx, tokens):
                 replies[i] = tokenizer.decode(t, skip_special_tokens=True).strip()
             bar.update(len(idx))

@@ -81,7 +81,8 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
     and how many items were generated or reused from the cache."""
     cache = cache or ItemCache(None, model_fingerprint="", prompts=prompts, params=params, label=label)
     sampling = dict(temperature=params.temperature, top_p=params.top_p, batch_size=params.batch_size,
-                    max_batch_tokens=params.max_batch_tokens, max_prompt_tokens=params.max_prompt_tokens)
+                    max_batch_tokens=params.max_batch_tokens, max_prompt_tokens=params.max_prompt_tokens,
+                    no_repeat_ngram=params.no_repeat_ngram)
     cached_q = [cache.questions.get(c["id"]) for c in chunks]
     raw_questions = _generate_missing(
         model, tokenizer, [question_messages(prompts, c["text"]) for c in chunks],

@@ -46,3 +46,22 @@ def test_length_batches_keep_count_and_token_budget():
         assert len(b) == 1 or len(b) * (max(lengths[i] for i in b) + 4) <= 48
     assert batches[-1] == [4]  # 50 + 4 > 48: alone, not dropped
     assert length_batches(lengths, batch_size=3) == [[6, 1, 3], [5, 2, 0], [4]]  # no budget: counts only
+
+
+def test_no_repeat_ngram_bans_only_repeats_within_the_reply(tiny_base, model_params):
+    from selfevo.generation import _banned, _generate_batch
+    from selfevo.prompts import render_prompt
+
+    assert _banned([5, 6, 7, 5, 6], 3) == [7] and _banned([5, 6, 5, 6], 2) == [5] and _banned([5, 6], 3) == []
+    model = load_model(tiny_base, model_params, torch.device("cpu"))
+    tokenizer = load_tokenizer(tiny_base, model_params)
+    prompt = tokenizer(render_prompt(tokenizer, QUESTIONS[1]), add_special_tokens=False)["input_ids"]
+
+    def reply(n):
+        return _generate_batch(model, [prompt], [0], pad_id=tokenizer.pad_token_id, stops=set(), max_new_tokens=40,
+                               temperature=0.0, top_p=1.0, no_repeat_ngram=n)[0]
+
+    free, capped = reply(0), reply(2)
+    assert len(set(zip(free, free[1:]))) < len(free) - 1  # left alone, the tiny model repeats itself
+    assert len(set(zip(capped, capped[1:]))) == len(capped) - 1
+    assert free[:2] == capped[:2]  # nothing is banned before a repeat could happen
