@@ -67,6 +67,9 @@ class EmbeddedParams:
     layers: int
     heads: int
     intermediate_size: int
+    rope_theta: float
+    """RoPE base; large (Qwen1.5's 1e6) leaves rotary planes slow enough for the copy circuit to match
+    tokens across a whole example."""
     max_length: int
     """Longest training sequence in tokens; longer examples are dropped."""
     steps: int
@@ -84,6 +87,7 @@ class EmbeddedParams:
         for key in ("vocab_size", "hidden_size", "layers", "heads", "intermediate_size", "max_length", "steps",
                     "batch_size", "heldout_cards"):
             _check(getattr(self, key) > 0, f"embedded.{key}", "must be positive")
+        _check(self.rope_theta > 0, "embedded.rope_theta", "must be positive")
         _check(self.hidden_size % self.heads == 0, "embedded.heads", "must divide embedded.hidden_size")
         _check(isinstance(self.copy_circuit, bool), "embedded.copy_circuit", "must be true or false")
         _check(not self.copy_circuit or (self.layers >= 2 and self.heads >= 2), "embedded.copy_circuit",

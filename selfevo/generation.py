@@ -58,8 +58,9 @@ def _generate_batch(model, prompts: list[list[int]], seeds: list[int], *, pad_id
                        use_cache=True, logits_to_keep=1)  # the prefill needs only the last position's logits
         past = result.past_key_values
         logits = result.logits[:, -1, :].float()
-        for i, tokens in enumerate(out):
-            logits[i, _banned(tokens, no_repeat_ngram)] = float("-inf")
+        if no_repeat_ngram:
+            for i, tokens in enumerate(out):
+                logits[i, _banned(tokens, no_repeat_ngram)] = float("-inf")
         if temperature == 0:
             next_ids = logits.argmax(-1)
         else:

@@ -73,7 +73,7 @@ def build_tiny_model(params: EmbeddedParams, tokenizer):
         vocab_size=len(tokenizer), hidden_size=params.hidden_size, num_hidden_layers=params.layers,
         num_attention_heads=params.heads, num_key_value_heads=params.heads,
         intermediate_size=params.intermediate_size, max_position_embeddings=4096, tie_word_embeddings=True,
-        rope_parameters={"rope_type": "default", "rope_theta": 1.0e6},  # Qwen1.5's: slow planes match content
+        rope_parameters={"rope_type": "default", "rope_theta": params.rope_theta},
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, bos_token_id=None,
     )
     model = Qwen2ForCausalLM(config)

@@ -21,7 +21,7 @@ TEXTS = ["The fan tray is faulty. Replace the fan tray.", "What causes the alarm
 @pytest.fixture(scope="session")
 def tiny_params() -> EmbeddedParams:
     return EmbeddedParams(vocab_size=300, hidden_size=64, layers=2, heads=4, intermediate_size=128,
-                          max_length=256, steps=4, batch_size=4, lr=1.0e-3, heldout_cards=2,
+                          rope_theta=1.0e6, max_length=256, steps=4, batch_size=4, lr=1.0e-3, heldout_cards=2,
                           copy_circuit=True, seed=0)
 
 

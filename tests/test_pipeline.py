@@ -76,8 +76,9 @@ def minimal_copy(dest: Path) -> Path:
                 [{"question": f"What is the severity of ALM-10{i}?", "answer": f"ALM-10{i} is {levels[i % 3]}."}
                  for i in range(4)])
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["embedded"].update(vocab_size=400, hidden_size=32, layers=1, heads=2, copy_circuit=False, intermediate_size=64,
-                              max_length=128, steps=400, batch_size=8, lr=1.0e-2, heldout_cards=5)
+    params["embedded"].update(vocab_size=400, hidden_size=32, layers=1, heads=2, intermediate_size=64,
+                              max_length=128, steps=400, batch_size=8, lr=1.0e-2, heldout_cards=5,
+                              copy_circuit=False)
     params["generate"].update(temperature=0.0, max_question_tokens=16, max_answer_tokens=16)
     params["score"].update(max_length=128)
     params["selection"].update(k=2, max_ifd=None)
