@@ -2,8 +2,8 @@
 
 Each general card (another subject: garden plants) yields, for each of its questions, two chat
 examples: write the question with the question prompt, and answer it with the answer prompt; and
-one of its questions is also answered closed-book, to teach the plain chat Q&A format. So θ_0
-follows the pipeline's two prompts but has never seen a target document.
+one of its questions (each card the next kind in turn) is also answered closed-book, to teach the
+plain chat Q&A format. So θ_0 follows the pipeline's two prompts but has never seen a target document.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ def read_general(path) -> list[dict]:
 
 def general_examples(cards: list[dict], prompts: Prompts) -> list[tuple[Messages, str]]:
     examples = []
-    for card in cards:
+    for i, card in enumerate(cards):
         doc = card["document"].strip()
         for question, answer in card["qa"]:
             examples.append((question_messages(prompts, doc), question))
             examples.append((answer_messages(prompts, doc, question), answer))
-        examples.append((qa_messages(card["qa"][0][0]), card["qa"][0][1]))
+        question, answer = card["qa"][i % len(card["qa"])]
+        examples.append((qa_messages(question), answer))
     return examples
 
 

@@ -25,8 +25,10 @@ LINEAGE = "lineage.json"
 EMBEDDED = "embedded"
 
 # ChatML, as Qwen1.5 writes it (without its default system turn).
+# Each message's text starts with a space, so that a reply's first word is the same token as that word
+# inside a sentence (byte-level BPE tells " ALM" from "ALM"): a reply can then copy its first word.
 CHAT_TEMPLATE = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n {{ m['content'] }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -80,22 +82,26 @@ def build_tiny_model(params: EmbeddedParams, tokenizer):
     model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id,
                                                pad_token_id=tokenizer.pad_token_id)
     if params.copy_circuit:
-        init_copy_circuit(model, params.max_length)
+        init_copy_circuit(model, tokenizer, params.max_length)
     return model
 
 
 # The copy circuit's constants. Each is a scale, not a tuned result: the previous-token head puts ~99%
 # of its weight one position back; the induction head's score separates a token's match from the rest
-# of a 500-token context; the copied token's vector outweighs the current one 3:1; and the output
-# head's gain keeps the first logits in a few-nats range for unit-scale token vectors.
+# of a 500-token context; the copied token's vector outweighs the current one 3:1; the subject head
+# scores a value after ':' 12 nats up and prefers earlier ones by 0.3 nats a token (the next line's
+# value is ~10 tokens on); and the output head's gain keeps the first logits in a few-nats range for
+# unit-scale token vectors.
 PREVIOUS_TOKEN_SHARPNESS = 8.0
 PREVIOUS_TOKEN_PLANES = 4
 INDUCTION_SHARPNESS = 4.0
 COPY_WEIGHT = 3.0
+SUBJECT_MATCH = 12.0
+SUBJECT_SLOPE = 0.3
 OUTPUT_GAIN = 0.1
 
 
-def init_copy_circuit(model, max_length: int) -> None:
+def init_copy_circuit(model, tokenizer, max_length: int) -> None:
     """Start the model with a working copy circuit (an induction head), so that θ_0 reads.
 
     θ_0 has to copy names, codes and facts from the document in its prompt. A transformer copies with
@@ -113,7 +119,14 @@ def init_copy_circuit(model, max_length: int) -> None:
     - layer 1, head 0 matches the current token (query, from U1) against each position's previous token
       (key, from U2), in the rotary planes slow enough not to turn over `max_length` positions, and
       writes the matched position's token (U1) back: the output head, tied to the token vectors, then
-      predicts it.
+      predicts it;
+    - layer 1, head 1, the subject head, finds where to start: the first value of the prompt's
+      "Label: value" lines (a card's or alarm's name, which every question about it names). Its key
+      marks each token whose previous token is ':' (from U2) and that is not a line break (U1); its
+      query is constant, and a rotary plane that turns ~1 rad over `max_length` adds a score that grows
+      with distance, so the earliest such value wins. It writes that token (U1) back at every position.
+      The induction head cannot start a copy there: the word before the name in a question ("of") is
+      not the word before it in the document (":").
     """
     inner = model.model
     hidden = model.config.hidden_size
@@ -147,7 +160,33 @@ def init_copy_circuit(model, max_length: int) -> None:
         _set_head(induction, head, query=_reads(match, u1, hidden), key=_reads(match, u2, hidden),
                   value=_reads(eye, u1, hidden))
         induction.o_proj.weight[u1, head] = COPY_WEIGHT * eye
+
+        half, scale = head_dim // 2, head_dim ** 0.5  # attention scores are divided by sqrt(head_dim)
+        content_plane = half - 1  # the slowest: does not turn over the context
+        position_plane = int((freqs * max_length - 1.0).abs().argmin())
+        if position_plane == content_plane:
+            raise PipelineError("embedded.copy_circuit: head_dim too small for the subject head")
+        colon, newline = (embed[_single_token(tokenizer, text), u1] for text in (":", "\n"))
+        a = (SUBJECT_MATCH * scale) ** 0.5
+        b = (SUBJECT_SLOPE * scale / freqs[position_plane]) ** 0.5
+        query, key_bias = torch.zeros(head_dim), torch.zeros(head_dim)
+        query[content_plane], query[position_plane] = a, b
+        key_bias[position_plane + half] = b  # query.key = b² sin(f·distance): grows with distance
+        key = torch.zeros(head_dim, hidden)
+        key[content_plane, u2] = a * colon / colon.dot(colon)
+        key[content_plane, u1] = -a * newline / newline.dot(newline)
+        subject = inner.layers[1].self_attn
+        second = slice(head_dim, 2 * head_dim)
+        _set_head(subject, second, query_bias=query, key=key, key_bias=key_bias, value=_reads(eye, u1, hidden))
+        subject.o_proj.weight[u1, second] = COPY_WEIGHT * eye
         inner.norm.weight.fill_(OUTPUT_GAIN)
+
+
+def _single_token(tokenizer, text: str) -> int:
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    if len(ids) != 1:
+        raise PipelineError(f"embedded.copy_circuit: the tokenizer splits {text!r} into {len(ids)} tokens")
+    return ids[0]
 
 
 def _reads(block: torch.Tensor, span: slice, hidden: int) -> torch.Tensor:

@@ -141,3 +141,26 @@ def test_copy_circuit_copies_before_any_training(tiny_params, copy_circuit):
     repeat = slice(ids.shape[1] - 59, ids.shape[1])  # each token of the repeat after its first
     accuracy = (predicted[repeat.start - 1:repeat.stop - 1] == ids[0, repeat]).float().mean().item()
     assert (accuracy > 0.8) if copy_circuit else (accuracy < 0.1)
+
+
+def test_subject_head_looks_at_the_first_value(tiny_params):
+    """Before any training, the subject head (layer 1, head 1) looks from the end of a prompt at the
+    first "Label: value" line's value: where a question about the card starts copying its name."""
+    from dataclasses import replace
+
+    from selfevo.modeling import build_tiny_model, build_tokenizer
+
+    params = replace(tiny_params, vocab_size=600, hidden_size=128, heads=2)
+    cards = [f"Document:\nPlant: K{i} Velvet Moss\nSite: area {i}\nPriority: high\nDescription:\n- It wilts."
+             for i in range(50)]
+    tokenizer = build_tokenizer(cards, params.vocab_size)
+    colon, newline = (tokenizer(t)["input_ids"][0] for t in (":", "\n"))
+    model = build_tiny_model(params, tokenizer).eval()
+    model.config._attn_implementation = "eager"
+    for text in (cards[7], cards[3] + "\n" + cards[9]):  # the earliest value wins
+        ids = tokenizer(text + " Write one question?")["input_ids"]
+        values = [j for j in range(1, len(ids)) if ids[j - 1] == colon and ids[j] != newline]
+        with torch.no_grad():
+            attention = model(torch.tensor([ids]), output_attentions=True).attentions[1][0, 1, -1]
+        assert len(values) == 3 * text.count("Plant")  # name, area, priority: the later ones compete
+        assert int(attention.argmax()) == values[0]
