@@ -87,13 +87,15 @@ def build_tiny_model(params: EmbeddedParams, tokenizer):
 
 
 # The copy circuit's constants. Each is a scale, not a tuned result: the previous-token head puts ~99%
-# of its weight one position back; the induction head's score separates a token's match from the rest
+# of its weight one position back (the second head, two back, adds the token before it at half weight);
+# the induction head's score separates a token's match from the rest
 # of a 500-token context; the copied token's vector outweighs the current one 3:1; the subject head
 # scores a value after ':' 12 nats up and prefers earlier ones by 0.3 nats a token (the next line's
 # value is ~10 tokens on); and the output head's gain keeps the first logits in a few-nats range for
 # unit-scale token vectors.
 PREVIOUS_TOKEN_SHARPNESS = 8.0
 PREVIOUS_TOKEN_PLANES = 4
+SECOND_TOKEN_WEIGHT = 0.5
 INDUCTION_SHARPNESS = 4.0
 COPY_WEIGHT = 3.0
 SUBJECT_MATCH = 12.0
@@ -115,11 +117,13 @@ def init_copy_circuit(model, tokenizer, max_length: int) -> None:
       nudge them instead of overwriting them; every other head's and MLP's output projection starts at
       zero, so the residual stream starts clean;
     - layer 0, head 0 attends by position alone (zero query/key weights, constant biases that RoPE turns
-      into a score peaking one position back) and writes the previous token's U1 vector into U2;
-    - layer 1, head 0 matches the current token (query, from U1) against each position's previous token
-      (key, from U2), in the rotary planes slow enough not to turn over `max_length` positions, and
-      writes the matched position's token (U1) back: the output head, tied to the token vectors, then
-      predicts it;
+      into a score peaking one position back) and writes the previous token's U1 vector into U2; head 1
+      does the same two positions back at half weight, so U2 holds the two tokens before each position;
+    - layer 1, head 0 matches the current token and the one before it (query, from U1 and U2) against
+      each position's two previous tokens (key, from U2), in the rotary planes slow enough not to turn
+      over `max_length` positions, and writes the matched position's token (U1) back: the output head,
+      tied to the token vectors, then predicts it. Matching two tokens, not one, is what continues
+      "ALM-1001" past the '-' that also opens every bullet line;
     - layer 1, head 1, the subject head, finds where to start: the first value of the prompt's
       "Label: value" lines (a card's or alarm's name, which every question about it names). Its key
       marks each token whose previous token is ':' (from U2) and that is not a line break (U1); its
@@ -146,19 +150,20 @@ def init_copy_circuit(model, tokenizer, max_length: int) -> None:
         head = slice(0, head_dim)
 
         previous = inner.layers[0].self_attn
-        query, key = torch.zeros(head_dim), torch.zeros(head_dim)
         planes = torch.arange(PREVIOUS_TOKEN_PLANES)
-        query[planes] = PREVIOUS_TOKEN_SHARPNESS
-        key[planes] = PREVIOUS_TOKEN_SHARPNESS * torch.cos(freqs[planes])
-        key[planes + head_dim // 2] = PREVIOUS_TOKEN_SHARPNESS * torch.sin(freqs[planes])
-        _set_head(previous, head, query_bias=query, key_bias=key, value=_reads(eye, u1, hidden))
-        previous.o_proj.weight[u2, head] = eye
+        for offset, weight, span in ((1, 1.0, head), (2, SECOND_TOKEN_WEIGHT, slice(head_dim, 2 * head_dim))):
+            query, key = torch.zeros(head_dim), torch.zeros(head_dim)
+            query[planes] = PREVIOUS_TOKEN_SHARPNESS
+            key[planes] = PREVIOUS_TOKEN_SHARPNESS * torch.cos(offset * freqs[planes])
+            key[planes + head_dim // 2] = PREVIOUS_TOKEN_SHARPNESS * torch.sin(offset * freqs[planes])
+            _set_head(previous, span, query_bias=query, key_bias=key, value=_reads(eye, u1, hidden))
+            previous.o_proj.weight[u2, span] = weight * eye
 
         induction = inner.layers[1].self_attn
         slow = (freqs * max_length < 0.5).float().repeat(2)  # a plane's two dimensions: i and i + head_dim/2
         match = INDUCTION_SHARPNESS * torch.diag(slow)
-        _set_head(induction, head, query=_reads(match, u1, hidden), key=_reads(match, u2, hidden),
-                  value=_reads(eye, u1, hidden))
+        query = _reads(match, u1, hidden) + _reads(SECOND_TOKEN_WEIGHT * match, u2, hidden)
+        _set_head(induction, head, query=query, key=_reads(match, u2, hidden), value=_reads(eye, u1, hidden))
         induction.o_proj.weight[u1, head] = COPY_WEIGHT * eye
 
         half, scale = head_dim // 2, head_dim ** 0.5  # attention scores are divided by sqrt(head_dim)
