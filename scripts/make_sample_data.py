@@ -5,10 +5,11 @@
 Outputs (committed to the repo, so a fresh clone needs no network):
 - data/corpus/*.md       150 alarm documents in the paper's Table III form (the *target* domain).
 - data/test.jsonl        60 questions an engineer would ask about them, with reference answers.
-- data/general.jsonl     a general reading-comprehension set on another subject (fictional garden
-                         plants) used only to teach the tiny base model to follow the two prompts;
-                         its last 50 cards (embedded.heldout_cards) are kept out of training for the
-                         base stage's reading check.
+- data/general.jsonl     a general reading-comprehension set on another subject (a fictional
+                         greenhouse's plants and equipment alarms) used only to teach the tiny
+                         base model to follow the two prompts; its last 50 cards
+                         (embedded.heldout_cards) are kept out of training for the base
+                         stage's reading check.
 - data/teacher_qa.jsonl  one QA pair per alarm document from the embedded "teacher": the data that
                          θ_HQ, the strong-teacher baseline, is tuned on.
 
@@ -182,13 +183,15 @@ def teacher_pair(rng: random.Random, doc: dict) -> dict:
     return {"question": q, "answer": ans}
 
 
-# --- the general reading set: greenhouse plant cards, another subject entirely -------------------------
+# --- the general reading set: a greenhouse's plants and equipment, another subject entirely --------------
 # The cards' contents are drawn at random from broad lists of everyday English words, so a model cannot
 # guess them: the only way to answer is to read the card and copy from it. That is the skill θ_0 needs,
-# and the reason the set says nothing about alarms or network devices. Its labels vary from card to card
-# (Plant/Herb/Tree, Care Level/Priority/Severity, ...), so what θ_0 learns is to read a labelled card of
-# any kind, not one fixed form; the words are those a general model knows, so the target documents do
-# not fall apart into single letters under the tokenizer learned from this set.
+# and the reason the set says nothing about network alarms or devices. Half the cards are plant cards
+# whose labels vary (Plant/Herb/Tree, Care Level/Priority/Severity, ...), so θ_0 learns to read a
+# labelled card of any kind; the other half are greenhouse equipment alarms written in the paper's alarm
+# form, the form a general model has met in many manuals, so θ_0 can read that form too (their subject
+# and every value are still made up). The words are those a general model knows, so the target
+# documents do not fall apart into single letters under the tokenizer learned from this set.
 WORDS = ["Amber", "Velvet", "Silver", "Marsh", "Dawn", "Copper", "Misty", "Ember", "Frost", "Willow", "Saffron",
          "Cobalt", "Ivory", "Rustic", "Lunar", "Coral", "Jade", "Thistle", "Hazel", "Opal", "Golden", "Crimson",
          "Meadow", "River", "Stone", "Cedar", "Maple", "Violet", "Scarlet", "Azure", "High", "Low", "Long", "Short",
@@ -238,6 +241,9 @@ LEVELS = [("Care Level", ["easy", "moderate", "demanding", "expert"]),
 EXPLANATIONS = ["Plant Explanation", "Growth Notes", "Care Explanation", "Description", "Explanation"]
 CAUSES = ["Possible Problems", "Possible Causes", "Possible Reasons", "Likely Causes"]
 STEPS = ["Care Steps", "Treatment Steps", "Processing Steps", "Handling Steps", "Repair Steps"]
+DEVICE_KINDS = ["drip controller", "grow lamp", "mist pump", "seed tray heater", "vent motor", "rain sensor",
+                "water tank", "soil probe", "shade screen", "compost mixer", "root heater", "hose reel"]
+EQUIPMENT_SHARE = 0.5  # of the general cards that are greenhouse equipment alarms in the alarm form
 
 
 def _name(rng: random.Random) -> str:
@@ -262,17 +268,60 @@ def _steps(rng: random.Random) -> str:
     return f"{a} the {rng.choice(NOUNS)}, then {b} the {rng.choice(NOUNS)}"
 
 
-def make_plant(rng: random.Random) -> tuple[str, list[tuple[str, str]]]:
-    """Return a plant card and the (question, answer) pairs it supports."""
-    title = f"{_code(rng)} {_name(rng)}"
-    verb, verb_base = rng.choice(EVENTS)
+def _device(rng: random.Random) -> str:
+    """A made-up device name in one of the shapes real ones take: 'KX4410', 'KX 441', 'KX4410 mist pump'."""
+    prefix = "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(rng.choice([2, 3, 4])))
+    number = rng.randint(10, 9999)
+    return rng.choice([f"{prefix}{number}", f"{prefix} {number}", f"{prefix}{number} {rng.choice(DEVICE_KINDS)}",
+                       f"{prefix} {prefix[:2]}{number}"])
+
+
+def _facts(rng: random.Random) -> tuple[str, str, int, int, list[tuple[str, str]]]:
+    """A card's metric, its unit, the level that raises it and the one it recovers at, and 2-4
+    (problem, steps) pairs."""
     metric, unit, (lo, hi) = rng.choice(METRICS)
     at = rng.randint(lo, hi)
     back = max(lo, at - rng.randint(1, max(1, (hi - lo) // 5)))
+    return metric, unit, at, back, [(_problem(rng), _steps(rng)) for _ in range(rng.choice([2, 3, 4]))]
+
+
+def make_equipment_alarm(rng: random.Random) -> tuple[str, list[tuple[str, str]]]:
+    """A greenhouse equipment alarm in the alarm form (Alarm / Device / Severity / Alarm Explanation /
+    Possible Reasons / Processing Steps), with the four questions a reader asks of that form. The
+    name is a few random words and the device a made-up code, so a copy must stop at the line's end."""
+    metric, unit, at, back, probs = _facts(rng)
+    title = f"{_code(rng)} " + " ".join(rng.sample(WORDS, rng.choice([2, 3, 4])))
+    device = _device(rng)
+    severity = rng.choice(["critical", "major", "minor", "warning"])
+    lines = [f"Alarm: {title}", f"Device: {device}", f"Severity: {severity}", "Alarm Explanation:",
+             f"- This alarm is raised when the {metric} {rng.choice(['goes above', 'stays below', 'moves past'])} "
+             "the threshold.",
+             f"- The alarm is raised when the {metric} reaches {at}{unit} and cleared when it returns to {back}{unit}.",
+             "Possible Reasons:"]
+    lines += [f"- Reason {k}: {x}." for k, (x, _) in enumerate(probs, 1)]
+    lines.append("Processing Steps:")
+    lines += [f"- Reason {k}: {y}." for k, (_, y) in enumerate(probs, 1)]
+    p, s = rng.choice(probs)
+    qa = [(f"At what {metric} is {title} raised on the {device}?",
+           f"{title} is raised when the {metric} reaches {at}{unit} and cleared when it returns to {back}{unit}."),
+          (f"What are the possible reasons for {title} on the {device}?",
+           f"The possible reasons for {title} are that " + " or that ".join(x for x, _ in probs) + "."),
+          (f"How should {title} be handled when {p}?", f"When {p}, {s}."),
+          (f"What is the severity of {title} on the {device}?", f"{title} on the {device} is a {severity} alarm.")]
+    return "\n".join(lines) + "\n", qa
+
+
+def make_card(rng: random.Random) -> tuple[str, list[tuple[str, str]]]:
+    """Return a card and the (question, answer) pairs it supports: half the time a greenhouse
+    equipment alarm (make_equipment_alarm), otherwise a plant card with varied labels."""
+    if rng.random() < EQUIPMENT_SHARE:
+        return make_equipment_alarm(rng)
+    metric, unit, at, back, probs = _facts(rng)
+    title = f"{_code(rng)} {_name(rng)}"
+    verb, verb_base = rng.choice(EVENTS)
     place, unit_word = rng.choice(PLACES)
     level_label, level_values = rng.choice(LEVELS)
     level = rng.choice(level_values)
-    probs = [(_problem(rng), _steps(rng)) for _ in range(rng.choice([2, 3, 4]))]
     lines = [f"{rng.choice(TITLE_LABELS)}: {title}", f"{place}: {unit_word} {rng.randint(1, 99)}",
              f"{level_label}: {level}", f"{rng.choice(EXPLANATIONS)}:",
              f"- This plant {verb} when the {metric} reaches {at}{unit} and recovers when it returns to {back}{unit}.",
@@ -298,7 +347,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--docs", type=int, default=150)
     parser.add_argument("--tests", type=int, default=60)
-    parser.add_argument("--plants", type=int, default=1250)
+    parser.add_argument("--cards", type=int, default=1250)
     parser.add_argument("--out", type=Path, default=Path("data"))
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -314,14 +363,14 @@ def main() -> None:
         for doc in rng.sample(docs, args.tests):
             f.write(json.dumps(engineer_question(rng, doc), ensure_ascii=False) + "\n")
     with open(args.out / "general.jsonl", "w", encoding="utf-8") as f:
-        for _ in range(args.plants):
-            text, qa = make_plant(rng)
+        for _ in range(args.cards):
+            text, qa = make_card(rng)
             f.write(json.dumps({"document": text, "qa": qa}, ensure_ascii=False) + "\n")
     teacher_rng = random.Random(f"{args.seed}:teacher")
     with open(args.out / "teacher_qa.jsonl", "w", encoding="utf-8") as f:
         for doc in docs:
             f.write(json.dumps(teacher_pair(teacher_rng, doc), ensure_ascii=False) + "\n")
-    print(f"wrote {len(docs)} documents to {corpus_dir}, {args.tests} test questions, {args.plants} general cards "
+    print(f"wrote {len(docs)} documents to {corpus_dir}, {args.tests} test questions, {args.cards} general cards "
           f"and {len(docs)} teacher QA pairs")
 
 

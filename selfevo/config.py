@@ -117,6 +117,8 @@ class SamplingParams:
     """At most this many tokens (prompts, padding and new tokens) in a batch; null: batch_size alone."""
     no_repeat_ngram: int
     """No n tokens in a row written twice in one reply (the prompt is not checked); 0: off."""
+    min_grounding: float
+    """Drop a pair whose answer has fewer than this share of its words in the chunk; 0: off."""
     seed: int
 
     def __post_init__(self):
@@ -126,6 +128,7 @@ class SamplingParams:
             _check(getattr(self, key) > 0, f"generate.{key}", "must be positive")
         _check_budget(self.max_batch_tokens, "generate.max_batch_tokens")
         _check(self.no_repeat_ngram >= 0, "generate.no_repeat_ngram", "must be >= 0")
+        _check(0 <= self.min_grounding <= 1, "generate.min_grounding", "must be in [0, 1]")
 
 
 @dataclass

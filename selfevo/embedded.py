@@ -1,9 +1,10 @@
 """The embedded default's base model θ_0: what it is taught, from a general reading set only.
 
-Each general card (another subject: garden plants) yields, for each of its questions, two chat
-examples: write the question with the question prompt, and answer it with the answer prompt; and
-one of its questions (each card the next kind in turn) is also answered closed-book, to teach the
-plain chat Q&A format. So θ_0 follows the pipeline's two prompts but has never seen a target document.
+Each general card (another subject: a greenhouse's plants and equipment) yields, for each of its
+questions, two chat examples: write the question with the question prompt, and answer it with the
+answer prompt; and one of its questions (each card the next kind in turn) is also answered
+closed-book, to teach the plain chat Q&A format. So θ_0 follows the pipeline's two prompts but
+has never seen a target document.
 """
 
 from __future__ import annotations

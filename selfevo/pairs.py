@@ -2,15 +2,16 @@
 chunk, then the answer from the chunk and the question. Used by generate@r (θ_r) and by the teacher
 of the θ_HQ baseline.
 
-What the cleaning drops (not a question, empty answer, an answer that points at "the document") is
-counted by reason.
+What the cleaning drops (not a question, empty answer, an answer that points at "the document", with
+`min_grounding` an answer whose words are mostly not in its chunk) is counted by reason.
 
 Incremental generation: with an `ItemCache`, each chunk's raw question and answer are recorded under a
 key made of everything that decides them: the model's fingerprint (its files, and for a round its
 whole adapter chain), both prompt texts, the sampling params and seed, and the round label; inside
 that, the chunk's content-hash id. A rerun after a few documents change generates only those chunks.
 Every item samples from its own seeded stream, so a reused record is what a from-scratch run would
-write. The batch size and token budget are left out of the key: they do not change what an item gets.
+write. The batch size, token budget and min_grounding are left out of the key: they do not change what
+an item writes.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from selfevo.jsonio import read_json, write_json
 from selfevo.prompts import Prompts, answer_messages, clean_answer, clean_question, question_messages
 
 
-BATCHING = ("batch_size", "max_batch_tokens")  # how items are grouped: never what an item gets
+# Not in the cache key: how items are grouped, and how what they wrote is cleaned, never change what an item writes
+NOT_GENERATION = ("batch_size", "max_batch_tokens", "min_grounding")
 
 
 def item_seed(seed: int, label: int | str, chunk: str, step: str) -> int:
@@ -47,7 +49,7 @@ class ItemCache:
                  params: SamplingParams, label: int | str):
         settings = {"version": self.VERSION, "model": model_fingerprint, "question_prompt": prompts.question,
                     "answer_prompt": prompts.answer, "label": str(label),
-                    "sampling": {k: v for k, v in dataclasses.asdict(params).items() if k not in BATCHING}}
+                    "sampling": {k: v for k, v in dataclasses.asdict(params).items() if k not in NOT_GENERATION}}
         self.key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
         self.path = Path(folder) / f"{self.key}.json" if folder else None
         stored = read_json(self.path) if self.path and self.path.is_file() else {}
@@ -106,7 +108,7 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
     cache.save()
     pairs = []
     for (chunk, question), raw in zip(kept, raw_answers):
-        answer, why = clean_answer(raw)
+        answer, why = clean_answer(raw, chunk["text"], params.min_grounding)
         if answer:
             pairs.append({"id": f"{chunk['id']}-r{label}", "chunk_id": chunk["id"], "round": label,
                           "question": question, "answer": answer})

@@ -93,11 +93,27 @@ def clean_question(text: str) -> tuple[str | None, str]:
     return text, "ok"
 
 
-def clean_answer(text: str) -> tuple[str | None, str]:
-    """A non-empty answer that does not point back at the document, or None and the reason."""
+_WORD = re.compile(r"[\u4e00-\u9fff]|[^\W\u4e00-\u9fff_]+")  # a CJK character, or a run of other letters/digits
+
+
+def grounding(answer: str, knowledge: str) -> float:
+    """The share of the answer's words (Chinese: characters) that occur in the knowledge text, from 0
+    to 1: a cheap check that an answer was read from its chunk rather than made up."""
+    words = _WORD.findall(answer.lower())
+    if not words:
+        return 0.0
+    known = set(_WORD.findall(knowledge.lower()))
+    return sum(w in known for w in words) / len(words)
+
+
+def clean_answer(text: str, knowledge: str = "", min_grounding: float = 0.0) -> tuple[str | None, str]:
+    """A non-empty answer that does not point back at the document and, with `min_grounding` > 0, has
+    at least that share of its words in `knowledge`; or None and the reason."""
     text = _LABEL.sub("", text.strip()).strip()
     if not text:
         return None, "empty_answer"
     if _DOC_REFERENCE.search(text):
         return None, "refers_to_document"
+    if min_grounding > 0 and grounding(text, knowledge) < min_grounding:
+        return None, "not_grounded"
     return text, "ok"

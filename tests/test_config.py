@@ -43,6 +43,8 @@ def test_unknown_and_missing_keys_are_named():
     missing = {k: v for k, v in PARAMS["train"].items() if k != "lr"}
     with pytest.raises(PipelineError, match="train.lr: missing key"):
         load_section("train", {"train": missing})
+    with pytest.raises(PipelineError, match="generate.min_grounding: must be in"):
+        load_section("generate", {"generate": {**PARAMS["generate"], "min_grounding": 1.5}})
 
 
 def _outputs(body) -> set[str]:

@@ -4,7 +4,7 @@ import pytest
 
 from selfevo.errors import PipelineError
 from selfevo.modeling import load_tokenizer
-from selfevo.prompts import (answer_only_prefix, clean_answer, clean_question, encode_example, load_prompts,
+from selfevo.prompts import (answer_only_prefix, clean_answer, clean_question, encode_example, grounding, load_prompts,
                              question_messages)
 
 from conftest import REPO
@@ -38,6 +38,27 @@ def test_clean_drops_with_reasons():
     assert clean_answer("   ") == (None, "empty_answer")
     assert clean_answer("As stated in the document, replace it.") == (None, "refers_to_document")
     assert clean_answer("Answer: Replace the fan tray.") == ("Replace the fan tray.", "ok")
+
+
+CHUNK = "Alarm: ALM-1001 Board Temperature Too High\nPossible Reasons:\n- Reason 1: the fan module is faulty."
+
+
+def test_grounding_is_the_share_of_answer_words_found_in_the_chunk():
+    # 10 words; "raised" and "when" are not in the chunk
+    assert grounding("ALM-1001 is raised when the fan module is faulty.", CHUNK) == pytest.approx(8 / 10)
+    assert grounding("The FAN module", CHUNK) == 1.0  # case does not matter
+    assert grounding("Water roses daily.", CHUNK) == 0.0
+    assert grounding("...", CHUNK) == 0.0
+    # Chinese is counted by characters: 6 of 8 (温度 is not in the chunk)
+    assert grounding("风扇模块故障温度", "告警原因：风扇模块故障。") == pytest.approx(6 / 8)
+
+
+def test_clean_answer_drops_an_answer_not_read_from_its_chunk():
+    made_up = "Water the roses every morning."
+    assert clean_answer(made_up, CHUNK) == (made_up, "ok")  # min_grounding 0: off
+    assert clean_answer(made_up, CHUNK, min_grounding=0.75) == (None, "not_grounded")
+    read = "The fan module is faulty."
+    assert clean_answer(read, CHUNK, min_grounding=0.75) == (read, "ok")
 
 
 def test_encoding_splits_prompt_and_completion(tiny_base, model_params):
