@@ -24,9 +24,9 @@ POINTER = "pointer.json"
 LINEAGE = "lineage.json"
 EMBEDDED = "embedded"
 
-# ChatML, as Qwen1.5 writes it (without its default system turn).
-# Each message's text starts with a space, so that a reply's first word is the same token as that word
-# inside a sentence (byte-level BPE tells " ALM" from "ALM"): a reply can then copy its first word.
+# ChatML as Qwen1.5 writes it, without its default system turn and with one change: each message's
+# text starts with a space, so that a reply's first word is the same token as that word inside a
+# sentence (byte-level BPE tells " ALM" from "ALM"): a reply can then copy its first word.
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n {{ m['content'] }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
@@ -87,12 +87,11 @@ def build_tiny_model(params: EmbeddedParams, tokenizer):
 
 
 # The copy circuit's constants. Each is a scale, not a tuned result: the previous-token head puts ~99%
-# of its weight one position back (the second head, two back, adds the token before it at half weight);
-# the induction head's score separates a token's match from the rest
-# of a 500-token context; the copied token's vector outweighs the current one 3:1; the subject head
-# scores a value after ':' 12 nats up and prefers earlier ones by 0.3 nats a token (the next line's
-# value is ~10 tokens on); and the output head's gain keeps the first logits in a few-nats range for
-# unit-scale token vectors.
+# of its weight one position back (the second head, two back, adds the token before it at half
+# weight); the induction head's score separates a token's match from the rest of a 500-token context;
+# the copied token's vector outweighs the current one 3:1; the subject head scores a value after ':'
+# 12 nats up and prefers earlier ones by 0.3 nats a token (the next line's value is ~10 tokens on);
+# and the output head's gain keeps the first logits in a few-nats range for unit-scale token vectors.
 PREVIOUS_TOKEN_SHARPNESS = 8.0
 PREVIOUS_TOKEN_PLANES = 4
 SECOND_TOKEN_WEIGHT = 0.5
@@ -159,12 +158,12 @@ def init_copy_circuit(model, tokenizer, max_length: int) -> None:
             _set_head(previous, span, query_bias=query, key_bias=key, value=_reads(eye, u1, hidden))
             previous.o_proj.weight[u2, span] = weight * eye
 
-        induction = inner.layers[1].self_attn
+        second_layer = inner.layers[1].self_attn  # head 0: induction; head 1: subject
         slow = (freqs * max_length < 0.5).float().repeat(2)  # a plane's two dimensions: i and i + head_dim/2
         match = INDUCTION_SHARPNESS * torch.diag(slow)
         query = _reads(match, u1, hidden) + _reads(SECOND_TOKEN_WEIGHT * match, u2, hidden)
-        _set_head(induction, head, query=query, key=_reads(match, u2, hidden), value=_reads(eye, u1, hidden))
-        induction.o_proj.weight[u1, head] = COPY_WEIGHT * eye
+        _set_head(second_layer, head, query=query, key=_reads(match, u2, hidden), value=_reads(eye, u1, hidden))
+        second_layer.o_proj.weight[u1, head] = COPY_WEIGHT * eye
 
         half, scale = head_dim // 2, head_dim ** 0.5  # attention scores are divided by sqrt(head_dim)
         content_plane = half - 1  # the slowest: does not turn over the context
@@ -180,10 +179,9 @@ def init_copy_circuit(model, tokenizer, max_length: int) -> None:
         key = torch.zeros(head_dim, hidden)
         key[content_plane, u2] = a * colon / colon.dot(colon)
         key[content_plane, u1] = -a * newline / newline.dot(newline)
-        subject = inner.layers[1].self_attn
         second = slice(head_dim, 2 * head_dim)
-        _set_head(subject, second, query_bias=query, key=key, key_bias=key_bias, value=_reads(eye, u1, hidden))
-        subject.o_proj.weight[u1, second] = COPY_WEIGHT * eye
+        _set_head(second_layer, second, query_bias=query, key=key, key_bias=key_bias, value=_reads(eye, u1, hidden))
+        second_layer.o_proj.weight[u1, second] = COPY_WEIGHT * eye
         inner.norm.weight.fill_(OUTPUT_GAIN)
 
 
