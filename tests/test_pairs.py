@@ -67,6 +67,14 @@ def test_batching_is_not_part_of_the_key(model, tmp_path, batching):
     assert again == first and stats["generated"] == 0
 
 
+def test_min_grounding_only_decides_what_is_kept(model, tmp_path):
+    first, _ = run(model, chunks(TEXTS), tmp_path)
+    strict, stats = run(model, chunks(TEXTS), tmp_path, params=dataclasses.replace(PARAMS, min_grounding=1.0))
+    assert stats["generated"] == 0  # not in the cache key: the same raw answers, cleaned more strictly
+    assert {p["id"] for p in strict} < {p["id"] for p in first}
+    assert stats["dropped"]["not_grounded"] == len(first) - len(strict)
+
+
 def test_model_fingerprint_covers_the_weights(tiny_base, tmp_path):
     import shutil
     copy = tmp_path / "copy"
