@@ -126,12 +126,15 @@ def render_alarm(doc: dict) -> str:
              "Alarm Explanation:",
              f"- This alarm is raised when {doc['trigger']}.",
              f"- The alarm is raised when the {doc['metric']} reaches {doc['raise']}{doc['unit']} "
-             f"and cleared when it returns to {doc['clear']}{doc['unit']}.",
-             "Possible Reasons:"]
-    lines += [f"- Reason {i}: {r}." for i, (r, _) in enumerate(doc["reasons"], 1)]
-    lines.append("Processing Steps:")
-    lines += [f"- Reason {i}: {s}." for i, (_, s) in enumerate(doc["reasons"], 1)]
-    return "\n".join(lines) + "\n"
+             f"and cleared when it returns to {doc['clear']}{doc['unit']}."]
+    return "\n".join(lines + reason_sections(doc["reasons"])) + "\n"
+
+
+def reason_sections(pairs: list[tuple[str, str]], causes: str = "Possible Reasons",
+                    steps: str = "Processing Steps") -> list[str]:
+    """A document's last two sections: each (reason, step) pair as a numbered bullet under each."""
+    return ([f"{causes}:"] + [f"- Reason {k}: {r}." for k, (r, _) in enumerate(pairs, 1)]
+            + [f"{steps}:"] + [f"- Reason {k}: {s}." for k, (_, s) in enumerate(pairs, 1)])
 
 
 def engineer_question(rng: random.Random, doc: dict) -> dict:
@@ -296,11 +299,8 @@ def make_equipment_alarm(rng: random.Random) -> tuple[str, list[tuple[str, str]]
     lines = [f"Alarm: {title}", f"Device: {device}", f"Severity: {severity}", "Alarm Explanation:",
              f"- This alarm is raised when the {metric} {rng.choice(['goes above', 'stays below', 'moves past'])} "
              "the threshold.",
-             f"- The alarm is raised when the {metric} reaches {at}{unit} and cleared when it returns to {back}{unit}.",
-             "Possible Reasons:"]
-    lines += [f"- Reason {k}: {x}." for k, (x, _) in enumerate(probs, 1)]
-    lines.append("Processing Steps:")
-    lines += [f"- Reason {k}: {y}." for k, (_, y) in enumerate(probs, 1)]
+             f"- The alarm is raised when the {metric} reaches {at}{unit} and cleared when it returns to {back}{unit}."]
+    lines += reason_sections(probs)
     p, s = rng.choice(probs)
     qa = [(f"At what {metric} is {title} raised on the {device}?",
            f"{title} is raised when the {metric} reaches {at}{unit} and cleared when it returns to {back}{unit}."),
@@ -324,11 +324,8 @@ def make_card(rng: random.Random) -> tuple[str, list[tuple[str, str]]]:
     level = rng.choice(level_values)
     lines = [f"{rng.choice(TITLE_LABELS)}: {title}", f"{place}: {unit_word} {rng.randint(1, 99)}",
              f"{level_label}: {level}", f"{rng.choice(EXPLANATIONS)}:",
-             f"- This plant {verb} when the {metric} reaches {at}{unit} and recovers when it returns to {back}{unit}.",
-             f"{rng.choice(CAUSES)}:"]
-    lines += [f"- Reason {k}: {p}." for k, (p, _) in enumerate(probs, 1)]
-    lines.append(f"{rng.choice(STEPS)}:")
-    lines += [f"- Reason {k}: {s}." for k, (_, s) in enumerate(probs, 1)]
+             f"- This plant {verb} when the {metric} reaches {at}{unit} and recovers when it returns to {back}{unit}."]
+    lines += reason_sections(probs, rng.choice(CAUSES), rng.choice(STEPS))
     doc = "\n".join(lines) + "\n"
     p, s = rng.choice(probs)
     qa = [(f"At what {metric} does {title} {verb_base}?",

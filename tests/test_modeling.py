@@ -1,13 +1,15 @@
 """Round models: the LoRA adapter's shape, and loading base + adapters equals merging by hand."""
 
 import shutil
+from dataclasses import replace
 
 import pytest
 import torch
 
 from selfevo.errors import PipelineError
 from selfevo.config import ModelParams
-from selfevo.modeling import load_model, load_tokenizer, model_chain, pick_dtype, write_lineage
+from selfevo.modeling import (build_tiny_model, build_tokenizer, load_model, load_tokenizer, model_chain, pick_dtype,
+                              write_lineage)
 from selfevo.prompts import qa_messages
 from selfevo.training import add_lora, tokenize_examples, train
 
@@ -125,10 +127,6 @@ def test_auto_dtype_follows_the_hardware(monkeypatch, model_params):
 def test_copy_circuit_copies_before_any_training(tiny_params, copy_circuit):
     """An untrained model with the circuit continues a repeated random span token by token; without
     it, a random model does no better than chance."""
-    from dataclasses import replace
-
-    from selfevo.modeling import build_tiny_model, build_tokenizer
-
     params = replace(tiny_params, vocab_size=600, hidden_size=128, heads=2, copy_circuit=copy_circuit)
     tokenizer = build_tokenizer([f"w{i} x{i * 7} y{i * 13}" for i in range(400)], params.vocab_size)
     model = build_tiny_model(params, tokenizer).eval()
@@ -146,10 +144,6 @@ def test_copy_circuit_copies_before_any_training(tiny_params, copy_circuit):
 def test_subject_head_looks_at_the_first_value(tiny_params):
     """Before any training, the subject head (layer 1, head 1) looks from the end of a prompt at the
     first "Label: value" line's value: where a question about the card starts copying its name."""
-    from dataclasses import replace
-
-    from selfevo.modeling import build_tiny_model, build_tokenizer
-
     params = replace(tiny_params, vocab_size=600, hidden_size=128, heads=2)
     cards = [f"Document:\nPlant: K{i} Velvet Moss\nSite: area {i}\nPriority: high\nDescription:\n- It wilts."
              for i in range(50)]
