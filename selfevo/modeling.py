@@ -136,7 +136,8 @@ def init_copy_circuit(model, tokenizer, max_length: int) -> None:
     head_dim = inner.layers[0].self_attn.head_dim
     if model.config.num_hidden_layers < 2 or 2 * head_dim > hidden:
         raise PipelineError("embedded.copy_circuit needs at least 2 layers and 2 heads")
-    u1, u2 = slice(0, head_dim), slice(head_dim, 2 * head_dim)
+    u1, u2 = slice(0, head_dim), slice(head_dim, 2 * head_dim)  # spans of the hidden state
+    head0, head1 = u1, u2  # an attention projection's rows for its first and second head: the same spans
     freqs = inner.rotary_emb.inv_freq.float()
     eye = torch.eye(head_dim)
     with torch.no_grad():
@@ -146,11 +147,10 @@ def init_copy_circuit(model, tokenizer, max_length: int) -> None:
         for layer in inner.layers:
             layer.self_attn.o_proj.weight.zero_()
             layer.mlp.down_proj.weight.zero_()
-        head = slice(0, head_dim)
 
         previous = inner.layers[0].self_attn
         planes = torch.arange(PREVIOUS_TOKEN_PLANES)
-        for offset, weight, span in ((1, 1.0, head), (2, SECOND_TOKEN_WEIGHT, slice(head_dim, 2 * head_dim))):
+        for offset, weight, span in ((1, 1.0, head0), (2, SECOND_TOKEN_WEIGHT, head1)):
             query, key = torch.zeros(head_dim), torch.zeros(head_dim)
             query[planes] = PREVIOUS_TOKEN_SHARPNESS
             key[planes] = PREVIOUS_TOKEN_SHARPNESS * torch.cos(offset * freqs[planes])
@@ -162,8 +162,8 @@ def init_copy_circuit(model, tokenizer, max_length: int) -> None:
         slow = (freqs * max_length < 0.5).float().repeat(2)  # a plane's two dimensions: i and i + head_dim/2
         match = INDUCTION_SHARPNESS * torch.diag(slow)
         query = _reads(match, u1, hidden) + _reads(SECOND_TOKEN_WEIGHT * match, u2, hidden)
-        _set_head(second_layer, head, query=query, key=_reads(match, u2, hidden), value=_reads(eye, u1, hidden))
-        second_layer.o_proj.weight[u1, head] = COPY_WEIGHT * eye
+        _set_head(second_layer, head0, query=query, key=_reads(match, u2, hidden), value=_reads(eye, u1, hidden))
+        second_layer.o_proj.weight[u1, head0] = COPY_WEIGHT * eye
 
         half, scale = head_dim // 2, head_dim ** 0.5  # attention scores are divided by sqrt(head_dim)
         content_plane = half - 1  # the slowest: does not turn over the context
@@ -179,9 +179,8 @@ def init_copy_circuit(model, tokenizer, max_length: int) -> None:
         key = torch.zeros(head_dim, hidden)
         key[content_plane, u2] = a * colon / colon.dot(colon)
         key[content_plane, u1] = -a * newline / newline.dot(newline)
-        second = slice(head_dim, 2 * head_dim)
-        _set_head(second_layer, second, query_bias=query, key=key, key_bias=key_bias, value=_reads(eye, u1, hidden))
-        second_layer.o_proj.weight[u1, second] = COPY_WEIGHT * eye
+        _set_head(second_layer, head1, query_bias=query, key=key, key_bias=key_bias, value=_reads(eye, u1, hidden))
+        second_layer.o_proj.weight[u1, head1] = COPY_WEIGHT * eye
         inner.norm.weight.fill_(OUTPUT_GAIN)
 
 
