@@ -4,7 +4,8 @@
 
 Outputs (committed to the repo, so a fresh clone needs no network):
 - data/corpus/*.md       150 alarm documents in the paper's Table III form (the *target* domain).
-- data/test.jsonl        60 questions an engineer would ask about them, with reference answers.
+- data/test.jsonl        150 questions an engineer would ask about them (one per document, in random
+                         order), with reference answers.
 - data/general.jsonl     a general reading-comprehension set on another subject (a fictional
                          greenhouse's plants and equipment alarms) used only to teach the tiny
                          base model to follow the two prompts; its last 50 cards
@@ -302,7 +303,7 @@ def make_equipment_alarm(rng: random.Random) -> tuple[str, list[tuple[str, str]]
              f"- The alarm is raised when the {metric} reaches {at}{unit} and cleared when it returns to {back}{unit}."]
     lines += reason_sections(probs)
     p, s = rng.choice(probs)
-    qa = [(f"At what {metric} is {title} raised on the {device}?",
+    qa = [(f"When is {title} raised on the {device}?",
            f"{title} is raised when the {metric} reaches {at}{unit} and cleared when it returns to {back}{unit}."),
           (f"What are the possible reasons for {title} on the {device}?",
            f"The possible reasons for {title} are that " + " or that ".join(x for x, _ in probs) + "."),
@@ -328,7 +329,7 @@ def make_card(rng: random.Random) -> tuple[str, list[tuple[str, str]]]:
     lines += reason_sections(probs, rng.choice(CAUSES), rng.choice(STEPS))
     doc = "\n".join(lines) + "\n"
     p, s = rng.choice(probs)
-    qa = [(f"At what {metric} does {title} {verb_base}?",
+    qa = [(f"When does {title} {verb_base}?",
            f"{title} {verb} when the {metric} reaches {at}{unit} and recovers when it returns to {back}{unit}."),
           (f"What are the possible reasons for problems with {title}?",
            f"The possible reasons for problems with {title} are that " + " or that ".join(x for x, _ in probs) + "."),
@@ -343,7 +344,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--docs", type=int, default=150)
-    parser.add_argument("--tests", type=int, default=60)
+    parser.add_argument("--tests", type=int, default=150)
     parser.add_argument("--cards", type=int, default=1250)
     parser.add_argument("--out", type=Path, default=Path("data"))
     args = parser.parse_args()
