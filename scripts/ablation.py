@@ -28,15 +28,17 @@ ORDER = ("none", "all", "random", "ifd")
 
 def markdown_table(results: dict[str, list[dict]], summary: dict[str, dict]) -> str:
     rounds = [r["rounds_trained"] for r in next(iter(results.values()))]
-    head = "| strategy | " + " | ".join(f"θ_{n}" for n in rounds) + " | final BLEU | final ROUGE-L |"
-    lines = [head, "|" + "---|" * (len(rounds) + 3)]
+    head = ("| strategy | " + " | ".join(f"θ_{n}" for n in rounds)
+            + " | final BLEU | final ROUGE-L | final reference NLL |")
+    lines = [head, "|" + "---|" * (len(rounds) + 4)]
     for strategy, curve in results.items():
         final = curve[-1]
         lines.append(f"| {strategy} | " + " | ".join(f"{r['score']:.3f}" for r in curve)
-                     + f" | {final['bleu']:.2f} | {final['rouge_l']:.2f} |")
+                     + f" | {final['bleu']:.2f} | {final['rouge_l']:.2f} | {final['reference_nll']:.4f} |")
     hq = next(iter(summary.values()))["theta_HQ"]
     lines.append("")
-    lines.append(f"Score = BLEU / BLEU(θ_HQ); θ_HQ BLEU {hq['bleu']:.2f}. θ_0 is the untuned base (the same for all).")
+    lines.append(f"Score = BLEU / BLEU(θ_HQ); θ_HQ BLEU {hq['bleu']:.2f}, reference NLL {hq['reference_nll']:.4f}. "
+                 "θ_0 is the untuned base (the same for all).")
     return "\n".join(lines) + "\n"
 
 

@@ -1,5 +1,6 @@
 """Closed-book answer quality against references: corpus BLEU and chrF (sacrebleu), mean ROUGE-L F1
-(rouge-score), and the paper's score, BLEU relative to θ_HQ's."""
+(rouge-score), and the paper's score, BLEU relative to θ_HQ's; and the reference NLL, how likely the
+model finds the reference answers (a smooth measure next to the n-gram overlap of its greedy ones)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from rouge_score import rouge_scorer
 from selfevo.config import EvaluateParams
 from selfevo.errors import PipelineError
 from selfevo.jsonio import read_jsonl
-from selfevo.prompts import qa_messages
+from selfevo.prompts import encode_example, qa_messages
 
 
 class _CharTokenizer:
@@ -49,9 +50,24 @@ def read_tests(path) -> list[dict]:
     return tests
 
 
+def reference_nll(model, tokenizer, tests: list[dict], params: EvaluateParams, desc: str = "evaluate") -> float:
+    """The mean over test questions of the reference answer's per-token NLL after its question, with
+    no document, chat-formatted as in training. Lower is better. Unlike BLEU of a greedy answer, it
+    moves with every bit of knowledge a round adds, also when the greedy answer is still wrong."""
+    from selfevo.ifd import answer_nll  # torch: only for stages that run a model, not the report
+
+    sequences = []
+    for t in tests:
+        prompt, answer = encode_example(tokenizer, qa_messages(t["question"]), t["answer"])
+        sequences.append((prompt[-params.max_prompt_tokens:], answer))
+    nll = answer_nll(model, sequences, pad_id=tokenizer.pad_token_id, batch_size=params.batch_size,
+                     max_batch_tokens=params.max_batch_tokens, desc=f"{desc}: reference NLL")
+    return round(sum(nll) / len(nll), 4)
+
+
 def closed_book(model, tokenizer, tests: list[dict], params: EvaluateParams, desc: str = "evaluate"):
-    """Greedy answers to the test questions with no document; the metrics and, per question, the
-    prediction next to the reference."""
+    """Greedy answers to the test questions with no document; the metrics (with the reference NLL) and,
+    per question, the prediction next to the reference."""
     from selfevo.generation import generate  # torch: only for stages that run a model, not the report
 
     answers = generate(model, tokenizer, [qa_messages(t["question"]) for t in tests], [0] * len(tests),
@@ -59,7 +75,8 @@ def closed_book(model, tokenizer, tests: list[dict], params: EvaluateParams, des
                        batch_size=params.batch_size, max_batch_tokens=params.max_batch_tokens,
                        max_prompt_tokens=params.max_prompt_tokens, no_repeat_ngram=params.no_repeat_ngram,
                        desc=desc)
-    metrics = {**score_answers(answers, [t["answer"] for t in tests], params.bleu_tokenize), "questions": len(tests)}
+    metrics = {**score_answers(answers, [t["answer"] for t in tests], params.bleu_tokenize),
+               "reference_nll": reference_nll(model, tokenizer, tests, params, desc), "questions": len(tests)}
     predictions = [{"question": t["question"], "reference": t["answer"], "prediction": a}
                    for t, a in zip(tests, answers)]
     return metrics, predictions

@@ -1,4 +1,5 @@
-"""evaluate@r: θ_{r+1} answers every test question with no document, greedily; BLEU, chrF and ROUGE-L.
+"""evaluate@r: θ_{r+1} answers every test question with no document, greedily; BLEU, chrF and ROUGE-L,
+and the NLL of the reference answers.
 
     python stages/evaluate.py --model models/round_0 --test data/test.jsonl \
         --metrics metrics/eval/round_0.json --predictions reports/predictions/round_0.jsonl
@@ -34,7 +35,7 @@ def main() -> None:
     write_json(args.metrics, metrics)
     write_jsonl(args.predictions, predictions)
     print(f"evaluate: {args.model} ({len(adapters)} adapters) BLEU {metrics['bleu']:.2f} chrF {metrics['chrf']:.2f} "
-          f"ROUGE-L {metrics['rouge_l']:.2f} -> {args.metrics}")
+          f"ROUGE-L {metrics['rouge_l']:.2f} reference NLL {metrics['reference_nll']:.4f} -> {args.metrics}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from selfevo.evaluation import paper_score
 from selfevo.jsonio import read_json, write_json
 from selfevo.plots import score_chart
 
-METRICS = ("bleu", "chrf", "rouge_l")
+METRICS = ("bleu", "chrf", "rouge_l", "reference_nll")
 
 
 def scored(metrics: dict, hq_bleu: float, hq_source: str) -> dict:
@@ -44,7 +44,7 @@ def main() -> None:
     curve = [{"rounds_trained": m["rounds_trained"], **scored(m, hq["bleu"], args.hq)} for m in models]
     base = curve[0]
     for row in curve:
-        row.update(theta_0=base["score"], theta_HQ=1.0)
+        row.update(theta_0=base["score"], theta_HQ=1.0, theta_HQ_reference_nll=hq["reference_nll"])
     summary = {
         "theta_HQ": scored(hq, hq["bleu"], args.hq),
         **{f"theta_{r['rounds_trained']}": {k: r[k] for k in (*METRICS, "score")} for r in curve},
@@ -57,10 +57,10 @@ def main() -> None:
                 {"θ_0 (base)": base["score"], "θ_HQ (teacher QA)": 1.0,
                  **{name: s["score"] for name, s in summary["references"].items()}},
                 title="Closed-book score by round (Fig. 2)")
-    print(f"  θ_HQ: BLEU {hq['bleu']:6.2f}  (score 1 by definition)")
+    print(f"  θ_HQ: BLEU {hq['bleu']:6.2f}  (score 1 by definition)  reference NLL {hq['reference_nll']:.4f}")
     for r in curve:
         print(f"  θ_{r['rounds_trained']}: BLEU {r['bleu']:6.2f}  chrF {r['chrf']:6.2f}  ROUGE-L {r['rouge_l']:6.2f}"
-              f"  score {r['score']:.3f}")
+              f"  score {r['score']:.3f}  reference NLL {r['reference_nll']:.4f}")
     print(f"report: {len(curve)} models -> {args.plot}, {args.figure}, {args.summary}")
 
 

@@ -21,7 +21,8 @@ def write(path, data):
 
 
 def metrics(rounds_trained, bleu):
-    return {"rounds_trained": rounds_trained, "bleu": bleu, "chrf": 2 * bleu, "rouge_l": 3 * bleu, "questions": 5}
+    return {"rounds_trained": rounds_trained, "bleu": bleu, "chrf": 2 * bleu, "rouge_l": 3 * bleu,
+            "reference_nll": 10 / bleu, "questions": 5}
 
 
 def run_report(tmp_path, hq_bleu=None):
@@ -44,7 +45,8 @@ def test_score_divides_by_the_hq_bleu_of_the_same_run(tmp_path):
     assert result.returncode == 0, result.stderr
     curve = json.loads((out / "scores.json").read_text())
     assert [r["score"] for r in curve] == [0.5, 0.75, 1.25]
-    assert all(r["theta_0"] == 0.5 and r["theta_HQ"] == 1.0 for r in curve)
+    assert all(r["theta_0"] == 0.5 and r["theta_HQ"] == 1.0 and r["theta_HQ_reference_nll"] == 2.5 for r in curve)
+    assert [r["reference_nll"] for r in curve] == [5.0, 10 / 3, 2.0]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["theta_HQ"]["score"] == 1.0 and summary["theta_2"]["score"] == 1.25
     assert summary["references"]["big-model"]["score"] == 2.0
@@ -78,10 +80,11 @@ def test_rouge_l_is_reported_and_tracks_overlap():
 
 
 def test_ablation_table_has_a_row_per_strategy_and_a_column_per_round():
-    curve = lambda s: [{"rounds_trained": n, "score": s + n / 10, "bleu": 1.0, "rouge_l": 2.0} for n in range(3)]
-    summary = {"theta_HQ": {"bleu": 4.0}}
+    curve = lambda s: [{"rounds_trained": n, "score": s + n / 10, "bleu": 1.0, "rouge_l": 2.0, "reference_nll": 3 - n}
+                       for n in range(3)]
+    summary = {"theta_HQ": {"bleu": 4.0, "reference_nll": 0.5}}
     table = markdown_table({"none": curve(0.1), "ifd": curve(0.2)}, {"none": summary, "ifd": summary})
     lines = table.splitlines()
     assert lines[0].startswith("| strategy | θ_0 | θ_1 | θ_2 |")
-    assert lines[2] == "| none | 0.100 | 0.200 | 0.300 | 1.00 | 2.00 |"
+    assert lines[2] == "| none | 0.100 | 0.200 | 0.300 | 1.00 | 2.00 | 1.0000 |"
     assert lines[3].startswith("| ifd | 0.200 |")

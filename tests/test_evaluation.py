@@ -1,0 +1,43 @@
+"""Closed-book evaluation: the reference NLL is the answer tokens' NLL after the question, and it
+falls when a model learns the answers."""
+
+import pytest
+import torch
+
+from selfevo.config import EvaluateParams
+from selfevo.evaluation import closed_book, reference_nll
+from selfevo.modeling import load_model, load_tokenizer
+from selfevo.prompts import encode_example, qa_messages
+from selfevo.training import tokenize_examples, train
+
+PARAMS = EvaluateParams(bleu_tokenize="13a", max_new_tokens=12, max_prompt_tokens=128, batch_size=2,
+                        max_batch_tokens=None, no_repeat_ngram=0)
+TESTS = [{"question": "What causes the fan alarm?", "answer": "The fan tray is faulty."},
+         {"question": "How is the cable alarm cleared?", "answer": "Tighten the loose cable, then check the port."},
+         {"question": "Which planet is largest?", "answer": "Jupiter is the largest planet."}]
+
+
+@pytest.fixture()
+def model_and_tokenizer(tiny_base, model_params):
+    return load_model(tiny_base, model_params, torch.device("cpu")), load_tokenizer(tiny_base, model_params)
+
+
+def test_reference_nll_is_the_mean_answer_token_nll(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    by_hand = []
+    with torch.no_grad():
+        for t in TESTS:
+            prompt, answer = encode_example(tokenizer, qa_messages(t["question"]), t["answer"])
+            logits = model(torch.tensor([prompt + answer])).logits[0, len(prompt) - 1:-1]
+            by_hand.append(torch.nn.functional.cross_entropy(logits, torch.tensor(answer)).item())
+    assert reference_nll(model, tokenizer, TESTS, PARAMS) == pytest.approx(sum(by_hand) / len(by_hand), abs=1e-4)
+
+
+def test_reference_nll_falls_when_the_model_learns_the_answers(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    before, _ = closed_book(model, tokenizer, TESTS, PARAMS)
+    examples, _ = tokenize_examples(tokenizer, [(qa_messages(t["question"]), t["answer"]) for t in TESTS], 128)
+    train(model, examples, pad_id=tokenizer.pad_token_id, lr=1.0e-2, batch_size=3, seed=0, max_steps=30)
+    after, _ = closed_book(model, tokenizer, TESTS, PARAMS)
+    assert after["reference_nll"] < before["reference_nll"] - 1.0
+    assert after["questions"] == len(TESTS)
