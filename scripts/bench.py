@@ -34,7 +34,7 @@ from selfevo.generation import generate  # noqa: E402
 from selfevo.ifd import ifd_scores  # noqa: E402
 from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl  # noqa: E402
 from selfevo.modeling import load_model, load_tokenizer  # noqa: E402
-from selfevo.prompts import aspect_for, load_prompts, question_messages  # noqa: E402
+from selfevo.prompts import load_prompts, question_messages  # noqa: E402
 
 
 def run_stage_process(name: str, script: str, *args: str) -> dict:
@@ -143,8 +143,7 @@ def main() -> None:
                       "max_abs_delta": delta}
 
     prompts = load_prompts(ROOT / prompts_dir)
-    conversations = [question_messages(prompts, render_alarm(d), aspect_for(prompts, str(d["id"]), 0))
-                     for d in docs[:args.sample]]
+    conversations = [question_messages(prompts, render_alarm(d)) for d in docs[:args.sample]]
     seeds = list(range(len(conversations)))
     sampling = dict(max_new_tokens=gen_params.max_question_tokens, temperature=gen_params.temperature,
                     top_p=gen_params.top_p, max_prompt_tokens=gen_params.max_prompt_tokens,

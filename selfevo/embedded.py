@@ -4,8 +4,7 @@ Each general card (another subject: a greenhouse's plants and equipment) yields,
 questions, two chat examples: write the question with the question prompt, and answer it with the
 answer prompt; and one of its questions (each card the next kind in turn) is also answered
 closed-book, to teach the plain chat Q&A format. So θ_0 follows the pipeline's two prompts but
-has never seen a target document. With aspects (prompts/<language>/aspects.txt), a card's k-th
-question is the one asked about the k-th aspect, so θ_0 learns to ask about the aspect it is given.
+has never seen a target document.
 """
 
 from __future__ import annotations
@@ -24,22 +23,12 @@ def read_general(path) -> list[dict]:
     return cards
 
 
-def _card_aspects(card: dict, prompts: Prompts, number: int) -> list[str]:
-    """The aspect each of a card's questions is asked about ("" each, without aspects)."""
-    if not prompts.aspects:
-        return [""] * len(card["qa"])
-    if len(card["qa"]) != len(prompts.aspects):
-        raise PipelineError(f"general card {number} has {len(card['qa'])} questions, but the prompts list "
-                            f"{len(prompts.aspects)} aspects: a card's k-th question is about the k-th aspect")
-    return list(prompts.aspects)
-
-
 def general_examples(cards: list[dict], prompts: Prompts) -> list[tuple[Messages, str]]:
     examples = []
     for i, card in enumerate(cards):
         doc = card["document"].strip()
-        for (question, answer), aspect in zip(card["qa"], _card_aspects(card, prompts, i + 1)):
-            examples.append((question_messages(prompts, doc, aspect), question))
+        for question, answer in card["qa"]:
+            examples.append((question_messages(prompts, doc), question))
             examples.append((answer_messages(prompts, doc, question), answer))
         question, answer = card["qa"][i % len(card["qa"])]
         examples.append((qa_messages(question), answer))
@@ -55,7 +44,7 @@ def tokenizer_texts(examples: list[tuple[Messages, str]]) -> list[str]:
 def _reading_example(prompts: Prompts, task: str, doc: str, card: dict) -> tuple[Messages, str]:
     question, answer = card["qa"][0]
     if task == "question":
-        return question_messages(prompts, doc, prompts.aspects[0] if prompts.aspects else ""), question
+        return question_messages(prompts, doc), question
     return answer_messages(prompts, doc, question), answer
 
 

@@ -7,8 +7,8 @@ What the cleaning drops (not a question, empty answer, an answer that points at 
 
 Incremental generation: with an `ItemCache`, each chunk's raw question and answer are recorded under a
 key made of everything that decides them: the model's fingerprint (its files, and for a round its
-whole adapter chain), both prompt texts and the aspects, the sampling params and seed, and the round
-label; inside that, the chunk's content-hash id. A rerun after a few documents change generates only those chunks.
+whole adapter chain), both prompt texts, the sampling params and seed, and the round label; inside
+that, the chunk's content-hash id. A rerun after a few documents change generates only those chunks.
 Every item samples from its own seeded stream, so a reused record is what a from-scratch run would
 write. The batch size, token budget and min_grounding are left out of the key: they do not change what
 an item writes.
@@ -25,7 +25,7 @@ from pathlib import Path
 from selfevo.config import SamplingParams
 from selfevo.generation import generate
 from selfevo.jsonio import read_json, write_json
-from selfevo.prompts import Prompts, answer_messages, aspect_for, clean_answer, clean_question, question_messages
+from selfevo.prompts import Prompts, answer_messages, clean_answer, clean_question, question_messages
 
 
 # Not in the cache key: how items are grouped, and how what they wrote is cleaned, never change what an item writes
@@ -48,7 +48,7 @@ class ItemCache:
     def __init__(self, folder: str | Path | None, *, model_fingerprint: str, prompts: Prompts,
                  params: SamplingParams, label: int | str):
         settings = {"version": self.VERSION, "model": model_fingerprint, "question_prompt": prompts.question,
-                    "answer_prompt": prompts.answer, "aspects": list(prompts.aspects), "label": str(label),
+                    "answer_prompt": prompts.answer, "label": str(label),
                     "sampling": {k: v for k, v in dataclasses.asdict(params).items() if k not in NOT_GENERATION}}
         self.key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
         self.path = Path(folder) / f"{self.key}.json" if folder else None
@@ -85,10 +85,9 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
     sampling = dict(temperature=params.temperature, top_p=params.top_p, batch_size=params.batch_size,
                     max_batch_tokens=params.max_batch_tokens, max_prompt_tokens=params.max_prompt_tokens,
                     no_repeat_ngram=params.no_repeat_ngram)
-    aspects = {c["id"]: aspect_for(prompts, c["id"], label) for c in chunks}
     cached_q = [cache.questions.get(c["id"]) for c in chunks]
     raw_questions = _generate_missing(
-        model, tokenizer, [question_messages(prompts, c["text"], aspects[c["id"]]) for c in chunks],
+        model, tokenizer, [question_messages(prompts, c["text"]) for c in chunks],
         [item_seed(params.seed, label, c["id"], "q") for c in chunks], cached_q,
         max_new_tokens=params.max_question_tokens, desc=f"questions@{label}", **sampling)
     cache.questions.update({c["id"]: q for c, q in zip(chunks, raw_questions)})
@@ -111,15 +110,12 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
     for (chunk, question), raw in zip(kept, raw_answers):
         answer, why = clean_answer(raw, chunk["text"], params.min_grounding)
         if answer:
-            pair = {"id": f"{chunk['id']}-r{label}", "chunk_id": chunk["id"], "round": label,
-                    "question": question, "answer": answer}
-            pairs.append({**pair, "aspect": aspects[chunk["id"]]} if prompts.aspects else pair)
+            pairs.append({"id": f"{chunk['id']}-r{label}", "chunk_id": chunk["id"], "round": label,
+                          "question": question, "answer": answer})
         else:
             reasons[why] += 1
     del reasons["ok"]
     reused = sum(q is not None for q in cached_q) + sum(a is not None for a in cached_a)
     stats = {"chunks": len(chunks), "pairs": len(pairs), "dropped": dict(sorted(reasons.items())),
              "generated": len(chunks) + len(kept) - reused, "reused": reused}
-    if prompts.aspects:
-        stats["pairs_by_aspect"] = dict(Counter(p["aspect"] for p in pairs))
     return pairs, stats

@@ -1,15 +1,8 @@
 """The two generation prompts, the chat formatting shared by training, scoring and generation, and
-the cleaning of what the model wrote.
-
-A prompt set is a folder: question.txt ({knowledge}), answer.txt ({knowledge}, {question}) and, when
-the question prompt has an {aspect} placeholder, aspects.txt: what a question may be about, one per
-line. Each chunk then asks about one aspect per round, the next one each round (`aspect_for`), so
-later rounds ask about what earlier ones did not and can still add knowledge.
-"""
+the cleaning of what the model wrote."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +15,9 @@ Messages = list[dict[str, str]]
 @dataclass(frozen=True)
 class Prompts:
     question: str
-    """Template with {knowledge} and, with aspects, {aspect}."""
+    """Template with {knowledge}."""
     answer: str
     """Template with {knowledge} and {question}."""
-    aspects: tuple[str, ...] = ()
-    """What a question may be about (aspects.txt); empty when the question prompt has no {aspect}."""
 
 
 def load_prompts(folder: str | Path) -> Prompts:
@@ -41,33 +32,11 @@ def load_prompts(folder: str | Path) -> Prompts:
             if placeholder not in text:
                 raise PipelineError(f"{path}: the prompt has no {placeholder} placeholder")
         texts[name] = text.strip()
-    aspects_file = folder / "aspects.txt"
-    aspects = tuple(line.strip() for line in aspects_file.read_text(encoding="utf-8").splitlines()
-                    if line.strip()) if aspects_file.is_file() else ()
-    if "{aspect}" in texts["question"] and not aspects:
-        raise PipelineError(f"{aspects_file}: the question prompt has an {{aspect}} placeholder, so this file "
-                            "must list at least one aspect, one per line")
-    if aspects and "{aspect}" not in texts["question"]:
-        raise PipelineError(f"{folder / 'question.txt'}: {aspects_file.name} lists aspects, but the prompt has "
-                            "no {aspect} placeholder")
-    return Prompts(**texts, aspects=aspects)
+    return Prompts(**texts)
 
 
-def aspect_for(prompts: Prompts, chunk_id: str, round_label: int | str) -> str:
-    """The aspect a chunk's question asks about in a round ("" without aspects): where the chunk
-    starts is fixed by its id, and each round moves on to the next aspect."""
-    if not prompts.aspects:
-        return ""
-    start = int(hashlib.sha256(chunk_id.encode()).hexdigest()[:8], 16)
-    step = round_label if isinstance(round_label, int) else 0
-    return prompts.aspects[(start + step) % len(prompts.aspects)]
-
-
-def question_messages(prompts: Prompts, knowledge: str, aspect: str = "") -> Messages:
-    if prompts.aspects and not aspect:
-        raise ValueError("this prompt set asks about an aspect: pass one (aspect_for)")
-    text = prompts.question.replace("{aspect}", aspect).replace("{knowledge}", knowledge)
-    return [{"role": "user", "content": text}]
+def question_messages(prompts: Prompts, knowledge: str) -> Messages:
+    return [{"role": "user", "content": prompts.question.replace("{knowledge}", knowledge)}]
 
 
 def answer_messages(prompts: Prompts, knowledge: str, question: str) -> Messages:

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from selfevo.embedded import general_examples, reading_check
+from selfevo.embedded import reading_check
 from selfevo.errors import PipelineError
 from selfevo.modeling import load_model, load_tokenizer
 from selfevo.prompts import Prompts
@@ -35,17 +35,6 @@ def test_a_model_given_the_same_document_everywhere_gains_nothing(model_and_toke
     model, tokenizer = model_and_tokenizer
     result = reading_check(model, tokenizer, cards(["The cable is loose."] * 3), PROMPTS, batch_size=2)
     assert result["question_gain"] == 0 and result["answer_gain"] == 0
-
-
-def test_a_cards_kth_question_is_asked_about_the_kth_aspect():
-    prompts = Prompts(question="About {aspect}: {knowledge}", answer="{question} {knowledge}", aspects=("when", "why"))
-    card = {"document": "The fan stops at 80C because of dust.", "qa": [["When?", "At 80C."], ["Why?", "Dust."]]}
-    asked = {completion: messages[0]["content"] for messages, completion in general_examples([card], prompts)
-             if messages[0]["content"].startswith("About")}
-    assert asked == {"When?": "About when: The fan stops at 80C because of dust.",
-                     "Why?": "About why: The fan stops at 80C because of dust."}
-    with pytest.raises(PipelineError, match="general card 2 has 1 questions, but the prompts list 2 aspects"):
-        general_examples([card, {**card, "qa": card["qa"][:1]}], prompts)
 
 
 def test_one_card_is_not_enough(model_and_tokenizer):

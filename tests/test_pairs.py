@@ -10,7 +10,7 @@ import torch
 from selfevo.config import SamplingParams
 from selfevo.modeling import fingerprint, load_model, load_tokenizer
 from selfevo.pairs import ItemCache, generate_pairs
-from selfevo.prompts import Prompts, aspect_for
+from selfevo.prompts import Prompts
 
 PROMPTS = Prompts(question="What causes the alarm? {knowledge}", answer="{question} {knowledge} The cable is")
 PARAMS = SamplingParams(temperature=1.0, top_p=0.95, max_question_tokens=12, max_answer_tokens=8,
@@ -53,7 +53,6 @@ def test_rerun_after_an_edit_generates_only_the_edited_chunk(model, tmp_path):
     {"params": dataclasses.replace(PARAMS, max_answer_tokens=9)},
     {"params": dataclasses.replace(PARAMS, seed=1)},
     {"fp": "round_0"},
-    {"prompts": dataclasses.replace(PROMPTS, question="About {aspect}: {knowledge}", aspects=("causes",))},
 ])
 def test_a_changed_prompt_sampling_param_or_model_misses(model, tmp_path, change):
     run(model, chunks(TEXTS), tmp_path)
@@ -74,18 +73,6 @@ def test_min_grounding_only_decides_what_is_kept(model, tmp_path):
     assert stats["generated"] == 0  # not in the cache key: the same raw answers, cleaned more strictly
     assert {p["id"] for p in strict} < {p["id"] for p in first}
     assert stats["dropped"]["not_grounded"] == len(first) - len(strict)
-
-
-def test_pairs_record_the_aspect_they_were_asked_about(model):
-    prompts = dataclasses.replace(PROMPTS, question="What causes the alarm? {aspect} {knowledge}",
-                                  aspects=("causes", "steps"))
-    items = chunks(TEXTS)
-    pairs, stats = generate_pairs(*model, items, prompts, PARAMS, 1)
-    assert pairs, "the tiny model should write some questions"
-    by_id = {c["id"]: aspect_for(prompts, c["id"], 1) for c in items}
-    assert all(p["aspect"] == by_id[p["chunk_id"]] for p in pairs)
-    assert sum(stats["pairs_by_aspect"].values()) == len(pairs)
-    assert "aspect" not in run(model, items)[0][0]  # a prompt set without aspects records none
 
 
 def test_model_fingerprint_covers_the_weights(tiny_base, tmp_path):
