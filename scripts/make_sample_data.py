@@ -1,16 +1,12 @@
-"""Write the embedded default's data: an O&M corpus, its held-out test set, and a general reading set.
+"""Write the embedded default's data: an O&M corpus, its held-out test set, and the teacher's QA.
 
     python scripts/make_sample_data.py --seed 0
 
 Outputs (committed to the repo, so a fresh clone needs no network):
-- data/corpus/*.md       150 alarm documents in the paper's Table III form (the *target* domain).
-- data/test.jsonl        150 questions an engineer would ask about them (one per document, in random
+- data/corpus/*.md       60 alarm documents in the paper's Table III form (the *target* domain), with
+                         made-up codes, devices, thresholds and steps that no model can guess.
+- data/test.jsonl        60 questions an engineer would ask about them (one per document, in random
                          order), with reference answers.
-- data/general.jsonl     a general reading-comprehension set on another subject (a fictional
-                         greenhouse's plants and equipment alarms) used only to teach the tiny
-                         base model to follow the two prompts; its last 50 cards
-                         (embedded.heldout_cards) are kept out of training for the base
-                         stage's reading check.
 - data/teacher_qa.jsonl  one QA pair per alarm document from the embedded "teacher": the data that
                          θ_HQ, the strong-teacher baseline, is tuned on.
 
@@ -187,165 +183,11 @@ def teacher_pair(rng: random.Random, doc: dict) -> dict:
     return {"question": q, "answer": ans}
 
 
-# --- the general reading set: a greenhouse's plants and equipment, another subject entirely --------------
-# The cards' contents are drawn at random from broad lists of everyday English words, so a model cannot
-# guess them: the only way to answer is to read the card and copy from it. That is the skill θ_0 needs,
-# and the reason the set says nothing about network alarms or devices. Half the cards are plant cards
-# whose labels vary (Plant/Herb/Tree, Care Level/Priority/Severity, ...), so θ_0 learns to read a
-# labelled card of any kind; the other half are greenhouse equipment alarms written in the paper's alarm
-# form, the form a general model has met in many manuals, so θ_0 can read that form too (their subject
-# and every value are still made up). The words are those a general model knows, so the target
-# documents do not fall apart into single letters under the tokenizer learned from this set.
-WORDS = ["Amber", "Velvet", "Silver", "Marsh", "Dawn", "Copper", "Misty", "Ember", "Frost", "Willow", "Saffron",
-         "Cobalt", "Ivory", "Rustic", "Lunar", "Coral", "Jade", "Thistle", "Hazel", "Opal", "Golden", "Crimson",
-         "Meadow", "River", "Stone", "Cedar", "Maple", "Violet", "Scarlet", "Azure", "High", "Low", "Long", "Short",
-         "Early", "Late", "Quick", "Slow", "Bright", "Dark", "Light", "Heavy", "Open", "Closed", "Lost", "Found",
-         "Down", "Up", "North", "South", "East", "West", "Power", "Signal", "Board", "Temperature", "Speed", "Rate",
-         "Loss", "Usage", "Memory", "Input", "Output", "Door", "Link", "Clock", "Battery", "Voltage", "Pressure",
-         "Level", "Water", "Fire", "Storm", "Cloud", "Snow", "Rain", "Sun", "Moon", "Star", "King", "Queen",
-         "Abnormal", "Normal", "Failure", "Error", "Fault", "Alarm", "Warning", "Near", "Far", "Expiry", "License",
-         "Optical", "Receive", "Send", "Packet", "Disk", "Fan", "Too", "Very", "Much", "Full", "Empty", "Central",
-         "Main", "Spare", "Backup", "Remote", "Local", "Digital", "Analog", "Green", "Blue", "Red", "White", "Black",
-         "Winter", "Summer", "Spring", "Autumn", "Mountain", "Valley", "Forest", "Lake", "Harbor", "Bridge",
-         "Tower", "Castle", "Garden", "Village", "City", "Station", "Market", "Engine", "Motor", "Wheel", "Cable",
-         "Sensor", "Module", "Panel", "Switch", "Router", "Port", "Frame", "Network", "System", "Service", "Unit"]
-KINDS = ["Lily", "Fern", "Sage", "Orchid", "Clover", "Poppy", "Moss", "Ivy", "Tulip", "Aster", "Rose", "Daisy",
-         "Basil", "Mint", "Heather", "Lotus", "Reed", "Vine", "Cactus", "Laurel", "Oak", "Pine", "Palm", "Bamboo"]
-SYLLABLES = ["ka", "lo", "mi", "ren", "sa", "tor", "vel", "zu", "bra", "qui", "del", "fen", "gor", "hal", "ix",
-             "jun", "mar", "nol", "pe", "ros", "tal", "ur", "wen", "yar"]
-NOUNS = ["root", "stem", "leaf", "bud", "pot", "soil", "tray", "hose", "filter", "pump", "valve", "cable", "lamp",
-         "sensor", "fence", "gate", "panel", "frame", "net", "tank", "pipe", "label", "bench", "shelf", "cover",
-         "seed", "bulb", "branch", "bark", "flower", "fruit", "mulch", "compost", "gravel", "sand", "clay", "timer",
-         "heater", "fan", "window", "door", "roof", "wall", "drain", "module", "board", "port", "meter", "screen",
-         "power supply", "battery", "charger", "controller", "switch", "fuse", "plug", "connector", "antenna",
-         "motor", "fan blade", "air filter", "water pump", "light sensor", "door lock", "circuit breaker",
-         "log file", "memory card", "display", "clock", "cooling unit", "air conditioner", "wire", "lid", "tap"]
-ADJECTIVES = ["dry", "wet", "loose", "blocked", "broken", "cold", "hot", "dirty", "bent", "worn", "damaged",
-              "missing", "too small", "too large", "overloaded", "aged", "faulty", "cracked", "rusty", "shut",
-              "stuck", "full", "empty", "unplugged", "leaking", "noisy", "frozen", "misaligned", "too slow",
-              "too fast", "switched off", "not seated firmly", "covered in dust", "out of date", "unstable"]
-VERBS = ["check", "clean", "replace", "tighten", "move", "water", "cut", "lift", "measure", "test", "inspect",
-         "reset", "open", "close", "dry", "cover", "remove", "refill", "adjust", "repair", "restart", "reinstall",
-         "power off", "power on", "unplug", "reconnect", "update", "seal", "straighten", "label"]
-METRICS = [("soil temperature", "°C", (5, 40)), ("light level", " lux", (100, 900)), ("soil moisture", "%", (5, 90)),
-           ("salt level", " ppm", (100, 900)), ("water flow", " L/h", (1, 60)), ("leaf count", " leaves", (3, 80)),
-           ("pot weight", " kg", (1, 30)), ("humidity", "%", (20, 95)), ("air temperature", "°C", (0, 45)),
-           ("fan speed", " rpm", (200, 3000)), ("pump pressure", " bar", (1, 9)), ("supply voltage", " V", (5, 240)),
-           ("battery level", "%", (5, 100)), ("water level", " cm", (2, 120)), ("wind speed", " km/h", (5, 90)),
-           ("lamp power", " W", (10, 400)), ("signal strength", " dBm", (-90, -30)), ("error count", " errors", (1, 50))]
-EVENTS = [("wilts", "wilt"), ("flowers", "flower"), ("drops its leaves", "drop its leaves"),
-          ("turns yellow", "turn yellow"), ("stops growing", "stop growing"), ("opens its buds", "open its buds"),
-          ("needs care", "need care"), ("is moved indoors", "be moved indoors")]
-TITLE_LABELS = ["Plant", "Herb", "Shrub", "Tree", "Flower", "Crop"]
-PLACES = [("Garden", "bed"), ("Greenhouse", "row"), ("Location", "plot"), ("Field", "zone"), ("Site", "area")]
-LEVELS = [("Care Level", ["easy", "moderate", "demanding", "expert"]),
-          ("Priority", ["low", "medium", "high", "urgent"]),
-          ("Severity", ["critical", "major", "minor", "warning"]),
-          ("Risk Level", ["low", "moderate", "high", "extreme"])]
-EXPLANATIONS = ["Plant Explanation", "Growth Notes", "Care Explanation", "Description", "Explanation"]
-CAUSES = ["Possible Problems", "Possible Causes", "Possible Reasons", "Likely Causes"]
-STEPS = ["Care Steps", "Treatment Steps", "Processing Steps", "Handling Steps", "Repair Steps"]
-DEVICE_KINDS = ["drip controller", "grow lamp", "mist pump", "seed tray heater", "vent motor", "rain sensor",
-                "water tank", "soil probe", "shade screen", "compost mixer", "root heater", "hose reel"]
-EQUIPMENT_SHARE = 0.5  # of the general cards that are greenhouse equipment alarms in the alarm form
-
-
-def _name(rng: random.Random) -> str:
-    """A made-up plant name: unpredictable, so it can only be copied from the card."""
-    if rng.random() < 0.3:
-        first = "".join(rng.choice(SYLLABLES) for _ in range(rng.choice([2, 3]))).capitalize()
-        return f"{first} {rng.choice(KINDS)}"
-    return " ".join(rng.sample(WORDS, rng.choice([1, 2, 3])) + [rng.choice(KINDS)])
-
-
-def _code(rng: random.Random) -> str:
-    prefix = "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(rng.choice([2, 3])))
-    return f"{prefix}-{rng.randint(100, 9999)}"
-
-
-def _problem(rng: random.Random) -> str:
-    return f"the {rng.choice(NOUNS)} is {rng.choice(ADJECTIVES)}"
-
-
-def _steps(rng: random.Random) -> str:
-    a, b = rng.sample(VERBS, 2)
-    return f"{a} the {rng.choice(NOUNS)}, then {b} the {rng.choice(NOUNS)}"
-
-
-def _device(rng: random.Random) -> str:
-    """A made-up device name in one of the shapes real ones take: 'KX4410', 'KX 441', 'KX4410 mist pump'."""
-    prefix = "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(rng.choice([2, 3, 4])))
-    number = rng.randint(10, 9999)
-    return rng.choice([f"{prefix}{number}", f"{prefix} {number}", f"{prefix}{number} {rng.choice(DEVICE_KINDS)}",
-                       f"{prefix} {prefix[:2]}{number}"])
-
-
-def _facts(rng: random.Random) -> tuple[str, str, int, int, list[tuple[str, str]]]:
-    """A card's metric, its unit, the level that raises it and the one it recovers at, and 2-4
-    (problem, steps) pairs."""
-    metric, unit, (lo, hi) = rng.choice(METRICS)
-    at = rng.randint(lo, hi)
-    back = max(lo, at - rng.randint(1, max(1, (hi - lo) // 5)))
-    return metric, unit, at, back, [(_problem(rng), _steps(rng)) for _ in range(rng.choice([2, 3, 4]))]
-
-
-def make_equipment_alarm(rng: random.Random) -> tuple[str, list[tuple[str, str]]]:
-    """A greenhouse equipment alarm in the alarm form (Alarm / Device / Severity / Alarm Explanation /
-    Possible Reasons / Processing Steps), with the four questions a reader asks of that form. The
-    name is a few random words and the device a made-up code, so a copy must stop at the line's end."""
-    metric, unit, at, back, probs = _facts(rng)
-    title = f"{_code(rng)} " + " ".join(rng.sample(WORDS, rng.choice([2, 3, 4])))
-    device = _device(rng)
-    severity = rng.choice(["critical", "major", "minor", "warning"])
-    lines = [f"Alarm: {title}", f"Device: {device}", f"Severity: {severity}", "Alarm Explanation:",
-             f"- This alarm is raised when the {metric} {rng.choice(['goes above', 'stays below', 'moves past'])} "
-             "the threshold.",
-             f"- The alarm is raised when the {metric} reaches {at}{unit} and cleared when it returns to {back}{unit}."]
-    lines += reason_sections(probs)
-    p, s = rng.choice(probs)
-    qa = [(f"When is {title} raised on the {device}?",
-           f"{title} is raised when the {metric} reaches {at}{unit} and cleared when it returns to {back}{unit}."),
-          (f"What are the possible reasons for {title} on the {device}?",
-           f"The possible reasons for {title} are that " + " or that ".join(x for x, _ in probs) + "."),
-          (f"How should {title} be handled when {p}?", f"When {p}, {s}."),
-          (f"What is the severity of {title} on the {device}?", f"{title} on the {device} is a {severity} alarm.")]
-    return "\n".join(lines) + "\n", qa
-
-
-def make_card(rng: random.Random) -> tuple[str, list[tuple[str, str]]]:
-    """Return a card and the (question, answer) pairs it supports: half the time a greenhouse
-    equipment alarm (make_equipment_alarm), otherwise a plant card with varied labels."""
-    if rng.random() < EQUIPMENT_SHARE:
-        return make_equipment_alarm(rng)
-    metric, unit, at, back, probs = _facts(rng)
-    title = f"{_code(rng)} {_name(rng)}"
-    verb, verb_base = rng.choice(EVENTS)
-    place, unit_word = rng.choice(PLACES)
-    level_label, level_values = rng.choice(LEVELS)
-    level = rng.choice(level_values)
-    lines = [f"{rng.choice(TITLE_LABELS)}: {title}", f"{place}: {unit_word} {rng.randint(1, 99)}",
-             f"{level_label}: {level}", f"{rng.choice(EXPLANATIONS)}:",
-             f"- This plant {verb} when the {metric} reaches {at}{unit} and recovers when it returns to {back}{unit}."]
-    lines += reason_sections(probs, rng.choice(CAUSES), rng.choice(STEPS))
-    doc = "\n".join(lines) + "\n"
-    p, s = rng.choice(probs)
-    qa = [(f"When does {title} {verb_base}?",
-           f"{title} {verb} when the {metric} reaches {at}{unit} and recovers when it returns to {back}{unit}."),
-          (f"What are the possible reasons for problems with {title}?",
-           f"The possible reasons for problems with {title} are that " + " or that ".join(x for x, _ in probs) + "."),
-          (f"How should {title} be treated when {p}?",
-           f"When {p}, {s}."),
-          (f"What is the {level_label.lower()} of {title}?",
-           f"{title} has a {level} {level_label.lower()}.")]
-    return doc, qa
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--docs", type=int, default=150)
-    parser.add_argument("--tests", type=int, default=150)
-    parser.add_argument("--cards", type=int, default=1250)
+    parser.add_argument("--docs", type=int, default=60)
+    parser.add_argument("--tests", type=int, default=60)
     parser.add_argument("--out", type=Path, default=Path("data"))
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -360,16 +202,11 @@ def main() -> None:
     with open(args.out / "test.jsonl", "w", encoding="utf-8") as f:
         for doc in rng.sample(docs, args.tests):
             f.write(json.dumps(engineer_question(rng, doc), ensure_ascii=False) + "\n")
-    with open(args.out / "general.jsonl", "w", encoding="utf-8") as f:
-        for _ in range(args.cards):
-            text, qa = make_card(rng)
-            f.write(json.dumps({"document": text, "qa": qa}, ensure_ascii=False) + "\n")
     teacher_rng = random.Random(f"{args.seed}:teacher")
     with open(args.out / "teacher_qa.jsonl", "w", encoding="utf-8") as f:
         for doc in docs:
             f.write(json.dumps(teacher_pair(teacher_rng, doc), ensure_ascii=False) + "\n")
-    print(f"wrote {len(docs)} documents to {corpus_dir}, {args.tests} test questions, {args.cards} general cards "
-          f"and {len(docs)} teacher QA pairs")
+    print(f"wrote {len(docs)} documents to {corpus_dir}, {args.tests} test questions and {len(docs)} teacher QA pairs")
 
 
 if __name__ == "__main__":

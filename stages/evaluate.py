@@ -13,7 +13,7 @@ from selfevo.config import load_params, load_section
 from selfevo.errors import run_stage
 from selfevo.evaluation import closed_book, read_tests
 from selfevo.jsonio import write_json, write_jsonl
-from selfevo.modeling import load_model, load_tokenizer, model_chain
+from selfevo.modeling import autocast, load_model, load_tokenizer, model_chain
 
 
 def main() -> None:
@@ -30,7 +30,8 @@ def main() -> None:
     tests = read_tests(args.test)
     _, adapters = model_chain(args.model)
     model, tokenizer = load_model(args.model, model_params), load_tokenizer(args.model, model_params)
-    metrics, predictions = closed_book(model, tokenizer, tests, params)
+    with autocast(model_params):
+        metrics, predictions = closed_book(model, tokenizer, tests, params)
     metrics = {"rounds_trained": len(adapters), **metrics}
     write_json(args.metrics, metrics)
     write_jsonl(args.predictions, predictions)

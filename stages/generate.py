@@ -14,7 +14,7 @@ import argparse
 from selfevo.config import load_params, load_section
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import read_jsonl, write_json, write_jsonl
-from selfevo.modeling import fingerprint, load_model, load_tokenizer
+from selfevo.modeling import autocast, fingerprint, load_model, load_tokenizer
 from selfevo.pairs import ItemCache, generate_pairs
 from selfevo.prompts import load_prompts
 
@@ -40,8 +40,9 @@ def main() -> None:
     tokenizer = load_tokenizer(args.model, model_params)
     model = load_model(args.model, model_params)
     cache = ItemCache(args.cache, model_fingerprint=fingerprint(args.model), prompts=prompts, params=params,
-                      label=args.round)
-    pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, args.round, cache)
+                      label=args.round, cpu_autocast=model_params.cpu_autocast)
+    with autocast(model_params):
+        pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, args.round, cache)
     write_jsonl(args.out, pairs)
     write_json(args.stats, stats)
     print(f"generate@{args.round}: {stats['pairs']} pairs from {stats['chunks']} chunks -> {args.out} "

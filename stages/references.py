@@ -16,7 +16,7 @@ from selfevo.config import load_params, load_section
 from selfevo.errors import run_stage
 from selfevo.evaluation import closed_book, read_tests
 from selfevo.jsonio import write_json, write_jsonl
-from selfevo.modeling import check_source, load_pretrained, load_pretrained_tokenizer
+from selfevo.modeling import autocast, check_source, load_pretrained, load_pretrained_tokenizer
 
 
 def main() -> None:
@@ -35,7 +35,8 @@ def main() -> None:
     metrics, predictions = {}, []
     for name in names:
         model, tokenizer = load_pretrained(name, model_params), load_pretrained_tokenizer(name, model_params)
-        metrics[name], answers = closed_book(model, tokenizer, tests, params, desc=name)
+        with autocast(model_params):
+            metrics[name], answers = closed_book(model, tokenizer, tests, params, desc=name)
         predictions += [{"model": name, **a} for a in answers]
         print(f"references: {name} BLEU {metrics[name]['bleu']:.2f}")
         del model

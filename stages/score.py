@@ -12,7 +12,7 @@ from selfevo.config import load_params, load_section
 from selfevo.errors import run_stage
 from selfevo.ifd import ifd_scores
 from selfevo.jsonio import read_jsonl, write_jsonl
-from selfevo.modeling import load_model, load_tokenizer
+from selfevo.modeling import autocast, load_model, load_tokenizer
 
 
 def main() -> None:
@@ -30,9 +30,10 @@ def main() -> None:
     if pairs:
         tokenizer = load_tokenizer(args.scorer, model_params)
         model = load_model(args.scorer, model_params)
-        scores = ifd_scores(model, tokenizer, [(p["question"], p["answer"]) for p in pairs],
-                            batch_size=params.batch_size, max_length=params.max_length,
-                            max_batch_tokens=params.max_batch_tokens)
+        with autocast(model_params):
+            scores = ifd_scores(model, tokenizer, [(p["question"], p["answer"]) for p in pairs],
+                                batch_size=params.batch_size, max_length=params.max_length,
+                                max_batch_tokens=params.max_batch_tokens)
         scored = [{**p, **s} for p, s in zip(pairs, scores)]
     write_jsonl(args.out, scored)
     valid = [s["ifd"] for s in scored if s["ifd"] is not None]

@@ -14,7 +14,7 @@ import argparse
 from selfevo.config import QA_FILE, load_params, load_section
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import read_jsonl, write_json, write_jsonl
-from selfevo.modeling import check_source, load_pretrained, load_pretrained_tokenizer
+from selfevo.modeling import autocast, check_source, load_pretrained, load_pretrained_tokenizer
 from selfevo.pairs import generate_pairs
 from selfevo.prompts import load_prompts
 
@@ -55,7 +55,8 @@ def main() -> None:
         prompts = load_prompts(args.prompts)
         check_source(teacher, "baselines.teacher")
         model, tokenizer = load_pretrained(teacher, model_params), load_pretrained_tokenizer(teacher, model_params)
-        pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, load_section("generate", raw), LABEL)
+        with autocast(model_params):
+            pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, load_section("generate", raw), LABEL)
         stats = {"teacher": teacher, **stats}
     write_jsonl(args.out, pairs)
     write_json(args.stats, stats)

@@ -14,7 +14,7 @@ from pathlib import Path
 from selfevo.config import load_params, load_section
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import read_json, read_jsonl, write_json
-from selfevo.modeling import load_model, load_tokenizer, write_lineage
+from selfevo.modeling import autocast, load_model, load_tokenizer, write_lineage
 from selfevo.prompts import qa_messages
 from selfevo.training import add_lora, tokenize_examples, train
 
@@ -56,7 +56,8 @@ def main() -> None:
                      params.target_modules, params.seed, params.gradient_checkpointing)
     out = Path(args.out)
     stats = train(model, examples, pad_id=tokenizer.pad_token_id, lr=params.lr, batch_size=params.batch_size,
-                  seed=params.seed, epochs=params.epochs, desc=f"train {out.name}")
+                  seed=params.seed, epochs=params.epochs, desc=f"train {out.name}",
+                  forward_context=lambda: autocast(model_params))
 
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny real chat model (2 layers, 64 dims) built from scratch, saved as a base."""
+"""Shared fixtures: a tiny random-weight model of the embedded base's architecture, saved as a base
+folder and trained for a few steps so that greedy decoding writes words rather than nothing."""
 
 import os
 from pathlib import Path
@@ -8,10 +9,11 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from selfevo.config import EmbeddedParams, ModelParams  # noqa: E402
-from selfevo.modeling import build_tiny_model, build_tokenizer  # noqa: E402
+from selfevo.config import ModelParams  # noqa: E402
 from selfevo.prompts import qa_messages  # noqa: E402
 from selfevo.training import tokenize_examples, train  # noqa: E402
+
+from tiny import tiny_model, tiny_tokenizer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TEXTS = ["The fan tray is faulty. Replace the fan tray.", "What causes the alarm? The cable is loose.",
@@ -19,26 +21,21 @@ TEXTS = ["The fan tray is faulty. Replace the fan tray.", "What causes the alarm
 
 
 @pytest.fixture(scope="session")
-def tiny_params() -> EmbeddedParams:
-    return EmbeddedParams(vocab_size=300, hidden_size=64, layers=2, heads=4, intermediate_size=128,
-                          rope_theta=1.0e6, max_length=256, steps=4, batch_size=4, lr=1.0e-3, heldout_cards=2,
-                          copy_circuit=True, seed=0)
-
-
-@pytest.fixture(scope="session")
 def model_params() -> ModelParams:
-    return ModelParams(base="embedded", dtype="float32", trust_remote_code=False)
+    return ModelParams(base="smollm2", dtype="float32", cpu_autocast=False, trust_remote_code=False)
 
 
-@pytest.fixture(scope="session")
-def tiny_base(tmp_path_factory, tiny_params) -> Path:
-    """A saved base model folder: tokenizer + Qwen2 model in safetensors, with a chat template,
-    trained for a few steps so that greedy decoding writes words rather than nothing."""
-    folder = tmp_path_factory.mktemp("base")
-    tokenizer = build_tokenizer(TEXTS, tiny_params.vocab_size)
-    model = build_tiny_model(tiny_params, tokenizer)
-    examples, _ = tokenize_examples(tokenizer, [(qa_messages(t[:20]), t) for t in TEXTS[:3]], 256)
-    train(model, examples, pad_id=tokenizer.pad_token_id, lr=1.0e-2, batch_size=3, seed=0, max_steps=80)
+def write_tiny_base(folder: Path, steps: int = 80) -> Path:
+    """Save a tiny chat model trained for `steps` steps on TEXTS into `folder`."""
+    tokenizer = tiny_tokenizer(TEXTS)
+    model = tiny_model(tokenizer)
+    examples, _ = tokenize_examples(tokenizer, [(qa_messages(p), t) for t in TEXTS[:3] for p in (t[:20], t)], 256)
+    train(model, examples, pad_id=tokenizer.pad_token_id, lr=1.0e-2, batch_size=3, seed=0, max_steps=steps)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory) -> Path:
+    return write_tiny_base(tmp_path_factory.mktemp("base"))

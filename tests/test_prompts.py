@@ -33,8 +33,16 @@ def test_clean_question_keeps_one_question(raw, expected):
     assert clean_question(raw) == (expected, "ok")
 
 
+def test_clean_answer_cuts_a_reply_cut_off_mid_sentence():
+    assert clean_answer("Replace the fan. Then check the") == ("Replace the fan.", "ok")
+    assert clean_answer('It says "stop!" Then') == ('It says "stop!"', "ok")
+    assert clean_answer("更换风扇。然后检查") == ("更换风扇。", "ok")
+    assert clean_answer("Replace the fan tray") == ("Replace the fan tray", "ok")  # no sentence end: kept whole
+
+
 def test_clean_drops_with_reasons():
     assert clean_question("The fan is broken.") == (None, "not_a_question")
+    assert clean_question("What is the purpose of the alarm in the document?") == (None, "refers_to_document")
     assert clean_answer("   ") == (None, "empty_answer")
     assert clean_answer("As stated in the document, replace it.") == (None, "refers_to_document")
     assert clean_answer("Answer: Replace the fan tray.") == ("Replace the fan tray.", "ok")
@@ -53,6 +61,14 @@ def test_grounding_is_the_share_of_answer_words_found_in_the_chunk():
     assert grounding("风扇模块故障温度", "告警原因：风扇模块故障。") == pytest.approx(6 / 8)
 
 
+def test_clean_answer_drops_the_documents_lines_echoed_back():
+    echo = "Alarm: ALM-1001 Board Temperature Too High\nPossible Reasons:\nIt is hot."
+    assert clean_answer(echo, CHUNK) == (None, "copies_document")  # 2 of 3 lines are the chunk's
+    assert clean_answer("Alarm: ALM-1001 Board Temperature Too High", CHUNK) == (None, "copies_document")
+    sentence = "ALM-1001 Board Temperature Too High is raised because the fan module is faulty."
+    assert clean_answer(sentence, CHUNK) == (sentence, "ok")  # its words come from the chunk, its line does not
+
+
 def test_clean_answer_drops_an_answer_not_read_from_its_chunk():
     made_up = "Water the roses every morning."
     assert clean_answer(made_up, CHUNK) == (made_up, "ok")  # min_grounding 0: off
@@ -61,9 +77,30 @@ def test_clean_answer_drops_an_answer_not_read_from_its_chunk():
     assert clean_answer(read, CHUNK, min_grounding=0.75) == (read, "ok")
 
 
+SYSTEM = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+
+
 def test_encoding_splits_prompt_and_completion(tiny_base, model_params):
     tokenizer = load_tokenizer(tiny_base, model_params)
     prompt, completion = encode_example(tokenizer, [{"role": "user", "content": "Why?"}], "Because.")
-    assert tokenizer.decode(prompt).endswith("<|im_start|>assistant\n")
-    assert tokenizer.decode(completion).startswith(" Because.<|im_end|>")  # the template opens each text with a space
+    assert tokenizer.decode(prompt) == SYSTEM + "<|im_start|>user\nWhy?<|im_end|>\n<|im_start|>assistant\n"
+    assert tokenizer.decode(completion) == "Because.<|im_end|>\n"
+
+
+def test_ifd_direct_context_is_the_training_prompt_without_its_user_turn(tiny_base, model_params):
+    """SmolLM2's template adds a system turn when none is given: training, evaluation and IFD's
+    conditioned pass all carry it, so IFD's answer-only pass keeps it too and drops only the question."""
+    tokenizer = load_tokenizer(tiny_base, model_params)
+    prompt, _ = encode_example(tokenizer, [{"role": "user", "content": "Why?"}], "Because.")
+    user_turn = tokenizer("<|im_start|>user\nWhy?<|im_end|>\n", add_special_tokens=False)["input_ids"]
+    direct = answer_only_prefix(tokenizer)
+    assert tokenizer.decode(direct) == SYSTEM + "<|im_start|>assistant\n"
+    system = len(direct) - len(tokenizer("<|im_start|>assistant\n", add_special_tokens=False)["input_ids"])
+    assert prompt == direct[:system] + user_turn + direct[system:]
+
+
+def test_ifd_direct_context_without_a_system_turn_is_the_assistant_header(tiny_base, model_params):
+    tokenizer = load_tokenizer(tiny_base, model_params)
+    tokenizer.chat_template = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+                               "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
     assert tokenizer.decode(answer_only_prefix(tokenizer)) == "<|im_start|>assistant\n"

@@ -1,0 +1,64 @@
+"""Ask a model questions closed-book, as the evaluation asks them: one question a line on standard
+input, the greedy answer on standard output.
+
+    python -m selfevo.chat                    # the last round's model (rounds in params.yaml)
+    python -m selfevo.chat models/round_0     # any model folder: base, a round, hq
+    make chat
+
+Decoding follows params.yaml's `evaluate` section (greedy, `max_new_tokens`, `no_repeat_ngram`), so
+an answer here is the answer the evaluation scored. Run from the repository root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TextIO
+
+from selfevo.config import load_params, load_rounds, load_section
+from selfevo.errors import run_stage
+
+
+def last_round_model(raw: dict) -> str:
+    return f"models/round_{load_rounds(raw)[-1].round}"
+
+
+def answer(model, tokenizer, question: str, params) -> str:
+    from selfevo.generation import generate
+    from selfevo.prompts import qa_messages
+
+    [reply] = generate(model, tokenizer, [qa_messages(question)], [0], max_new_tokens=params.max_new_tokens,
+                       temperature=0.0, top_p=1.0, batch_size=1, max_prompt_tokens=params.max_prompt_tokens,
+                       no_repeat_ngram=params.no_repeat_ngram, desc="answer", progress=False)
+    return reply
+
+
+def chat(model_dir: str, stdin: TextIO, stdout: TextIO, raw: dict) -> None:
+    from selfevo.modeling import autocast, load_model, load_tokenizer
+
+    model_params, params = load_section("model", raw), load_section("evaluate", raw)
+    model, tokenizer = load_model(model_dir, model_params), load_tokenizer(model_dir, model_params)
+    interactive = stdin.isatty()
+    if interactive:
+        print(f"{model_dir}, closed-book. One question a line; Ctrl-D ends.", file=stdout)
+    while True:
+        if interactive:
+            print("> ", end="", file=stdout, flush=True)
+        line = stdin.readline()
+        if not line:
+            break
+        if line.strip():
+            with autocast(model_params):
+                print(answer(model, tokenizer, line.strip(), params), file=stdout, flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Closed-book chat with a model folder.")
+    parser.add_argument("model", nargs="?", help="model folder (default: the last round's)")
+    args = parser.parse_args(argv)
+    raw = load_params()
+    chat(args.model or last_round_model(raw), sys.stdin, sys.stdout, raw)
+
+
+if __name__ == "__main__":
+    run_stage(main)

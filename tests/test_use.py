@@ -1,0 +1,76 @@
+"""Using a trained model: `selfevo.chat` answers questions from standard input as the evaluation
+does, and `selfevo.export` writes a folder that plain transformers loads and that answers the same."""
+
+import io
+import os
+import shutil
+
+import pytest
+import torch
+import yaml
+
+from selfevo.chat import answer, chat
+from selfevo.config import load_params, load_section
+from selfevo.export import export
+from selfevo.modeling import load_model, load_tokenizer
+
+from conftest import REPO
+from test_modeling import train_round
+
+QUESTION = "What causes the alarm?"
+
+
+@pytest.fixture(scope="module")
+def round_model(tiny_base, model_params, tmp_path_factory):
+    models = tmp_path_factory.mktemp("models")
+    shutil.copytree(tiny_base, models / "base")
+    train_round(models / "base", models / "round_0", model_params, 0, seed=0)
+    return models / "round_0"
+
+
+@pytest.fixture()
+def raw_params(model_params):
+    raw = load_params(REPO / "params.yaml")
+    raw["model"] = dict(vars(model_params))
+    return raw
+
+
+def test_chat_answers_each_line_of_standard_input(round_model, raw_params, model_params):
+    out = io.StringIO()
+    chat(str(round_model), io.StringIO(f"{QUESTION}\n\nWhich planet is largest?\n"), out, raw_params)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2  # one answer a question; the blank line is skipped
+    model, tokenizer = load_model(round_model, model_params), load_tokenizer(round_model, model_params)
+    assert lines[0] == answer(model, tokenizer, QUESTION, load_section("evaluate", raw_params))
+    assert lines[0].strip()
+
+
+def test_export_loads_with_plain_transformers_and_answers_the_same(round_model, model_params, raw_params, tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    out = export(round_model, tmp_path / "exported", model_params)
+    names = {p.name for p in out.iterdir()}
+    assert "model.safetensors" in names and not names & {"lineage.json", "pointer.json", "adapter_config.json"}
+    plain = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32).eval()
+    plain_tokenizer = AutoTokenizer.from_pretrained(out)
+    params = load_section("evaluate", raw_params)
+    ours = load_model(round_model, model_params)
+    expected = answer(ours, load_tokenizer(round_model, model_params), QUESTION, params)
+    assert answer(plain, plain_tokenizer, QUESTION, params) == expected
+    # the merged adapter is in the exported weights: they differ from the base's
+    base = load_model(round_model.parent / "base", model_params).state_dict()
+    assert any(not torch.equal(base[k], v) for k, v in plain.state_dict().items() if "proj" in k)
+
+
+def test_chat_command_reads_standard_input(round_model, raw_params, model_params, tmp_path):
+    """`python -m selfevo.chat MODEL` (what `make chat` runs) from a folder holding params.yaml."""
+    import subprocess
+    import sys
+
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw_params))
+    result = subprocess.run([sys.executable, "-m", "selfevo.chat", str(round_model)], cwd=tmp_path,
+                            input=f"{QUESTION}\n", capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 0, result.stderr
+    model, tokenizer = load_model(round_model, model_params), load_tokenizer(round_model, model_params)
+    assert result.stdout.splitlines() == [answer(model, tokenizer, QUESTION, load_section("evaluate", raw_params))]
