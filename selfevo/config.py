@@ -90,6 +90,9 @@ class SamplingParams:
     """No n tokens in a row written twice in one reply (the prompt is not checked); 0: off."""
     min_grounding: float
     """Drop a pair whose answer has fewer than this share of its words in the chunk; 0: off."""
+    named_subject: bool
+    """Drop a question that names no code of its chunk (a token with a digit: alarm id, device model,
+    value): closed-book, "What is the alarm for?" cannot be answered."""
     seed: int
 
     def __post_init__(self):
@@ -100,6 +103,7 @@ class SamplingParams:
         _check_budget(self.max_batch_tokens, "generate.max_batch_tokens")
         _check(self.no_repeat_ngram >= 0, "generate.no_repeat_ngram", "must be >= 0")
         _check(0 <= self.min_grounding <= 1, "generate.min_grounding", "must be in [0, 1]")
+        _check(isinstance(self.named_subject, bool), "generate.named_subject", "must be true or false")
 
 
 @dataclass
@@ -147,6 +151,9 @@ class TrainParams:
     epochs: int
     batch_size: int
     max_length: int
+    replay_questions: bool
+    """Also train on each new pair's question-writing example (question prompt + chunk -> question),
+    so the model keeps writing questions; the paper trains on QA alone (params/paper.yaml: false)."""
     gradient_checkpointing: bool
     """Recompute activations in the backward pass: a 7B model with 2048-token examples needs it to fit
     in 32 GB; it costs ~30% more time and changes no result."""
@@ -159,6 +166,7 @@ class TrainParams:
         _check(self.lr > 0, "train.lr", "must be positive")
         _check(self.epochs > 0, "train.epochs", "must be positive")
         _check(self.batch_size > 0, "train.batch_size", "must be positive")
+        _check(isinstance(self.replay_questions, bool), "train.replay_questions", "must be true or false")
 
 
 @dataclass

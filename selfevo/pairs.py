@@ -10,8 +10,8 @@ key made of everything that decides them: the model's fingerprint (its files, an
 whole adapter chain) and precision (`model.cpu_autocast`), both prompt texts, the sampling params and
 seed, and the round label; inside that, the chunk's content-hash id. A rerun after a few documents
 change generates only those chunks. Every item samples from its own seeded stream, so a reused record
-is what a from-scratch run would write. The batch size, token budget and min_grounding are left out of the key: they do not change what
-an item writes.
+is what a from-scratch run would write. The batch size, token budget and the cleaning switches
+(min_grounding, named_subject) are left out of the key: they do not change what an item writes.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from selfevo.prompts import Prompts, answer_messages, clean_answer, clean_questi
 
 
 # Not in the cache key: how items are grouped, and how what they wrote is cleaned, never change what an item writes
-NOT_GENERATION = ("batch_size", "max_batch_tokens", "min_grounding")
+NOT_GENERATION = ("batch_size", "max_batch_tokens", "min_grounding", "named_subject")
 
 
 def item_seed(seed: int, label: int | str, chunk: str, step: str) -> int:
@@ -96,7 +96,7 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
     reasons: Counter = Counter()
     kept = []
     for chunk, raw in zip(chunks, raw_questions):
-        question, why = clean_question(raw)
+        question, why = clean_question(raw, chunk["text"], params.named_subject)
         reasons[why] += 1
         if question:
             kept.append((chunk, question))

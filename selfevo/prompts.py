@@ -86,8 +86,18 @@ _LABEL = re.compile(r"^\s*(question|q|问题|answer|a|回答|答案)\s*[:：]\s*
 _DOC_REFERENCE = re.compile(r"\b(the|this) (document|fragment|text|knowledge fragment)\b|文档中|该片段|上文", re.IGNORECASE)
 
 
-def clean_question(text: str) -> tuple[str | None, str]:
-    """One question that reads as a question, or None and the reason it was dropped."""
+_CODE = re.compile(r"[^\W_]*\d[^\W_]*(?:-[^\W_]+)*")  # a token holding a digit: ALM-1001, BBU3910, 74
+
+
+def names_a_code(question: str, knowledge: str) -> bool:
+    """Whether the question names something of its chunk that holds a digit: an alarm code, a device
+    model, a value. "What is the alarm for?" names nothing, and closed-book it cannot be answered."""
+    return bool(set(_CODE.findall(question)) & set(_CODE.findall(knowledge)))
+
+
+def clean_question(text: str, knowledge: str = "", named_subject: bool = False) -> tuple[str | None, str]:
+    """One question that reads as a question and, with `named_subject`, names a code of its chunk
+    (`names_a_code`); or None and the reason it was dropped."""
     text = _LABEL.sub("", text.strip().split("\n")[0]).strip()
     ends = [i for i, ch in enumerate(text) if ch in "?？"]
     if not ends:
@@ -97,6 +107,8 @@ def clean_question(text: str) -> tuple[str | None, str]:
         return None, "too_short"
     if _DOC_REFERENCE.search(text):  # "the alarm in the document": meaningless without the document
         return None, "refers_to_document"
+    if named_subject and not names_a_code(text, knowledge):
+        return None, "names_no_subject"
     return text, "ok"
 
 

@@ -16,7 +16,8 @@ import torch
 from tqdm import tqdm
 
 from selfevo.ifd import answer_token_nll
-from selfevo.prompts import Messages, encode_example
+from selfevo.errors import PipelineError
+from selfevo.prompts import Messages, Prompts, encode_example, question_messages
 
 IGNORE = -100
 
@@ -37,6 +38,19 @@ def tokenize_examples(tokenizer, pairs: list[tuple[Messages, str]], max_length: 
             continue
         examples.append(Example(prompt + answer, [IGNORE] * len(prompt) + answer))
     return examples, dropped
+
+
+def question_replay(pairs: list[dict], chunks: dict[str, str], prompts: Prompts,
+                    source: str) -> list[tuple[Messages, str]]:
+    """Each pair's question-writing example: the question prompt on its chunk -> its question. Trained
+    beside the closed-book QA, they keep the model writing named questions round after round; without
+    them a 135M model trained on QA alone answers the question prompt instead (README, "Results")."""
+    examples = []
+    for pair in pairs:
+        if pair.get("chunk_id") not in chunks:
+            raise PipelineError(f"{source}: pair {pair['id']}: its chunk {pair.get('chunk_id')!r} is not in the chunks")
+        examples.append((question_messages(prompts, chunks[pair["chunk_id"]]), pair["question"]))
+    return examples
 
 
 def length_grouped_batches(examples: list[Example], batch_size: int, rng: random.Random) -> list[list[Example]]:

@@ -1,8 +1,11 @@
 """train@r: LoRA on D_r ∪ IFD_r, starting from θ_r, gives θ_{r+1}. Only the adapter is stored.
 
     python stages/train.py --model models/base --qa data/rounds/round_0/qa.jsonl \
-        --selected data/rounds/round_0/selected.jsonl --out models/round_0 \
-        --stats metrics/train/round_0.json
+        --selected data/rounds/round_0/selected.jsonl --chunks data/prepared/chunks.jsonl \
+        --prompts prompts/en --out models/round_0 --stats metrics/train/round_0.json
+
+With `train.replay_questions`, each new pair's question-writing example (the question prompt on its
+chunk -> its question) joins the training data, so θ_{r+1} still writes questions (README).
 
 `train_hq` runs the same file, without --selected, on the teacher's QA: θ_HQ.
 """
@@ -15,8 +18,8 @@ from selfevo.config import load_params, load_section
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import read_json, read_jsonl, write_json
 from selfevo.modeling import autocast, load_model, load_tokenizer, write_lineage
-from selfevo.prompts import qa_messages
-from selfevo.training import add_lora, tokenize_examples, train
+from selfevo.prompts import load_prompts, qa_messages
+from selfevo.training import add_lora, question_replay, tokenize_examples, train
 
 PAIR = ("id", "question", "answer")
 
@@ -35,6 +38,8 @@ def main() -> None:
     parser.add_argument("--model", required=True, help="θ_r, the model this round starts from")
     parser.add_argument("--qa", required=True, help="D_r")
     parser.add_argument("--selected", help="IFD_r (a round); none for θ_HQ")
+    parser.add_argument("--chunks", help="the chunks D_r was written from, for train.replay_questions (a round)")
+    parser.add_argument("--prompts", help="the question prompt's folder, for train.replay_questions")
     parser.add_argument("--out", required=True)
     parser.add_argument("--stats", required=True)
     args = parser.parse_args()
@@ -49,9 +54,13 @@ def main() -> None:
     if not data:
         raise PipelineError(f"{args.qa}: no pairs to train on" + (f" (and none selected in {args.selected})"
                                                                   if args.selected else ""))
+    pairs = [(qa_messages(p["question"]), p["answer"]) for p in data]
+    replay = []
+    if params.replay_questions and args.chunks:
+        chunks = {c["id"]: c["text"] for c in read_jsonl(args.chunks, required=("id", "text"))}
+        replay = question_replay(new, chunks, load_prompts(args.prompts), args.qa)
     tokenizer = load_tokenizer(args.model, model_params)
-    examples, too_long = tokenize_examples(tokenizer, [(qa_messages(p["question"]), p["answer"]) for p in data],
-                                           params.max_length)
+    examples, too_long = tokenize_examples(tokenizer, pairs + replay, params.max_length)
     model = add_lora(load_model(args.model, model_params), params.lora_r, params.lora_alpha, params.lora_dropout,
                      params.target_modules, params.seed, params.gradient_checkpointing)
     out = Path(args.out)
@@ -67,7 +76,8 @@ def main() -> None:
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     # lineage paths are relative to the round folder, which the rename does not change
-    stats.update(new_pairs=len(new), selected_pairs=len(selected), too_long_dropped=too_long)
+    stats.update(new_pairs=len(new), selected_pairs=len(selected), replayed_questions=len(replay),
+                 too_long_dropped=too_long)
     write_json(args.stats, stats)
     print(f"train {out.name}: {stats['examples']} pairs, loss {stats['first_loss']} -> {stats['final_loss']}, "
           f"{stats['tokens_per_second']} tok/s -> {out}")

@@ -15,7 +15,7 @@ from selfevo.prompts import Prompts
 PROMPTS = Prompts(question="What causes the alarm? {knowledge}", answer="{question} {knowledge} The cable is")
 PARAMS = SamplingParams(temperature=1.0, top_p=0.95, max_question_tokens=12, max_answer_tokens=8,
                         max_prompt_tokens=256, batch_size=4, max_batch_tokens=None, no_repeat_ngram=0,
-                        min_grounding=0.0, seed=0)
+                        min_grounding=0.0, named_subject=False, seed=0)
 TEXTS = ["The fan tray is faulty.", "The cable is loose.", "Replace the fan tray.", "Which planet is largest?",
          "The fan alarm on the BBU.", "Jupiter is the largest planet.", "The alarm is cleared.", "Check the cable."]
 
@@ -82,3 +82,15 @@ def test_model_fingerprint_covers_the_weights(tiny_base, tmp_path):
     assert fingerprint(copy) == fingerprint(tiny_base)
     (copy / "model.safetensors").write_bytes((copy / "model.safetensors").read_bytes()[:-1] + b"\0")
     assert fingerprint(copy) != fingerprint(tiny_base)
+
+
+def test_question_replay_pairs_each_question_with_its_chunks_prompt():
+    from selfevo.errors import PipelineError
+    from selfevo.training import question_replay
+
+    items = chunks(TEXTS[:2])
+    pairs = [{"id": "a-r0", "chunk_id": items[1]["id"], "question": "What is loose?"}]
+    [(messages, target)] = question_replay(pairs, {c["id"]: c["text"] for c in items}, PROMPTS, "qa.jsonl")
+    assert target == "What is loose?" and "The cable is loose." in messages[0]["content"]
+    with pytest.raises(PipelineError, match="qa.jsonl: pair a-r0: its chunk"):
+        question_replay(pairs, {}, PROMPTS, "qa.jsonl")

@@ -43,6 +43,15 @@ def test_clean_answer_cuts_a_reply_cut_off_mid_sentence():
 def test_clean_drops_with_reasons():
     assert clean_question("The fan is broken.") == (None, "not_a_question")
     assert clean_question("What is the purpose of the alarm in the document?") == (None, "refers_to_document")
+
+
+def test_clean_question_can_require_a_code_of_its_chunk():
+    chunk = "Alarm: ALM-1001 Board Temperature Too High\nDevice: BBU3910\nRaised at 74°C."
+    assert clean_question("What is the alarm for?", chunk, named_subject=True) == (None, "names_no_subject")
+    assert clean_question("What causes ALM-1002?", chunk, named_subject=True) == (None, "names_no_subject")
+    for named in ("What causes ALM-1001?", "Why does the BBU3910 raise it?", "What happens at 74°C?"):
+        assert clean_question(named, chunk, named_subject=True) == (named, "ok")
+    assert clean_question("What is the alarm for?", chunk) == ("What is the alarm for?", "ok")  # off
     assert clean_answer("   ") == (None, "empty_answer")
     assert clean_answer("As stated in the document, replace it.") == (None, "refers_to_document")
     assert clean_answer("Answer: Replace the fan tray.") == ("Replace the fan tray.", "ok")
