@@ -16,7 +16,7 @@ import yaml
 from conftest import REPO
 from selfevo.prompts import answer_messages, load_prompts, qa_messages, question_messages
 from selfevo.training import tokenize_examples, train
-from tiny import tiny_model, tiny_tokenizer
+from tiny import PLAIN_CHAT_TEMPLATE, tiny_model, tiny_tokenizer
 
 ROUND_STAGES = ("generate", "score", "history", "selection", "train", "evaluate")
 BASELINES = ("teacher", "train_hq", "evaluate_hq", "references")
@@ -60,7 +60,8 @@ def write_pipeline_base(folder: Path, prompts, levels: list[str]) -> Path:
               f"XY-{i} is {levels[i % 3]}.") for i in range(30)]
     pairs = [example for doc, q, a in cards for example in
              ((question_messages(prompts, doc), q), (answer_messages(prompts, doc, q), a), (qa_messages(q), a))]
-    tokenizer = tiny_tokenizer([m["content"] for messages, _ in pairs for m in messages] + [c for _, c in pairs], 400)
+    texts = [m["content"] for messages, _ in pairs for m in messages] + [c for _, c in pairs]
+    tokenizer = tiny_tokenizer(texts, 400, PLAIN_CHAT_TEMPLATE)  # no system turn: a short context to learn
     model = tiny_model(tokenizer)
     examples, _ = tokenize_examples(tokenizer, pairs, 256)
     train(model, examples, pad_id=tokenizer.pad_token_id, lr=1.0e-2, batch_size=8, seed=0, max_steps=400)
@@ -87,11 +88,11 @@ def minimal_copy(dest: Path) -> Path:
         (dest / "data" / "corpus" / f"ALM-10{i}.md").write_text(f"Alarm: ALM-10{i}\nSeverity: {levels[i % 3]}\n")
     base = write_pipeline_base(dest / "tiny_base", load_prompts(prompts), levels)
     write_jsonl(dest / "data" / "teacher_qa.jsonl",
-                [{"question": f"What is the severity of ALM-10{i}?", "answer": f"ALM-10{i} is {levels[i % 3]}."}
-                 for i in range(8)])
+                [{"question": f"What is the severity of ALM-10{i}?",
+                  "answer": f"ALM-10{i} is {levels[i % 3]}."} for i in range(8)])
     write_jsonl(dest / "data" / "test.jsonl",
-                [{"question": f"What is the severity of ALM-10{i}?", "answer": f"ALM-10{i} is {levels[i % 3]}."}
-                 for i in range(4)])
+                [{"question": f"What is the severity of ALM-10{i}?",
+                  "answer": f"ALM-10{i} is {levels[i % 3]}."} for i in range(4)])
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["model"].update(base=str(base), cpu_autocast=False)
     # cleaning filters off: the tiny model's pairs need not name or read their document, only exist
@@ -99,8 +100,8 @@ def minimal_copy(dest: Path) -> Path:
                               named_subject=False)
     params["score"].update(max_length=128)
     params["selection"].update(k=2, max_ifd=None)
-    params["train"].update(epochs=3, batch_size=4)
-    params["evaluate"].update(max_new_tokens=8)
+    params["train"].update(epochs=3, batch_size=4, lr=3.0e-3)
+    params["evaluate"].update(max_new_tokens=16)
     params["rounds"] = [{"round": i, "start": "base" if i == 0 else f"round_{i - 1}"} for i in range(3)]
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     dvc(dest, "init", "--no-scm", "-q")
