@@ -5,8 +5,9 @@ input, the greedy answer on standard output.
     python -m selfevo.chat models/round_0     # any model folder: base, a round, hq
     make chat
 
-Decoding follows params.yaml's `evaluate` section (greedy, `max_new_tokens`, `no_repeat_ngram`), so
-an answer here is the answer the evaluation scored. Run from the repository root.
+Decoding follows params.yaml's `evaluate` section (greedy, `max_new_tokens`, `no_repeat_ngram`), one
+question at a time (the evaluation's padded batches can change bf16 numerics, and so details of an
+answer). Run from the repository root.
 """
 
 from __future__ import annotations
