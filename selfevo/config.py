@@ -7,6 +7,9 @@ dvc.yaml. A wrong or missing key fails here with its dotted name, before any wor
 from __future__ import annotations
 
 import dataclasses
+import sys
+import types
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -231,7 +234,42 @@ def _build(cls: type[T], raw: Any, key: str) -> T:
     _check(not unknown, f"{key}.{unknown[0]}" if unknown else key, "unknown key")
     missing = sorted(names - set(raw))
     _check(not missing, f"{key}.{missing[0]}" if missing else key, "missing key")
-    return cls(**raw)
+    hints = typing.get_type_hints(cls)
+    return cls(**{name: _typed(value, hints[name], f"{key}.{name}") for name, value in raw.items()})
+
+
+_TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string", type(None): "null"}
+
+
+def _typed(value: Any, hint: Any, key: str) -> Any:
+    """`value` checked against a field's type, before any comparison can fail on it. A number that
+    YAML read as a string (PyYAML reads `1e-4`, with no dot, as one) is taken as the number, with a
+    warning; an int is taken where a float is expected."""
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    for option in options:
+        if option is type(None) and value is None:
+            return None
+        if option is bool and isinstance(value, bool):
+            return value
+        if option in (int, float) and isinstance(value, int) and not isinstance(value, bool):
+            return float(value) if option is float else value
+        if option is float and isinstance(value, float):
+            return value
+        if option is str and isinstance(value, str):
+            return value
+        if typing.get_origin(option) is list and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+    if float in options and isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            pass
+        else:
+            print(f"warning: {PARAMS_FILE}: {key}: {value!r} is a string in YAML; taken as the number {number} "
+                  f"(write it with a dot, e.g. 1.0e-4, to make it a number)", file=sys.stderr)
+            return number
+    wanted = " or ".join(_TYPE_NAMES.get(o, "a list of strings") for o in options)
+    raise PipelineError(f"{PARAMS_FILE}: {key}: must be {wanted}, got {value!r}")
 
 
 def load_params(path: str | Path = PARAMS_FILE) -> dict[str, Any]:

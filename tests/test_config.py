@@ -79,3 +79,27 @@ def test_readme_commands_are_the_ones_ci_and_make_run():
     assert "make test" in readme and "make repro" in readme
     assert "make test" in ci
     assert re.search(r"^test:", makefile, re.M) and re.search(r"^repro:", makefile, re.M)
+
+
+@pytest.mark.parametrize("section,key,value,message", [
+    ("train", "lr", "abc", r"train.lr: must be a number, got 'abc'"),
+    ("train", "epochs", 2.5, r"train.epochs: must be an integer, got 2.5"),
+    ("train", "epochs", True, r"train.epochs: must be an integer, got True"),
+    ("model", "cpu_autocast", "yes", r"model.cpu_autocast: must be true or false, got 'yes'"),
+    ("generate", "max_batch_tokens", "many", r"generate.max_batch_tokens: must be an integer or null"),
+    ("baselines", "references", "Qwen/Qwen1.5-72B-Chat", r"baselines.references: must be a list of strings"),
+])
+def test_a_value_of_the_wrong_type_is_named_before_any_use(section, key, value, message):
+    params = {**PARAMS, section: {**PARAMS[section], key: value}}
+    with pytest.raises(PipelineError, match=message):
+        load_section(section, params)
+
+
+def test_a_number_yaml_read_as_a_string_is_taken_with_a_warning(capsys):
+    raw = yaml.safe_load("lr: 1e-4\n")  # PyYAML: no dot, so a string
+    assert raw["lr"] == "1e-4"
+    train = load_section("train", {**PARAMS, "train": {**PARAMS["train"], **raw}})
+    assert train.lr == pytest.approx(1.0e-4) and isinstance(train.lr, float)
+    assert "train.lr: '1e-4' is a string in YAML" in capsys.readouterr().err
+    k = load_section("selection", {**PARAMS, "selection": {**PARAMS["selection"], "max_ifd": 2}}).max_ifd
+    assert k == 2.0 and isinstance(k, float)  # an int where a float is expected
