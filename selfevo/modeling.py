@@ -41,7 +41,7 @@ def pick_dtype(params: ModelParams, device: torch.device) -> torch.dtype:
 
 def autocast(params: ModelParams, device: torch.device | None = None):
     """The context every model runs in: with `model.cpu_autocast` on a CPU, matrix products in bf16
-    over fp32 weights (~4x faster here; README, "Throughput"); elsewhere a no-op."""
+    over fp32 weights (docs/throughput.md); elsewhere a no-op."""
     device = device or pick_device()
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=params.cpu_autocast and device.type == "cpu")
 
