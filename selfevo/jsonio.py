@@ -13,8 +13,9 @@ import jsonlines
 from selfevo.errors import PipelineError
 
 
-def read_jsonl(path: str | Path, required: tuple[str, ...] = ()) -> list[dict]:
-    """Every record of a JSONL file; each must be an object holding the `required` keys."""
+def read_jsonl(path: str | Path, required: tuple[str, ...] = (), texts: tuple[str, ...] = ()) -> list[dict]:
+    """Every record of a JSONL file; each must be an object holding the `required` keys, and the
+    `texts` keys as strings that are not blank."""
     path = Path(path)
     if not path.is_file():
         raise PipelineError(f"{path}: file not found")
@@ -27,6 +28,10 @@ def read_jsonl(path: str | Path, required: tuple[str, ...] = ()) -> list[dict]:
                 missing = [k for k in required if k not in record]
                 if missing:
                     raise PipelineError(f"{path}: line {lineno}: missing key(s) {', '.join(missing)}")
+                blank = next((k for k in texts if not isinstance(record[k], str) or not record[k].strip()), None)
+                if blank:
+                    raise PipelineError(f"{path}: line {lineno}: `{blank}` must be a non-empty string, "
+                                        f"got {record[blank]!r}")
                 records.append(record)
     except jsonlines.InvalidLineError as e:
         raise PipelineError(f"{path}: line {e.lineno}: not valid JSON ({e})") from None

@@ -4,7 +4,8 @@ A model directory is one of:
 - a base written here (the embedded SmolLM2): tokenizer + config + model.safetensors
   (`save_pretrained`) and `fingerprint.json`, the hash of those files, computed once;
 - a base pointer: `pointer.json` naming a local path or hub id, so gigabytes of weights stay out of
-  the DVC cache;
+  the DVC cache, with the hub commit it resolved to (which every stage then loads) or the local
+  folder's content hash, so new weights behind the same name change θ_0 for DVC;
 - a round: one LoRA adapter (safetensors) + `lineage.json` naming its parent directory and the
   parent's fingerprint. Round r's model is the base with adapters 0..r merged in order.
 """
@@ -46,19 +47,31 @@ def autocast(params: ModelParams, device: torch.device | None = None):
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=params.cpu_autocast and device.type == "cpu")
 
 
-def write_pointer(folder: str | Path, name_or_path: str) -> None:
-    write_json(Path(folder) / POINTER, {"name_or_path": name_or_path})
-
-
-def check_source(name_or_path: str, key: str = "model.base") -> None:
-    """Fail early, naming the params key, when a model can be found neither locally nor in the HF cache."""
+def check_source(name_or_path: str, key: str = "model.base", revision: str | None = None) -> Path:
+    """Fail early, naming the params key, when a model can be found neither locally nor in the HF cache
+    (nor, when online, on the hub). Returns the path of its config.json: inside the folder, or inside
+    the hub cache's snapshot of the commit `revision` resolved to."""
     from transformers import AutoConfig
+    from transformers.utils import cached_file
 
     try:
-        AutoConfig.from_pretrained(name_or_path)
+        AutoConfig.from_pretrained(name_or_path, revision=revision)
+        return Path(cached_file(name_or_path, "config.json", revision=revision))
     except (OSError, ValueError) as e:
+        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+        hint = (" HF_HUB_OFFLINE is set (the Makefile sets it), so nothing is downloaded: put the model in the "
+                "Hugging Face cache first, or run once with HF_HUB_OFFLINE=0." if offline else "")
         raise PipelineError(f"params.yaml: {key}: cannot load {name_or_path!r} "
-                            f"(not a model folder, and not in the local Hugging Face cache): {e}") from None
+                            f"(not a model folder, and not in the local Hugging Face cache): {e}{hint}") from None
+
+
+def resolve_pointer(name_or_path: str, revision: str | None) -> dict:
+    """What a base pointer records, so that DVC sees new weights behind the same name: a hub model's
+    resolved commit (later stages load exactly that commit), a local folder's content hash."""
+    config = check_source(name_or_path, "model.base", revision)
+    if Path(name_or_path).is_dir():
+        return {"name_or_path": name_or_path, "sha256": hash_files(name_or_path)}
+    return {"name_or_path": name_or_path, "revision": config.parent.name}  # snapshots/<commit>/config.json
 
 
 # --- lineage -------------------------------------------------------------------------------------
@@ -118,34 +131,39 @@ def model_chain(model_dir: str | Path) -> tuple[Path, list[Path]]:
     return current, adapters[::-1]
 
 
-def base_source(base_dir: Path) -> str:
-    """What from_pretrained should load for a base directory."""
+def base_source(base_dir: Path) -> tuple[str, str | None]:
+    """What from_pretrained should load for a base directory: a name or path, and a hub commit."""
     pointer = base_dir / POINTER
-    return read_json(pointer)["name_or_path"] if pointer.is_file() else str(base_dir)
+    if not pointer.is_file():
+        return str(base_dir), None
+    info = read_json(pointer)
+    return info["name_or_path"], info.get("revision")
 
 
 def load_tokenizer(model_dir: str | Path, params: ModelParams):
     base_dir, _ = model_chain(model_dir)
-    return load_pretrained_tokenizer(base_source(base_dir), params)
+    return load_pretrained_tokenizer(*base_source(base_dir), params=params)
 
 
-def load_pretrained_tokenizer(source: str, params: ModelParams):
-    """A tokenizer from a folder or hub id, with a pad token."""
+def load_pretrained_tokenizer(source: str, revision: str | None = None, *, params: ModelParams):
+    """A tokenizer from a folder or hub id (at a revision), with a pad token."""
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=params.trust_remote_code)
+    tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=params.trust_remote_code)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
 
 
-def load_pretrained(source: str, params: ModelParams, device: torch.device | None = None):
-    """Weights from a folder or hub id (safetensors only), on the device, in eval mode."""
+def load_pretrained(source: str, revision: str | None = None, *, params: ModelParams,
+                    device: torch.device | None = None):
+    """Weights from a folder or hub id (at a revision; safetensors only), on the device, in eval mode."""
     from transformers import AutoModelForCausalLM
 
     device = device or pick_device()
     model = AutoModelForCausalLM.from_pretrained(
-        source, dtype=pick_dtype(params, device), trust_remote_code=params.trust_remote_code, use_safetensors=True,
+        source, revision=revision, dtype=pick_dtype(params, device), trust_remote_code=params.trust_remote_code,
+        use_safetensors=True,
     ).to(device)
     model.eval()
     return model
@@ -154,7 +172,7 @@ def load_pretrained(source: str, params: ModelParams, device: torch.device | Non
 def load_model(model_dir: str | Path, params: ModelParams, device: torch.device | None = None):
     """The model of a directory: its base with every adapter of its chain merged in, in order."""
     base_dir, adapters = model_chain(model_dir)
-    model = load_pretrained(base_source(base_dir), params, device)
+    model = load_pretrained(*base_source(base_dir), params=params, device=device)
     if adapters:
         from peft import PeftModel  # imported only when needed: ~2 s of every stage's start-up
 

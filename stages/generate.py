@@ -11,7 +11,7 @@ documents only those are generated again (selfevo/pairs.py, ItemCache). Clear it
 
 import argparse
 
-from selfevo.config import load_params, load_section
+from selfevo.config import load_params, load_rounds, load_section
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import read_jsonl, write_json, write_jsonl
 from selfevo.modeling import autocast, fingerprint, load_model, load_tokenizer
@@ -31,6 +31,7 @@ def main() -> None:
     args = parser.parse_args()
 
     raw = load_params()
+    load_rounds(raw)  # a broken chain stops every round's stage before any work
     params = load_section("generate", raw)
     model_params = load_section("model", raw)
     prompts = load_prompts(args.prompts)

@@ -9,6 +9,7 @@ pool the previous round closed. data/history/base.jsonl, the empty pool before r
 
 import argparse
 
+from selfevo.config import load_rounds
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import read_jsonl, write_jsonl
 
@@ -22,6 +23,7 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
 
+    load_rounds()  # a broken chain stops every round's stage before any work
     previous = read_jsonl(args.previous, required=REQUIRED)
     scored = read_jsonl(args.scored, required=REQUIRED)
     seen = {r["id"] for r in previous}

@@ -4,6 +4,7 @@
 """
 
 import argparse
+import sys
 
 from selfevo.config import load_section
 from selfevo.corpus import prepare_chunks, read_documents
@@ -19,8 +20,16 @@ def main() -> None:
     args = parser.parse_args()
 
     params = load_section("corpus")
-    docs = read_documents(args.corpus, params.text_field)
+    docs, skipped = read_documents(args.corpus, params.text_field)
     chunks, stats = prepare_chunks(docs, params.max_chunk_chars, params.min_chunk_chars)
+    stats.update(skipped_files=len(skipped), skipped=skipped)
+    if skipped:
+        print(f"warning: {args.corpus}: {len(skipped)} files skipped, not .txt/.md: {', '.join(skipped[:10])}"
+              + (" ..." if len(skipped) > 10 else ""), file=sys.stderr)
+    for source, n in stats["large_documents"].items():
+        print(f"warning: {source}: cut into {n} chunks of at most corpus.max_chunk_chars "
+              f"({params.max_chunk_chars}); a document this long with few paragraph breaks is often a bad "
+              f"text extraction or several documents in one", file=sys.stderr)
     write_jsonl(args.out, chunks)
     write_json(args.stats, stats)
     print(f"prepare: {stats['documents']} documents -> {stats['chunks']} chunks "

@@ -34,7 +34,7 @@ def main() -> None:
         check_source(name, "baselines.references")
     metrics, predictions = {}, []
     for name in names:
-        model, tokenizer = load_pretrained(name, model_params), load_pretrained_tokenizer(name, model_params)
+        model, tokenizer = load_pretrained(name, params=model_params), load_pretrained_tokenizer(name, params=model_params)
         with autocast(model_params):
             metrics[name], answers = closed_book(model, tokenizer, tests, params, desc=name)
         predictions += [{"model": name, **a} for a in answers]

@@ -7,10 +7,12 @@ curve for `dvc plots show`, the Fig. 2 PNG and a summary metric.
 """
 
 import argparse
+import sys
 from pathlib import Path
 
+from selfevo.config import PARAMS_FILE, load_rounds
 from selfevo.errors import PipelineError, run_stage
-from selfevo.evaluation import paper_score
+from selfevo.metrics import paper_score
 from selfevo.jsonio import read_json, write_json
 from selfevo.plots import score_chart
 
@@ -19,6 +21,25 @@ METRICS = ("bleu", "chrf", "rouge_l", "reference_nll")
 
 def scored(metrics: dict, hq_bleu: float, hq_source: str) -> dict:
     return {**{k: metrics[k] for k in METRICS}, "score": paper_score(metrics["bleu"], hq_bleu, hq_source)}
+
+
+def read_models(folder: Path, names: list[str]) -> list[dict]:
+    """The metrics of θ_0 .. θ_N, exactly the models of the `rounds` chain, each checked to have been
+    trained that many rounds; files of rounds no longer in params.yaml are left out, with a warning."""
+    missing = [name for name in names if not (folder / f"{name}.json").is_file()]
+    if missing:
+        raise PipelineError(f"{folder}: no evaluation metrics for {', '.join(missing)}; run `dvc repro`")
+    models = []
+    for trained, name in enumerate(names):
+        metrics = read_json(folder / f"{name}.json")
+        if metrics.get("rounds_trained") != trained:
+            raise PipelineError(f"{folder / f'{name}.json'}: a model trained {metrics.get('rounds_trained')} rounds, "
+                                f"where the rounds chain in {PARAMS_FILE} gives {trained}; run `dvc repro`")
+        models.append(metrics)
+    stale = sorted(set(p.stem for p in folder.glob("*.json")) - set(names))
+    if stale:
+        print(f"warning: {folder}: {', '.join(stale)} left out, not in the rounds of {PARAMS_FILE}", file=sys.stderr)
+    return models
 
 
 def main() -> None:
@@ -31,14 +52,12 @@ def main() -> None:
     parser.add_argument("--summary", required=True)
     args = parser.parse_args()
 
+    rounds = load_rounds()
     if not Path(args.hq).is_file():
         raise PipelineError(f"{args.hq}: θ_HQ's metrics are missing, and every score is relative to them; "
                             f"run `dvc repro evaluate_hq` (or the whole pipeline, `dvc repro`)")
-    files = sorted(Path(args.rounds).glob("*.json"))
-    if not files:
-        raise PipelineError(f"{args.rounds}: no evaluation metrics; run `dvc repro evaluate_base` and the rounds")
     hq = read_json(args.hq)
-    models = sorted((read_json(f) for f in files), key=lambda m: m["rounds_trained"])
+    models = read_models(Path(args.rounds), ["base"] + [f"round_{r.round}" for r in rounds])
     references = read_json(args.references) if Path(args.references).is_file() else {}
 
     curve = [{"rounds_trained": m["rounds_trained"], **scored(m, hq["bleu"], args.hq)} for m in models]

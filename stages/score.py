@@ -8,7 +8,7 @@ Each round's pairs are scored once, here; later rounds reuse these scores throug
 
 import argparse
 
-from selfevo.config import load_params, load_section
+from selfevo.config import load_params, load_rounds, load_section
 from selfevo.errors import run_stage
 from selfevo.ifd import ifd_scores
 from selfevo.jsonio import read_jsonl, write_jsonl
@@ -23,6 +23,7 @@ def main() -> None:
     args = parser.parse_args()
 
     raw = load_params()
+    load_rounds(raw)  # a broken chain stops every round's stage before any work
     params = load_section("score", raw)
     model_params = load_section("model", raw)
     pairs = read_jsonl(args.qa, required=("id", "round", "question", "answer"))

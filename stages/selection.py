@@ -8,7 +8,7 @@
 
 import argparse
 
-from selfevo.config import load_section
+from selfevo.config import load_params, load_rounds, load_section
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import read_jsonl, write_jsonl
 from selfevo.selection import select_history
@@ -21,7 +21,9 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
 
-    params = load_section("selection")
+    raw = load_params()
+    load_rounds(raw)  # a broken chain stops every round's stage before any work
+    params = load_section("selection", raw)
     history = read_jsonl(args.history, required=("id", "round", "question", "answer", "ifd"))
     late = next((r for r in history if r["round"] >= args.round), None)
     if late:

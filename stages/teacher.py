@@ -22,13 +22,9 @@ LABEL = "hq"
 
 
 def read_qa_file(path: str) -> list[dict]:
-    records = read_jsonl(path, required=("question", "answer"))
+    records = read_jsonl(path, required=("question", "answer"), texts=("question", "answer"))
     if not records:
         raise PipelineError(f"{path}: the teacher's QA file is empty")
-    for line, r in enumerate(records, 1):
-        for key in ("question", "answer"):
-            if not isinstance(r[key], str) or not r[key].strip():
-                raise PipelineError(f"{path}: line {line}: `{key}` must be a non-empty string")
     return [{"id": f"{LABEL}-{i}", "round": LABEL, "question": r["question"].strip(), "answer": r["answer"].strip()}
             for i, r in enumerate(records)]
 
@@ -54,7 +50,7 @@ def main() -> None:
             raise PipelineError(f"{args.chunks}: no chunks for the teacher")
         prompts = load_prompts(args.prompts)
         check_source(teacher, "baselines.teacher")
-        model, tokenizer = load_pretrained(teacher, model_params), load_pretrained_tokenizer(teacher, model_params)
+        model, tokenizer = load_pretrained(teacher, params=model_params), load_pretrained_tokenizer(teacher, params=model_params)
         with autocast(model_params):
             pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, load_section("generate", raw), LABEL)
         stats = {"teacher": teacher, **stats}

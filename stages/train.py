@@ -14,20 +14,26 @@ import argparse
 import shutil
 from pathlib import Path
 
-from selfevo.config import load_params, load_section
+from selfevo.config import load_params, load_rounds, load_section
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import read_json, read_jsonl, write_json
-from selfevo.modeling import autocast, load_model, load_tokenizer, write_lineage
+from selfevo.modeling import LINEAGE, autocast, load_model, load_tokenizer, write_lineage
 from selfevo.prompts import load_prompts, qa_messages
 from selfevo.training import add_lora, question_replay, tokenize_examples, train
 
 PAIR = ("id", "question", "answer")
 
 
-def canonical_adapter_config(path: Path) -> None:
-    """peft writes target_modules from a set, in an order that changes between processes; sorted, the
-    same inputs give a byte-identical round folder (and the same DVC hash)."""
+def make_path_free(folder: Path) -> None:
+    """A round folder that depends on its inputs alone, so that every clone, wherever it lives, gets the
+    same bytes and the same DVC hash (and can `dvc pull` a teammate's rounds): peft's adapter config
+    names the base by the path it was loaded from, which becomes the parent's path relative to the
+    round, as in lineage.json; peft's model card template, which names it too, is dropped; and
+    target_modules, written from a set in an order that changes between processes, is sorted."""
+    (folder / "README.md").unlink(missing_ok=True)
+    path = folder / "adapter_config.json"
     config = read_json(path)
+    config["base_model_name_or_path"] = read_json(folder / LINEAGE)["parent"]
     if isinstance(config.get("target_modules"), list):
         config["target_modules"] = sorted(config["target_modules"])
     write_json(path, config)
@@ -45,6 +51,7 @@ def main() -> None:
     args = parser.parse_args()
 
     raw = load_params()
+    load_rounds(raw)  # a broken chain stops every round's stage before any work
     params = load_section("train", raw)
     model_params = load_section("model", raw)
     new = read_jsonl(args.qa, required=PAIR)
@@ -71,8 +78,8 @@ def main() -> None:
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)  # adapter_config.json + adapter_model.safetensors
-    canonical_adapter_config(tmp / "adapter_config.json")
     write_lineage(tmp, args.model, out.name)
+    make_path_free(tmp)
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     # lineage paths are relative to the round folder, which the rename does not change

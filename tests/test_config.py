@@ -103,3 +103,9 @@ def test_a_number_yaml_read_as_a_string_is_taken_with_a_warning(capsys):
     assert "train.lr: '1e-4' is a string in YAML" in capsys.readouterr().err
     k = load_section("selection", {**PARAMS, "selection": {**PARAMS["selection"], "max_ifd": 2}}).max_ifd
     assert k == 2.0 and isinstance(k, float)  # an int where a float is expected
+
+
+def test_an_unknown_section_is_named_in_a_warning(tmp_path, capsys):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**PARAMS, "trian": {"lr": 1.0e-4}}))
+    assert "trian" in load_params(tmp_path / "params.yaml")
+    assert "unknown section 'trian' is ignored" in capsys.readouterr().err

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from selfevo.corpus import chunk_id, normalize, prepare_chunks, read_documents, split_chunks
+from selfevo.corpus import Document, chunk_id, normalize, prepare_chunks, read_documents, split_chunks
 from selfevo.errors import PipelineError
 
 
@@ -12,16 +12,18 @@ def test_folder_of_text_files(tmp_path):
     (tmp_path / "b.md").write_text("Alarm: B\r\n\r\n\r\n\r\nStep   one.  ")
     (tmp_path / "a.txt").write_text("Alarm: A")
     (tmp_path / "skip.csv").write_text("x")
-    docs = read_documents(tmp_path, "instruction")
+    (tmp_path / ".hidden").write_text("x")
+    docs, skipped = read_documents(tmp_path, "instruction")
     assert [d.source for d in docs] == ["a.txt", "b.md"]
+    assert skipped == ["skip.csv"]
     assert normalize(docs[1].text) == "Alarm: B\n\nStep one."
 
 
 def test_json_list_and_jsonl_with_text_field(tmp_path):
     (tmp_path / "c.json").write_text(json.dumps([{"instruction": "one"}, {"instruction": "two"}]))
     (tmp_path / "c.jsonl").write_text('{"text": "one"}\n\n{"text": "two"}\n')
-    assert [d.text for d in read_documents(tmp_path / "c.json", "instruction")] == ["one", "two"]
-    assert [d.text for d in read_documents(tmp_path / "c.jsonl", "text")] == ["one", "two"]
+    assert [d.text for d in read_documents(tmp_path / "c.json", "instruction")[0]] == ["one", "two"]
+    assert [d.text for d in read_documents(tmp_path / "c.jsonl", "text")[0]] == ["one", "two"]
 
 
 def test_chunks_split_on_paragraphs_and_respect_the_budget():
@@ -33,11 +35,31 @@ def test_chunks_split_on_paragraphs_and_respect_the_budget():
     assert [len(c) for c in long_line] == [100, 100, 50]
 
 
+def test_a_long_line_is_cut_between_sentences_then_words():
+    sentences = " ".join(f"Sentence {i} has some words in it." for i in range(20))  # 34-35 chars each
+    chunks = split_chunks(sentences, 100)
+    assert all(len(c) <= 100 and c.endswith(".") for c in chunks)
+    assert " ".join(chunks) == sentences  # nothing lost, nothing added
+    words = " ".join(f"word{i}" for i in range(100))  # one sentence, no stop
+    chunks = split_chunks(words, 50)
+    assert all(len(c) <= 50 for c in chunks) and " ".join(chunks) == words
+    assert all(w.startswith("word") for c in chunks for w in c.split(" "))  # no word cut apart
+    chinese = "告警产生后请检查链路。" * 30  # 11 characters a sentence, no spaces
+    chunks = split_chunks(chinese, 50)
+    assert all(len(c) <= 50 and c.endswith("。") for c in chunks) and "".join(chunks) == chinese
+
+
+def test_a_huge_document_is_named_in_the_stats():
+    huge = Document("huge.txt", " ".join(f"Line {i} of a pasted manual." for i in range(2000)))
+    chunks, stats = prepare_chunks([huge, Document("small.txt", "A small document.")], max_chars=200, min_chars=5)
+    assert stats["large_documents"] == {"huge.txt": len(chunks) - 1} and len(chunks) > 100
+
+
 def test_duplicates_dropped_and_ids_stable(tmp_path):
     (tmp_path / "a.md").write_text("Same text here.")
     (tmp_path / "b.md").write_text("Same   text here.\n")
     (tmp_path / "c.md").write_text("Other text here.")
-    chunks, stats = prepare_chunks(read_documents(tmp_path, "t"), max_chars=100, min_chars=5)
+    chunks, stats = prepare_chunks(read_documents(tmp_path, "t")[0], max_chars=100, min_chars=5)
     assert stats["duplicates_dropped"] == 1 and len(chunks) == 2
     assert chunks[0]["id"] == chunk_id("Same text here.") == chunk_id(normalize("Same   text here.\n"))
 
@@ -46,6 +68,8 @@ def test_duplicates_dropped_and_ids_stable(tmp_path):
     (lambda p: p.mkdir(), "no .txt or .md files"),
     (lambda p: (p.mkdir(), (p / "e.md").write_text("  \n")), "e.md: empty document"),
     (lambda p: (p.mkdir(), (p / "bad.md").write_bytes(b"caf\xe9")), "bad.md: not UTF-8"),
+    (lambda p: (p.mkdir(), (p / "bin.txt").write_bytes(b"ELF\x00\x01 text")), "bin.txt: holds NUL bytes"),
+    (lambda p: (p.mkdir(), (p / "a.pdf").write_bytes(b"%PDF")), r"no .txt or .md files in the corpus folder \(skipped: a.pdf\)"),
 ])
 def test_bad_folders_name_the_file(tmp_path, setup, match):
     corpus = tmp_path / "corpus"
@@ -64,3 +88,10 @@ def test_missing_text_field_names_record_and_key(tmp_path):
     (tmp_path / "c.json").write_text(json.dumps([{"instruction": "one"}, {"body": "two"}]))
     with pytest.raises(PipelineError, match=r"record 2: no string field 'instruction'"):
         read_documents(tmp_path / "c.json", "instruction")
+
+
+@pytest.mark.parametrize("text", ["   \n\t", "ok\x00"])
+def test_blank_or_binary_records_name_the_record(tmp_path, text):
+    (tmp_path / "c.jsonl").write_text(json.dumps({"text": "fine"}) + "\n" + json.dumps({"text": text}) + "\n")
+    with pytest.raises(PipelineError, match=r"c.jsonl: record 2: 'text' (is empty|holds NUL)"):
+        read_documents(tmp_path / "c.jsonl", "text")

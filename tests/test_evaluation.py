@@ -1,9 +1,15 @@
 """Closed-book evaluation: the reference NLL is the answer tokens' NLL after the question, and it
 falls when a model learns the answers."""
 
+import re
+import shutil
+import subprocess
+import sys
+
 import pytest
 import torch
 
+from conftest import REPO
 from selfevo.config import EvaluateParams
 from selfevo.evaluation import closed_book, reference_nll
 from selfevo.modeling import load_model, load_tokenizer
@@ -41,3 +47,20 @@ def test_reference_nll_falls_when_the_model_learns_the_answers(model_and_tokeniz
     after, _ = closed_book(model, tokenizer, TESTS, PARAMS)
     assert after["reference_nll"] < before["reference_nll"] - 1.0
     assert after["questions"] == len(TESTS)
+
+
+@pytest.mark.parametrize("line,match", [
+    ('{"question": "Why?", "answer": null}', r"line 2: `answer` must be a non-empty string, got None"),
+    ('{"question": "  ", "answer": "Because."}', r"line 2: `question` must be a non-empty string"),
+    ('{"question": "Why?"}', r"line 2: missing key\(s\) answer"),
+])
+def test_a_bad_test_record_stops_evaluate_before_any_model_loads(tmp_path, line, match):
+    """The test file is read first: the model path given here does not even exist."""
+    (tmp_path / "test.jsonl").write_text('{"question": "What?", "answer": "That."}\n' + line + "\n")
+    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    result = subprocess.run([sys.executable, str(REPO / "stages" / "evaluate.py"), "--model", "models/none",
+                             "--test", "test.jsonl", "--metrics", "m.json", "--predictions", "p.jsonl"],
+                            cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert re.search(r"test.jsonl: " + match, result.stderr), result.stderr
+    assert "models/none" not in result.stderr

@@ -6,10 +6,11 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from conftest import REPO
 from selfevo.errors import PipelineError
-from selfevo.evaluation import paper_score, score_answers
+from selfevo.metrics import paper_score, score_answers
 
 sys.path.insert(0, str(REPO / "scripts"))
 from ablation import markdown_table  # noqa: E402
@@ -25,19 +26,22 @@ def metrics(rounds_trained, bleu):
             "reference_nll": 10 / bleu, "questions": 5}
 
 
-def run_report(tmp_path, hq_bleu=None):
-    write(tmp_path / "eval" / "base.json", metrics(0, 2.0))
-    write(tmp_path / "eval" / "round_0.json", metrics(1, 3.0))
-    write(tmp_path / "eval" / "round_1.json", metrics(2, 5.0))
+def run_report(tmp_path, hq_bleu=None, rounds=2, trained=(0, 1, 2)):
+    """The report stage in tmp_path, with `rounds` rounds in its params.yaml and metrics for θ_0 .. θ_2,
+    trained `trained` rounds."""
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(
+        {"rounds": [{"round": i, "start": "base" if i == 0 else f"round_{i - 1}"} for i in range(rounds)]}))
+    for name, n, bleu in zip(("base", "round_0", "round_1"), trained, (2.0, 3.0, 5.0)):
+        write(tmp_path / "eval" / f"{name}.json", metrics(n, bleu))
     if hq_bleu is not None:
         write(tmp_path / "hq.json", metrics(1, hq_bleu))
     write(tmp_path / "references.json", {"big-model": metrics(0, 8.0)})
     out = tmp_path / "out"
     return subprocess.run(
-        [sys.executable, "stages/report.py", "--rounds", str(tmp_path / "eval"), "--hq", str(tmp_path / "hq.json"),
-         "--references", str(tmp_path / "references.json"), "--plot", str(out / "scores.json"),
-         "--figure", str(out / "fig2.png"), "--summary", str(out / "summary.json")],
-        cwd=REPO, capture_output=True, text=True), out
+        [sys.executable, str(REPO / "stages" / "report.py"), "--rounds", "eval", "--hq", "hq.json",
+         "--references", "references.json", "--plot", "out/scores.json",
+         "--figure", "out/fig2.png", "--summary", "out/summary.json"],
+        cwd=tmp_path, capture_output=True, text=True), out
 
 
 def test_score_divides_by_the_hq_bleu_of_the_same_run(tmp_path):
@@ -55,6 +59,18 @@ def test_score_divides_by_the_hq_bleu_of_the_same_run(tmp_path):
     # a different θ_HQ in the same folder changes every score
     result, out = run_report(tmp_path, hq_bleu=2.0)
     assert [r["score"] for r in json.loads((out / "scores.json").read_text())] == [1.0, 1.5, 2.5]
+
+
+def test_report_takes_exactly_the_models_of_the_rounds_chain(tmp_path):
+    result, out = run_report(tmp_path, hq_bleu=4.0, rounds=1)  # round_1.json is stale: left out, with a warning
+    assert result.returncode == 0, result.stderr
+    assert [r["rounds_trained"] for r in json.loads((out / "scores.json").read_text())] == [0, 1]
+    assert "round_1 left out" in result.stderr
+    result, _ = run_report(tmp_path, hq_bleu=4.0, rounds=3)  # round_2.json was never written
+    assert result.returncode == 1 and "no evaluation metrics for round_2; run `dvc repro`" in result.stderr
+    result, _ = run_report(tmp_path, hq_bleu=4.0, trained=(0, 1, 1))  # round 1 started from θ_0, not θ_1
+    assert result.returncode == 1
+    assert "round_1.json: a model trained 1 rounds, where the rounds chain in params.yaml gives 2" in result.stderr
 
 
 def test_missing_hq_metric_names_what_to_run(tmp_path):

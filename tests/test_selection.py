@@ -1,5 +1,6 @@
 """Selection: each strategy does what it says, random is seeded, and only earlier rounds are used."""
 
+import json
 import subprocess
 import sys
 
@@ -53,7 +54,9 @@ def test_bad_params_name_the_key(key, value, match):
 
 def test_select_stage_refuses_pairs_from_the_current_round(tmp_path):
     """The stage reads the pool the previous round closed; a pair of this round (or later) in it is an error."""
-    (tmp_path / "params.yaml").write_text("selection: {strategy: all, k: 2, max_ifd: null, seed: 0}\n")
+    rounds = [{"round": r, "start": "base" if r == 0 else f"round_{r - 1}"} for r in range(4)]
+    (tmp_path / "params.yaml").write_text("selection: {strategy: all, k: 2, max_ifd: null, seed: 0}\n"
+                                          f"rounds: {json.dumps(rounds)}\n")
     write_jsonl(tmp_path / "history.jsonl", HISTORY)
     run = lambda r: subprocess.run([sys.executable, str(REPO / "stages/selection.py"), "--history", "history.jsonl",
                                     "--round", str(r), "--out", "selected.jsonl"],

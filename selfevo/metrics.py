@@ -1,0 +1,39 @@
+"""Answer-quality metrics against references, with no model: corpus BLEU and chrF (sacrebleu), mean
+ROUGE-L F1 (rouge-score), and the paper's score, BLEU relative to θ_HQ's. The report needs only these."""
+
+from __future__ import annotations
+
+import sacrebleu
+from rouge_score import rouge_scorer
+
+from selfevo.errors import PipelineError
+
+
+class _CharTokenizer:
+    """ROUGE over characters, for Chinese: rouge-score's default tokenizer keeps only [a-z0-9]."""
+
+    @staticmethod
+    def tokenize(text: str) -> list[str]:
+        return [ch for ch in text if not ch.isspace()]
+
+
+def rouge_l(hypotheses: list[str], references: list[str], tokenize: str) -> float:
+    """Mean ROUGE-L F1 (0-100) over the pairs; by characters when BLEU's tokenizer is `zh`."""
+    tokenizer = _CharTokenizer() if tokenize == "zh" else None
+    scorer = rouge_scorer.RougeScorer(["rougeL"], tokenizer=tokenizer)
+    scores = [scorer.score(ref, hyp)["rougeL"].fmeasure for hyp, ref in zip(hypotheses, references)]
+    return 100.0 * sum(scores) / len(scores) if scores else 0.0
+
+
+def score_answers(hypotheses: list[str], references: list[str], tokenize: str) -> dict[str, float]:
+    bleu = sacrebleu.corpus_bleu(hypotheses, [references], tokenize=tokenize)
+    chrf = sacrebleu.corpus_chrf(hypotheses, [references])
+    return {"bleu": round(bleu.score, 4), "chrf": round(chrf.score, 4),
+            "rouge_l": round(rouge_l(hypotheses, references, tokenize), 4)}
+
+
+def paper_score(bleu: float, hq_bleu: float, hq_source: str) -> float:
+    """The paper's score: BLEU(θ) / BLEU(θ_HQ), θ_HQ from the same run."""
+    if hq_bleu <= 0:
+        raise PipelineError(f"{hq_source}: θ_HQ has BLEU {hq_bleu}, so BLEU/BLEU_HQ is undefined")
+    return round(bleu / hq_bleu, 4)
