@@ -189,15 +189,41 @@ def test_bad_document_stops_the_run_and_keeps_earlier_outputs(pipeline):
     assert repro(repo) == set()  # the failed run left nothing stale behind
 
 
-def test_missing_model_path_names_the_key(pipeline, tmp_path):
+def test_a_typo_in_the_base_costs_nothing_once_fixed(pipeline, tmp_path):
+    """DVC deletes a stage's outputs before running it; the stage fails on the bad value before it
+    writes anything, and once the value is fixed the run cache gives every output back: nothing reruns."""
     repo, _ = pipeline
     copy = tmp_path / "copy"
     shutil.copytree(repo, copy)
+    good = yaml.safe_load((copy / "params.yaml").read_text())["model"]["base"]
     set_params(copy, **{"model.base": str(tmp_path / "no-such-model")})
-    result = dvc(copy, "repro", "base", check=False)
+    result = dvc(copy, "repro", check=False)
     assert result.returncode != 0
     assert "model.base: cannot load" in result.stdout + result.stderr
     assert (copy / "models" / "round_2" / "adapter_model.safetensors").is_file()
+    assert not (copy / "models" / "base.tmp").exists()
+    set_params(copy, **{"model.base": good})
+    assert repro(copy) == set()
+    assert (copy / "models" / "base" / "pointer.json").is_file() and (copy / "metrics" / "base.json").is_file()
+
+
+def test_a_broken_rounds_chain_stops_the_run(pipeline, tmp_path):
+    """Round 2 set to start from θ_1 (round_0) instead of θ_2: every round stage and the report refuse
+    it before any work, so no model is trained on the wrong chain and no report names the wrong model."""
+    repo, _ = pipeline
+    copy = tmp_path / "copy"
+    shutil.copytree(repo, copy)
+    before = (copy / "reports" / "summary.json").read_bytes()
+    params = yaml.safe_load((copy / "params.yaml").read_text())
+    params["rounds"][2]["start"] = "round_0"
+    (copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    result = dvc(copy, "repro", check=False)
+    assert result.returncode != 0
+    assert "rounds[2]: expected {round: 2, start: round_1}, got {round: 2, start: round_0}" in result.stderr
+    assert (copy / "reports" / "summary.json").read_bytes() == before
+    for stage in ("train", "evaluate", "report"):  # each refuses it on its own, too
+        one = dvc(copy, "repro", "-s", "-f", stage if stage == "report" else f"{stage}@0", check=False)
+        assert one.returncode != 0 and "rounds[2]: expected" in one.stderr, stage
 
 
 def test_retraining_a_round_gives_identical_files(pipeline):
@@ -208,3 +234,49 @@ def test_retraining_a_round_gives_identical_files(pipeline):
     for hash_seed in ("1", "2"):
         dvc(repo, "repro", "-f", "-s", "train@0", PYTHONHASHSEED=hash_seed)
         assert files() == before
+
+
+def source_checkout(repo: Path, dest: Path) -> Path:
+    """What a git clone of `repo` holds: everything but the DVC cache and the outputs DVC caches."""
+    from dvc.repo import Repo
+
+    with Repo(str(repo)) as dvc_repo:
+        cached = {Path(out.fs_path).relative_to(repo) for out in dvc_repo.index.outs if out.use_cache}
+    skip = {Path(".dvc/cache"), Path(".dvc/tmp"), Path(".cache"), *cached}
+    shutil.copytree(repo, dest, ignore=lambda folder, names: [
+        n for n in names if (Path(folder) / n).relative_to(repo) in skip])
+    return dest
+
+
+def test_two_clones_at_different_paths_build_identical_rounds(pipeline, tmp_path):
+    """Round folders depend on their inputs alone, not on where the checkout lives: a second clone
+    elsewhere trains byte-identical rounds with the same dvc.lock hashes."""
+    repo, _ = pipeline
+    clone = source_checkout(repo, tmp_path / "somewhere" / "else")
+    ran = set(re.findall(r"Running stage '([^']+)'", dvc(clone, "repro", "train@1").stdout))
+    assert {"train@0", "train@1"} <= ran
+    for name in ("round_0", "round_1"):
+        files = lambda root: {p.name: p.read_bytes() for p in (root / "models" / name).iterdir()}
+        assert files(clone) == files(repo), name
+        config = json.loads((clone / "models" / name / "adapter_config.json").read_text())
+        assert config["base_model_name_or_path"] == ("../base" if name == "round_0" else "../round_0")
+        assert not (clone / "models" / name / "README.md").exists()
+    locks = [yaml.safe_load((root / "dvc.lock").read_text())["stages"] for root in (repo, clone)]
+    outs = lambda lock, stage: [o for o in lock[stage]["outs"] if not o["path"].startswith("metrics/")]  # timings
+    for stage in ran:
+        assert outs(locks[1], stage) == outs(locks[0], stage), stage
+
+
+def test_rounds_pushed_to_a_remote_check_out_elsewhere_with_nothing_to_rerun(pipeline, tmp_path):
+    """The README's sharing claim: `dvc push` from one clone, `dvc pull` in another at another path,
+    and `dvc repro` runs nothing."""
+    repo, _ = pipeline
+    dvc(repo, "remote", "add", "-d", "-f", "store", str(tmp_path / "remote"))
+    dvc(repo, "push")
+    clone = source_checkout(repo, tmp_path / "teammate" / "checkout")
+    assert not (clone / "models" / "round_2").exists()
+    dvc(clone, "pull")
+    assert (clone / "models" / "round_2" / "adapter_model.safetensors").read_bytes() == \
+        (repo / "models" / "round_2" / "adapter_model.safetensors").read_bytes()
+    assert "up to date" in dvc(clone, "status").stdout
+    assert repro(clone) == set()
