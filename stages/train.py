@@ -86,7 +86,7 @@ def main() -> None:
     stats.update(new_pairs=len(new), selected_pairs=len(selected), replayed_questions=len(replay),
                  too_long_dropped=too_long)
     write_json(args.stats, stats)
-    print(f"train {out.name}: {stats['examples']} pairs, loss {stats['first_loss']} -> {stats['final_loss']}, "
+    print(f"train {out.name}: {len(data)} pairs + {len(replay)} question examples ({too_long} too long), loss {stats['first_loss']} -> {stats['final_loss']}, "
           f"{stats['tokens_per_second']} tok/s -> {out}")
 
 
