@@ -12,11 +12,12 @@ a local folder's content hash.
 import argparse
 import shutil
 import time
+from difflib import get_close_matches
 from pathlib import Path
 
 from selfevo.config import load_section
 from selfevo.embedded import EMBEDDED, locate_gguf, write_base
-from selfevo.errors import run_stage
+from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import write_json
 from selfevo.modeling import POINTER, resolve_pointer, write_fingerprint
 
@@ -28,6 +29,9 @@ def main() -> None:
     args = parser.parse_args()
 
     params = load_section("model")
+    if params.base != EMBEDDED and not Path(params.base).exists() and get_close_matches(params.base, [EMBEDDED]):
+        raise PipelineError(f"params.yaml: model.base: {params.base!r} is not a model folder; did you mean the "
+                            f"embedded model, {EMBEDDED!r}?")
     # everything that can fail on a bad value runs before a folder is written
     source = locate_gguf() if params.base == EMBEDDED else resolve_pointer(params.base, params.revision)
     out = Path(args.out)

@@ -78,3 +78,9 @@ def test_a_missing_model_fails_before_writing_and_names_offline_mode(tmp_path):
     assert "model.base: cannot load 'org/not-there'" in result.stderr
     assert "HF_HUB_OFFLINE is set" in result.stderr
     assert not (tmp_path / "models").exists()  # no half-written folder, no base.tmp left behind
+
+
+def test_a_typo_of_the_embedded_name_is_caught(tmp_path):
+    result = run_base(tmp_path, tmp_path / "hub", base="smollm3")
+    assert result.returncode == 1
+    assert "model.base: 'smollm3' is not a model folder; did you mean the embedded model, 'smollm2'?" in result.stderr
