@@ -18,7 +18,7 @@ export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install repro ablation bench chat export clean-cache test test-fast data docker-build docker-repro clean
+.PHONY: install repro ablation ablation-dial bench chat export clean-cache test test-fast data docker-build docker-repro clean
 
 install: $(STAMP)
 
@@ -37,6 +37,10 @@ repro: $(STAMP)
 # The selection ablation (Fig. 3): four DVC experiments, one per strategy -> reports/ablation/
 ablation: $(STAMP)
 	$(PY) scripts/ablation.py
+
+# Dial-insight's additions: fixed vs evolved question prompts, with and without a judge filter
+ablation-dial: $(STAMP)
+	$(PY) scripts/ablation.py --study dial
 
 # Throughput figures (IFD, generation, incremental generate@0, training, memory) -> reports/bench.json
 bench: $(STAMP)

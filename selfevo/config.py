@@ -97,6 +97,13 @@ class SamplingParams:
     named_subject: bool
     """Drop a question that names no code of its chunk (a token with a digit: alarm id, device model,
     value): closed-book, "What is the alarm for?" cannot be answered."""
+    evolve_prompts: bool
+    """Draw each chunk's question prompt from an evolving set of variants (prompts/<lang>/variants.yaml,
+    selfevo/evolution.py) instead of the single fixed prompt (the paper's, false)."""
+    evolve_keep: int
+    """Variants kept after each round (the fittest); each also gets one mutation written by the model."""
+    evolve_temperature: float
+    """Sampling temperature of the mutations."""
     seed: int
 
     def __post_init__(self):
@@ -107,6 +114,8 @@ class SamplingParams:
         _check_budget(self.max_batch_tokens, "generate.max_batch_tokens")
         _check(self.no_repeat_ngram >= 0, "generate.no_repeat_ngram", "must be >= 0")
         _check(0 <= self.min_grounding <= 1, "generate.min_grounding", "must be in [0, 1]")
+        _check(self.evolve_keep >= 1, "generate.evolve_keep", "must be at least 1")
+        _check(self.evolve_temperature > 0, "generate.evolve_temperature", "must be positive")
 
 
 @dataclass
@@ -121,6 +130,32 @@ class ScoreParams:
         _check(self.batch_size > 0, "score.batch_size", "must be positive")
         _check(self.max_length > 0, "score.max_length", "must be positive")
         _check_budget(self.max_batch_tokens, "score.max_batch_tokens")
+
+
+@dataclass
+class JudgeParams:
+    batch_size: int
+    max_batch_tokens: int | None
+    """At most this many tokens (padding included) in a batch; null: batch_size alone."""
+    max_length: int
+    """A judging prompt over this many tokens keeps its end (the pair and the criterion)."""
+    min_answerable: float
+    """Drop a pair whose judge score on this dimension is below this (0-1); 0: keep all."""
+    min_faithful: float
+    min_self_contained: float
+    min_one_question: float
+
+    def __post_init__(self):
+        _check(self.batch_size > 0, "judge.batch_size", "must be positive")
+        _check(self.max_length > 0, "judge.max_length", "must be positive")
+        _check_budget(self.max_batch_tokens, "judge.max_batch_tokens")
+        for dim, value in self.minimum().items():
+            _check(0 <= value <= 1, f"judge.min_{dim}", "must be in [0, 1]")
+
+    def minimum(self) -> dict[str, float]:
+        """The threshold of each dimension, by the dimension's name (selfevo/judge.py)."""
+        return {"answerable": self.min_answerable, "faithful": self.min_faithful,
+                "self_contained": self.min_self_contained, "one_question": self.min_one_question}
 
 
 STRATEGIES = ("ifd", "random", "all", "none")
@@ -183,8 +218,11 @@ class EvaluateParams:
     """At most this many tokens (questions, padding and new tokens) in a batch; null: batch_size alone."""
     no_repeat_ngram: int
     """As generate.no_repeat_ngram, for the closed-book answers."""
+    general_max_new_tokens: int
+    """Reply budget for the general-ability questions (data/general.jsonl): short answers."""
 
     def __post_init__(self):
+        _check(self.general_max_new_tokens > 0, "evaluate.general_max_new_tokens", "must be positive")
         _check(self.bleu_tokenize in {"13a", "zh", "intl", "char", "none", "flores200"}, "evaluate.bleu_tokenize",
                f"unknown sacrebleu tokenizer {self.bleu_tokenize!r}")
         for key in ("max_new_tokens", "max_prompt_tokens", "batch_size"):
@@ -221,7 +259,8 @@ class Round:
 
 SECTIONS: dict[str, type] = {
     "corpus": CorpusParams, "model": ModelParams, "prompts": PromptParams,
-    "generate": SamplingParams, "score": ScoreParams, "selection": SelectionParams, "train": TrainParams,
+    "generate": SamplingParams, "score": ScoreParams, "judge": JudgeParams, "selection": SelectionParams,
+    "train": TrainParams,
     "evaluate": EvaluateParams, "baselines": BaselineParams,
 }
 

@@ -9,7 +9,7 @@ from selfevo.errors import PipelineError
 from selfevo.generation import generate
 from selfevo.ifd import answer_nll
 from selfevo.jsonio import read_jsonl
-from selfevo.metrics import score_answers
+from selfevo.metrics import keyword_score, score_answers
 from selfevo.prompts import encode_example, qa_messages
 
 
@@ -33,16 +33,44 @@ def reference_nll(model, tokenizer, tests: list[dict], params: EvaluateParams, d
     return round(sum(nll) / len(nll), 4)
 
 
+def greedy_answers(model, tokenizer, questions: list[str], params: EvaluateParams, max_new_tokens: int,
+                   desc: str) -> list[str]:
+    return generate(model, tokenizer, [qa_messages(q) for q in questions], [0] * len(questions),
+                    max_new_tokens=max_new_tokens, temperature=0.0, top_p=1.0, batch_size=params.batch_size,
+                    max_batch_tokens=params.max_batch_tokens, max_prompt_tokens=params.max_prompt_tokens,
+                    no_repeat_ngram=params.no_repeat_ngram, desc=desc)
+
+
 def closed_book(model, tokenizer, tests: list[dict], params: EvaluateParams, desc: str = "evaluate"):
     """Greedy answers to the test questions with no document; the metrics (with the reference NLL) and,
     per question, the prediction next to the reference."""
-    answers = generate(model, tokenizer, [qa_messages(t["question"]) for t in tests], [0] * len(tests),
-                       max_new_tokens=params.max_new_tokens, temperature=0.0, top_p=1.0,
-                       batch_size=params.batch_size, max_batch_tokens=params.max_batch_tokens,
-                       max_prompt_tokens=params.max_prompt_tokens, no_repeat_ngram=params.no_repeat_ngram,
-                       desc=desc)
+    answers = greedy_answers(model, tokenizer, [t["question"] for t in tests], params, params.max_new_tokens, desc)
     metrics = {**score_answers(answers, [t["answer"] for t in tests], params.bleu_tokenize),
                "reference_nll": reference_nll(model, tokenizer, tests, params, desc), "questions": len(tests)}
     predictions = [{"question": t["question"], "reference": t["answer"], "prediction": a}
                    for t, a in zip(tests, answers)]
+    return metrics, predictions
+
+
+def read_general(path) -> list[dict]:
+    """The general-ability set: {question, answer, keywords} records (scripts/make_general_set.py)."""
+    items = read_jsonl(path, required=("question", "answer", "keywords"), texts=("question", "answer"))
+    if not items:
+        raise PipelineError(f"{path}: no general questions")
+    for line, item in enumerate(items, 1):
+        keywords = item["keywords"]
+        if not isinstance(keywords, list) or not keywords or not all(isinstance(k, str) and k.strip() for k in keywords):
+            raise PipelineError(f"{path}: record {line}: `keywords` must be a non-empty list of strings")
+    return items
+
+
+def general_ability(model, tokenizer, items: list[dict], params: EvaluateParams, desc: str = "general"):
+    """Whether domain tuning kept general ability (Dial-insight's capability collapse): the share of
+    everyday questions whose greedy reply holds a right keyword, and the reference answers' NLL."""
+    answers = greedy_answers(model, tokenizer, [i["question"] for i in items], params,
+                             params.general_max_new_tokens, desc)
+    metrics = {"general_score": keyword_score(answers, [i["keywords"] for i in items]),
+               "general_nll": reference_nll(model, tokenizer, items, params, desc), "general_questions": len(items)}
+    predictions = [{"question": i["question"], "keywords": i["keywords"], "prediction": a}
+                   for i, a in zip(items, answers)]
     return metrics, predictions

@@ -3,6 +3,8 @@ ROUGE-L F1 (rouge-score), and the paper's score, BLEU relative to θ_HQ's. The r
 
 from __future__ import annotations
 
+import re
+
 import sacrebleu
 from rouge_score import rouge_scorer
 
@@ -37,3 +39,11 @@ def paper_score(bleu: float, hq_bleu: float, hq_source: str) -> float:
     if hq_bleu <= 0:
         raise PipelineError(f"{hq_source}: θ_HQ has BLEU {hq_bleu}, so BLEU/BLEU_HQ is undefined")
     return round(bleu / hq_bleu, 4)
+
+
+def keyword_score(predictions: list[str], keywords: list[list[str]]) -> float:
+    """Share (0-1) of predictions holding one of their keywords as a whole word, case-insensitive."""
+    def hit(prediction: str, words: list[str]) -> bool:
+        return any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", prediction, re.IGNORECASE) for w in words)
+    hits = [hit(p, k) for p, k in zip(predictions, keywords)]
+    return round(sum(hits) / len(hits), 4) if hits else 0.0

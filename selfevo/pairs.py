@@ -28,8 +28,10 @@ from selfevo.jsonio import read_json, write_json
 from selfevo.prompts import Prompts, answer_messages, clean_answer, clean_question, question_messages
 
 
-# Not in the cache key: how items are grouped, and how what they wrote is cleaned, never change what an item writes
-NOT_GENERATION = ("batch_size", "max_batch_tokens", "min_grounding", "named_subject")
+# Not in the cache key: how items are grouped, and how what they wrote is cleaned, never change what an
+# item writes; nor do the evolution switches, since the question prompts themselves are in the key
+NOT_GENERATION = ("batch_size", "max_batch_tokens", "min_grounding", "named_subject", "evolve_prompts",
+                  "evolve_keep", "evolve_temperature")
 
 
 def item_seed(seed: int, label: int | str, chunk: str, step: str) -> int:
@@ -79,27 +81,33 @@ def _generate_missing(model, tokenizer, conversations, seeds, cached: list[str |
 
 
 def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, params: SamplingParams,
-                   label: int | str, cache: ItemCache | None = None) -> tuple[list[dict], dict]:
-    """Pairs `{id, chunk_id, round, question, answer}` (round = label) and stats with drop reasons
-    and how many items were generated or reused from the cache."""
+                   label: int | str, cache: ItemCache | None = None,
+                   variants: list[tuple[str, str]] | None = None) -> tuple[list[dict], dict]:
+    """Pairs `{id, chunk_id, round, variant, question, answer}` (round = label) and stats with drop
+    reasons and how many items were generated or reused from the cache. `variants`, one per chunk:
+    (variant id, question template) drawn by prompt evolution; None: every chunk gets the fixed
+    question prompt (variant `fixed`). A cache's key must then cover the variant set."""
     cache = cache or ItemCache(None, model_fingerprint="", prompts=prompts, params=params, label=label)
+    variants = variants or [("fixed", prompts.question)] * len(chunks)
     sampling = dict(temperature=params.temperature, top_p=params.top_p, batch_size=params.batch_size,
                     max_batch_tokens=params.max_batch_tokens, max_prompt_tokens=params.max_prompt_tokens,
                     no_repeat_ngram=params.no_repeat_ngram)
     cached_q = [cache.questions.get(c["id"]) for c in chunks]
     raw_questions = _generate_missing(
-        model, tokenizer, [question_messages(prompts, c["text"]) for c in chunks],
+        model, tokenizer, [question_messages(dataclasses.replace(prompts, question=template), c["text"])
+                           for c, (_, template) in zip(chunks, variants)],
         [item_seed(params.seed, label, c["id"], "q") for c in chunks], cached_q,
         max_new_tokens=params.max_question_tokens, desc=f"questions@{label}", **sampling)
     cache.questions.update({c["id"]: q for c, q in zip(chunks, raw_questions)})
     cache.save()
     reasons: Counter = Counter()
-    kept = []
-    for chunk, raw in zip(chunks, raw_questions):
+    kept, variant_of = [], {}
+    for chunk, raw, (variant, _) in zip(chunks, raw_questions, variants):
         question, why = clean_question(raw, chunk["text"], params.named_subject)
         reasons[why] += 1
         if question:
             kept.append((chunk, question))
+            variant_of[chunk["id"]] = variant
     cached_a = [cache.answer(c["id"], q) for c, q in kept]
     raw_answers = _generate_missing(
         model, tokenizer, [answer_messages(prompts, c["text"], q) for c, q in kept],
@@ -112,7 +120,7 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
         answer, why = clean_answer(raw, chunk["text"], params.min_grounding)
         if answer:
             pairs.append({"id": f"{chunk['id']}-r{label}", "chunk_id": chunk["id"], "round": label,
-                          "question": question, "answer": answer})
+                          "variant": variant_of[chunk["id"]], "question": question, "answer": answer})
         else:
             reasons[why] += 1
     del reasons["ok"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, ContextManager
 
 import torch
@@ -40,16 +40,24 @@ def tokenize_examples(tokenizer, pairs: list[tuple[Messages, str]], max_length: 
     return examples, dropped
 
 
-def question_replay(pairs: list[dict], chunks: dict[str, str], prompts: Prompts,
-                    source: str) -> list[tuple[Messages, str]]:
-    """Each pair's question-writing example: the question prompt on its chunk -> its question. Trained
+def question_replay(pairs: list[dict], chunks: dict[str, str], prompts: Prompts, source: str,
+                    templates: dict[str, str] | None = None) -> list[tuple[Messages, str]]:
+    """Each pair's question-writing example: the question prompt that wrote it (`templates` by the
+    pair's variant, from prompt evolution; else the fixed prompt) on its chunk -> its question. Trained
     beside the closed-book QA, they keep the model writing named questions round after round; without
     them a 135M model trained on QA alone answers the question prompt instead (README, "Results")."""
+    templates = {"fixed": prompts.question, **(templates or {})}
     examples = []
     for pair in pairs:
         if pair.get("chunk_id") not in chunks:
             raise PipelineError(f"{source}: pair {pair['id']}: its chunk {pair.get('chunk_id')!r} is not in the chunks")
-        examples.append((question_messages(prompts, chunks[pair["chunk_id"]]), pair["question"]))
+        variant = pair.get("variant", "fixed")
+        if variant not in templates:
+            raise PipelineError(f"{source}: pair {pair['id']}: its question prompt variant {variant!r} is not in "
+                                f"the prompt set")
+        template = templates[variant]
+        examples.append((question_messages(replace(prompts, question=template), chunks[pair["chunk_id"]]),
+                         pair["question"]))
     return examples
 
 

@@ -1,8 +1,10 @@
 """evaluate@r: θ_{r+1} answers every test question with no document, greedily; BLEU, chrF and ROUGE-L,
-and the NLL of the reference answers.
+and the NLL of the reference answers. Then the general-ability set, likewise: the share of replies
+with a right keyword and the reference NLL, to see whether domain tuning costs general ability.
 
     python stages/evaluate.py --model models/round_0 --test data/test.jsonl \
-        --metrics metrics/eval/round_0.json --predictions reports/predictions/round_0.jsonl
+        --metrics metrics/eval/round_0.json --predictions reports/predictions/round_0.jsonl \
+        --general data/general.jsonl --general-predictions reports/predictions/general/round_0.jsonl
 
 `evaluate_base` and `evaluate_hq` run the same file on θ_0 and θ_HQ.
 """
@@ -11,7 +13,7 @@ import argparse
 
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.errors import run_stage
-from selfevo.evaluation import closed_book, read_tests
+from selfevo.evaluation import closed_book, general_ability, read_general, read_tests
 from selfevo.jsonio import write_json, write_jsonl
 from selfevo.modeling import autocast, load_model, load_tokenizer, model_chain
 
@@ -22,22 +24,27 @@ def main() -> None:
     parser.add_argument("--test", required=True, help="JSONL of {question, answer}")
     parser.add_argument("--metrics", required=True)
     parser.add_argument("--predictions", required=True)
+    parser.add_argument("--general", required=True, help="JSONL of everyday {question, answer, keywords}")
+    parser.add_argument("--general-predictions", required=True)
     args = parser.parse_args()
 
     raw = load_params()
     load_rounds(raw)  # a broken chain stops every round's stage before any work
     params = load_section("evaluate", raw)
     model_params = load_section("model", raw)
-    tests = read_tests(args.test)
+    tests, general = read_tests(args.test), read_general(args.general)
     _, adapters = model_chain(args.model)
     model, tokenizer = load_model(args.model, model_params), load_tokenizer(args.model, model_params)
     with autocast(model_params):
         metrics, predictions = closed_book(model, tokenizer, tests, params)
-    metrics = {"rounds_trained": len(adapters), **metrics}
+        general_metrics, general_predictions = general_ability(model, tokenizer, general, params)
+    metrics = {"rounds_trained": len(adapters), **metrics, **general_metrics}
     write_json(args.metrics, metrics)
     write_jsonl(args.predictions, predictions)
+    write_jsonl(args.general_predictions, general_predictions)
     print(f"evaluate: {args.model} ({len(adapters)} adapters) BLEU {metrics['bleu']:.2f} chrF {metrics['chrf']:.2f} "
-          f"ROUGE-L {metrics['rouge_l']:.2f} reference NLL {metrics['reference_nll']:.4f} -> {args.metrics}")
+          f"ROUGE-L {metrics['rouge_l']:.2f} reference NLL {metrics['reference_nll']:.4f}; general: score "
+          f"{metrics['general_score']:.3f} NLL {metrics['general_nll']:.4f} -> {args.metrics}")
 
 
 if __name__ == "__main__":

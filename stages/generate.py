@@ -2,7 +2,11 @@
 
     python stages/generate.py --model models/base --chunks data/prepared/chunks.jsonl \
         --prompts prompts/en --round 0 --out data/rounds/round_0/qa.jsonl \
-        --stats metrics/generate/round_0.json --cache .cache/generate
+        --stats metrics/generate/round_0.json --prompt-set data/prompts/base.json --cache .cache/generate
+
+With `generate.evolve_prompts`, each chunk's question prompt is a variant drawn (seeded, weighted)
+from --prompt-set, the set evolve@r-1 wrote (selfevo/evolution.py); otherwise the fixed question
+prompt. The stats hold the questions' diversity (distinct-2, kinds) either way.
 
 What the cleaning drops is counted by reason in the stats file (selfevo/pairs.py). With --cache,
 each chunk's generation is recorded per setting there and reused on a rerun: after editing a few
@@ -10,10 +14,14 @@ documents only those are generated again (selfevo/pairs.py, ItemCache). Clear it
 """
 
 import argparse
+import dataclasses
+import json
+from collections import Counter
 
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.errors import PipelineError, run_stage
-from selfevo.jsonio import read_jsonl, write_json, write_jsonl
+from selfevo.evolution import choose_variant, diversity, question_template
+from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl
 from selfevo.modeling import autocast, fingerprint, load_model, load_tokenizer
 from selfevo.pairs import ItemCache, generate_pairs
 from selfevo.prompts import load_prompts
@@ -27,6 +35,8 @@ def main() -> None:
     parser.add_argument("--round", type=int, required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--stats", required=True)
+    parser.add_argument("--prompt-set", required=True,
+                        help="the question-prompt variants this round draws from (generate.evolve_prompts)")
     parser.add_argument("--cache", help="folder of per-item generation records (incremental generation)")
     args = parser.parse_args()
 
@@ -38,12 +48,22 @@ def main() -> None:
     chunks = read_jsonl(args.chunks, required=("id", "text"))
     if not chunks:
         raise PipelineError(f"{args.chunks}: no chunks to generate from")
+    variants, cache_prompts = None, prompts
+    if params.evolve_prompts:
+        prompt_set = read_json(args.prompt_set)
+        drawn = [choose_variant(prompt_set["variants"], params.seed, args.round, c["id"]) for c in chunks]
+        variants = [(v["id"], question_template(prompt_set, v)) for v in drawn]
+        cache_prompts = dataclasses.replace(prompts, question=json.dumps(prompt_set, sort_keys=True))
     tokenizer = load_tokenizer(args.model, model_params)
     model = load_model(args.model, model_params)
-    cache = ItemCache(args.cache, model_fingerprint=fingerprint(args.model), prompts=prompts, params=params,
+    cache = ItemCache(args.cache, model_fingerprint=fingerprint(args.model), prompts=cache_prompts, params=params,
                       label=args.round, cpu_autocast=model_params.cpu_autocast)
     with autocast(model_params):
-        pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, args.round, cache)
+        pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, args.round, cache, variants)
+    stats["diversity"] = diversity([p["question"] for p in pairs])
+    if variants:
+        stats["variants_drawn"] = dict(sorted(Counter(v for v, _ in variants).items()))
+        stats["pairs_by_variant"] = dict(sorted(Counter(p["variant"] for p in pairs).items()))
     write_jsonl(args.out, pairs)
     write_json(args.stats, stats)
     print(f"generate@{args.round}: {stats['pairs']} pairs from {stats['chunks']} chunks -> {args.out} "

@@ -19,8 +19,12 @@ from selfevo.plots import score_chart
 METRICS = ("bleu", "chrf", "rouge_l", "reference_nll")
 
 
+GENERAL = ("general_score", "general_nll")  # the general-ability set (evaluate); reference models skip it
+
+
 def scored(metrics: dict, hq_bleu: float, hq_source: str) -> dict:
-    return {**{k: metrics[k] for k in METRICS}, "score": paper_score(metrics["bleu"], hq_bleu, hq_source)}
+    return {**{k: metrics[k] for k in (*METRICS, *GENERAL) if k in metrics},
+            "score": paper_score(metrics["bleu"], hq_bleu, hq_source)}
 
 
 def read_models(folder: Path, names: list[str]) -> list[dict]:
@@ -64,22 +68,29 @@ def main() -> None:
     base = curve[0]
     for row in curve:
         row.update(theta_0=base["score"], theta_HQ=1.0, theta_HQ_reference_nll=hq["reference_nll"])
+        if "general_score" in hq:
+            row.update(theta_HQ_general_score=hq["general_score"])
     summary = {
         "theta_HQ": scored(hq, hq["bleu"], args.hq),
-        **{f"theta_{r['rounds_trained']}": {k: r[k] for k in (*METRICS, "score")} for r in curve},
+        **{f"theta_{r['rounds_trained']}": {k: r[k] for k in (*METRICS, *GENERAL, "score") if k in r}
+           for r in curve},
         "references": {name: scored(m, hq["bleu"], args.hq) for name, m in references.items()},
         "final_score": curve[-1]["score"], "best_score": max(r["score"] for r in curve),
     }
     write_json(args.plot, curve)
     write_json(args.summary, summary)
-    score_chart(args.figure, [r["rounds_trained"] for r in curve], {"Self-Evolution": [r["score"] for r in curve]},
+    series = {"Self-Evolution": [r["score"] for r in curve]}
+    if all("general_score" in r for r in curve):
+        series["general questions right (share)"] = [r["general_score"] for r in curve]
+    score_chart(args.figure, [r["rounds_trained"] for r in curve], series,
                 {"θ_0 (base)": base["score"], "θ_HQ (teacher QA)": 1.0,
                  **{name: s["score"] for name, s in summary["references"].items()}},
                 title="Closed-book score by round (Fig. 2)")
     print(f"  θ_HQ: BLEU {hq['bleu']:6.2f}  (score 1 by definition)  reference NLL {hq['reference_nll']:.4f}")
     for r in curve:
+        general = f"  general {r['general_score']:.3f} (NLL {r['general_nll']:.4f})" if "general_score" in r else ""
         print(f"  θ_{r['rounds_trained']}: BLEU {r['bleu']:6.2f}  chrF {r['chrf']:6.2f}  ROUGE-L {r['rouge_l']:6.2f}"
-              f"  score {r['score']:.3f}  reference NLL {r['reference_nll']:.4f}")
+              f"  score {r['score']:.3f}  reference NLL {r['reference_nll']:.4f}{general}")
     print(f"report: {len(curve)} models -> {args.plot}, {args.figure}, {args.summary}")
 
 

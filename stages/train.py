@@ -2,7 +2,8 @@
 
     python stages/train.py --model models/base --qa data/rounds/round_0/qa.jsonl \
         --selected data/rounds/round_0/selected.jsonl --chunks data/prepared/chunks.jsonl \
-        --prompts prompts/en --out models/round_0 --stats metrics/train/round_0.json
+        --prompts prompts/en --prompt-set data/prompts/base.json --out models/round_0 \
+        --stats metrics/train/round_0.json
 
 With `train.replay_questions`, each new pair's question-writing example (the question prompt on its
 chunk -> its question) joins the training data, so θ_{r+1} still writes questions (README).
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.errors import PipelineError, run_stage
+from selfevo.evolution import question_template
 from selfevo.jsonio import read_json, read_jsonl, write_json
 from selfevo.modeling import LINEAGE, autocast, load_model, load_tokenizer, write_lineage
 from selfevo.prompts import load_prompts, qa_messages
@@ -46,6 +48,7 @@ def main() -> None:
     parser.add_argument("--selected", help="IFD_r (a round); none for θ_HQ")
     parser.add_argument("--chunks", help="the chunks D_r was written from, for train.replay_questions (a round)")
     parser.add_argument("--prompts", help="the question prompt's folder, for train.replay_questions")
+    parser.add_argument("--prompt-set", help="the question-prompt variants D_r was written with (prompt evolution)")
     parser.add_argument("--out", required=True)
     parser.add_argument("--stats", required=True)
     args = parser.parse_args()
@@ -65,7 +68,11 @@ def main() -> None:
     replay = []
     if params.replay_questions and args.chunks:
         chunks = {c["id"]: c["text"] for c in read_jsonl(args.chunks, required=("id", "text"))}
-        replay = question_replay(new, chunks, load_prompts(args.prompts), args.qa)
+        templates = {}
+        if args.prompt_set:
+            prompt_set = read_json(args.prompt_set)
+            templates = {v["id"]: question_template(prompt_set, v) for v in prompt_set["variants"]}
+        replay = question_replay(new, chunks, load_prompts(args.prompts), args.qa, templates)
     tokenizer = load_tokenizer(args.model, model_params)
     examples, too_long = tokenize_examples(tokenizer, pairs + replay, params.max_length)
     model = add_lora(load_model(args.model, model_params), params.lora_r, params.lora_alpha, params.lora_dropout,

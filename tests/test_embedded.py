@@ -58,3 +58,33 @@ def test_real_base_loads_with_plain_from_pretrained_and_answers(real_base, model
                        temperature=0.0, top_p=1.0, batch_size=1, max_prompt_tokens=256)
     assert "Paris" in reply
     assert isinstance(model, torch.nn.Module) and type(model).__name__ == "LlamaForCausalLM"
+
+
+@pytest.mark.slow
+def test_real_judge_rates_on_topic_answers_above_off_topic_ones(real_base, model_params):
+    """SmolLM2-135M as the judge, on hand-made pairs about the shipped alarm documents: the right
+    severity is rated more faithful and answerable than an off-topic answer (what it can tell apart;
+    it does not catch a reference to "the document" or a question in three parts, README)."""
+    import re
+
+    from conftest import REPO
+    from selfevo.corpus import read_documents
+    from selfevo.judge import judge_pairs, load_judge
+    from selfevo.modeling import load_model, load_tokenizer
+
+    out, _ = real_base
+    docs, _ = read_documents(REPO / "data" / "corpus", "text")
+    chunks = {str(i): d.text for i, d in enumerate(docs[:6])}
+    pairs = []
+    for cid, text in chunks.items():
+        code, severity = re.search(r"ALM-\d+", text).group(0), re.search(r"Severity: (\w+)", text).group(1)
+        question = f"What is the severity of {code}?"
+        pairs += [{"chunk_id": cid, "question": question, "answer": f"{code} is a {severity} alarm."},
+                  {"chunk_id": cid, "question": question, "answer": "Jupiter is the largest planet in the solar system."}]
+    model, tokenizer = load_model(out, model_params), load_tokenizer(out, model_params)
+    scores = judge_pairs(model, tokenizer, pairs, chunks, load_judge(REPO / "prompts" / "en"), batch_size=12,
+                         max_length=768)
+    for dim in ("faithful", "answerable"):
+        good = sum(s[dim] for s in scores[0::2]) / len(chunks)
+        off = sum(s[dim] for s in scores[1::2]) / len(chunks)
+        assert good > off + 0.05, (dim, good, off)

@@ -11,13 +11,15 @@ import torch
 
 from conftest import REPO
 from selfevo.config import EvaluateParams
-from selfevo.evaluation import closed_book, reference_nll
+from selfevo.errors import PipelineError
+from selfevo.evaluation import closed_book, general_ability, read_general, reference_nll
+from selfevo.metrics import keyword_score
 from selfevo.modeling import load_model, load_tokenizer
 from selfevo.prompts import encode_example, qa_messages
 from selfevo.training import tokenize_examples, train
 
 PARAMS = EvaluateParams(bleu_tokenize="13a", max_new_tokens=12, max_prompt_tokens=256, batch_size=2,
-                        max_batch_tokens=None, no_repeat_ngram=0)
+                        max_batch_tokens=None, no_repeat_ngram=0, general_max_new_tokens=8)
 TESTS = [{"question": "What causes the fan alarm?", "answer": "The fan tray is faulty."},
          {"question": "How is the cable alarm cleared?", "answer": "Tighten the loose cable, then check the port."},
          {"question": "Which planet is largest?", "answer": "Jupiter is the largest planet."}]
@@ -59,8 +61,30 @@ def test_a_bad_test_record_stops_evaluate_before_any_model_loads(tmp_path, line,
     (tmp_path / "test.jsonl").write_text('{"question": "What?", "answer": "That."}\n' + line + "\n")
     shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
     result = subprocess.run([sys.executable, str(REPO / "stages" / "evaluate.py"), "--model", "models/none",
-                             "--test", "test.jsonl", "--metrics", "m.json", "--predictions", "p.jsonl"],
+                             "--test", "test.jsonl", "--metrics", "m.json", "--predictions", "p.jsonl",
+                             "--general", str(REPO / "data" / "general.jsonl"), "--general-predictions", "g.jsonl"],
                             cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 1
     assert re.search(r"test.jsonl: " + match, result.stderr), result.stderr
     assert "models/none" not in result.stderr
+
+
+def test_keyword_score_counts_whole_words_only():
+    predictions = ["The capital of France is Paris.", "It is 12.", "I think 120.", "PARIS!"]
+    keywords = [["Paris"], ["12"], ["12"], ["paris"]]
+    assert keyword_score(predictions, keywords) == 0.75  # "120" is not "12"
+
+
+def test_general_set_is_read_and_scored(tiny_base, model_params, tmp_path):
+    (tmp_path / "g.jsonl").write_text('{"question": "Q?", "answer": "A.", "keywords": []}\n')
+    with pytest.raises(PipelineError, match=r"g.jsonl: record 1: `keywords` must be a non-empty list"):
+        read_general(tmp_path / "g.jsonl")
+    items = read_general(REPO / "data" / "general.jsonl")
+    assert len(items) >= 100 and len({i["question"] for i in items}) == len(items)
+    model, tokenizer = load_model(tiny_base, model_params), load_tokenizer(tiny_base, model_params)
+    metrics, predictions = general_ability(model, tokenizer, items[:4], PARAMS)
+    assert set(metrics) == {"general_score", "general_nll", "general_questions"} and metrics["general_questions"] == 4
+    assert 0 <= metrics["general_score"] <= 1 and metrics["general_nll"] > 0
+    assert [p["question"] for p in predictions] == [i["question"] for i in items[:4]]
+    hits = keyword_score([p["prediction"] for p in predictions], [i["keywords"] for i in items[:4]])
+    assert metrics["general_score"] == hits

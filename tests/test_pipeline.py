@@ -18,7 +18,7 @@ from selfevo.prompts import answer_messages, load_prompts, qa_messages, question
 from selfevo.training import tokenize_examples, train
 from tiny import PLAIN_CHAT_TEMPLATE, tiny_model, tiny_tokenizer
 
-ROUND_STAGES = ("generate", "score", "history", "selection", "train", "evaluate")
+ROUND_STAGES = ("generate", "score", "judge", "evolve", "history", "selection", "train", "evaluate")
 BASELINES = ("teacher", "train_hq", "evaluate_hq", "references")
 
 
@@ -80,6 +80,11 @@ def minimal_copy(dest: Path) -> Path:
     prompts.mkdir(parents=True)
     (prompts / "question.txt").write_text("Document: {knowledge}\nWrite one question.")
     (prompts / "answer.txt").write_text("Question: {question}\nDocument: {knowledge}\nAnswer:")
+    shutil.copy(REPO / "prompts" / "en" / "judge.yaml", prompts / "judge.yaml")
+    (prompts / "variants.yaml").write_text(yaml.safe_dump({
+        "frame": "Document: {knowledge}\n{task}", "evolve": "Rewrite: {task}",
+        "seeds": [{"kind": "fact", "form": "direct", "task": "Write one question."},
+                  {"kind": "fact", "form": "short", "task": "Write one short question."}]}))
     (dest / "data" / "corpus").mkdir(parents=True)
     (dest / "data" / "history").mkdir()
     (dest / "data" / "history" / "base.jsonl").write_text("")
@@ -90,6 +95,9 @@ def minimal_copy(dest: Path) -> Path:
     write_jsonl(dest / "data" / "teacher_qa.jsonl",
                 [{"question": f"What is the severity of ALM-10{i}?",
                   "answer": f"ALM-10{i} is {levels[i % 3]}."} for i in range(8)])
+    write_jsonl(dest / "data" / "general.jsonl",
+                [{"question": f"What is {i} plus 1?", "answer": f"{i} plus 1 is {i + 1}.", "keywords": [str(i + 1)]}
+                 for i in range(3)])
     write_jsonl(dest / "data" / "test.jsonl",
                 [{"question": f"What is the severity of ALM-10{i}?",
                   "answer": f"ALM-10{i} is {levels[i % 3]}."} for i in range(4)])
@@ -118,7 +126,7 @@ def pipeline(tmp_path_factory):
 
 def test_first_run_runs_every_stage_and_writes_metrics(pipeline):
     repo, ran = pipeline
-    assert ran == {"prepare", "base", "evaluate_base", "report", *BASELINES} | stages_for(range(3))
+    assert ran == {"prepare", "base", "seed_prompts", "evaluate_base", "report", *BASELINES} | stages_for(range(3))
     curve = json.loads((repo / "reports" / "scores.json").read_text())
     assert [row["rounds_trained"] for row in curve] == [0, 1, 2, 3]
     assert all(0 <= row["bleu"] <= 100 for row in curve)
@@ -280,3 +288,28 @@ def test_rounds_pushed_to_a_remote_check_out_elsewhere_with_nothing_to_rerun(pip
         (repo / "models" / "round_2" / "adapter_model.safetensors").read_bytes()
     assert "up to date" in dvc(clone, "status").stdout
     assert repro(clone) == set()
+
+
+def test_prompt_evolution_draws_variants_and_reruns_byte_identical(pipeline, tmp_path):
+    """With generate.evolve_prompts, each chunk's question comes from a drawn variant, evolve@0 writes the
+    set round 1 draws from, and rerunning the judge and the evolution gives the same bytes."""
+    repo, _ = pipeline
+    copy = tmp_path / "copy"
+    shutil.copytree(repo, copy)
+    set_params(copy, **{"generate.evolve_prompts": True, "generate.evolve_keep": 1})
+    ran = set(re.findall(r"Running stage '([^']+)'", dvc(copy, "repro", "generate@1").stdout))
+    assert {"generate@0", "judge@0", "evolve@0", "generate@1"} <= ran
+    seeds = {v["id"] for v in json.loads((copy / "data/prompts/base.json").read_text())["variants"]}
+    pairs = [json.loads(line) for line in (copy / "data/rounds/round_0/qa.jsonl").read_text().splitlines()]
+    assert pairs and {p["variant"] for p in pairs} <= seeds
+    evolved = json.loads((copy / "data/prompts/round_0.json").read_text())["variants"]
+    assert len([v for v in evolved if v["born"] == "seed"]) == 1  # evolve_keep: 1 survivor (+ a child if valid)
+    stats = json.loads((copy / "metrics/evolve/round_0.json").read_text())
+    assert stats["evolved"] and sum(stats["drawn"].values()) == 8
+    assert {p["variant"] for p in map(json.loads, (copy / "data/rounds/round_1/qa.jsonl").read_text().splitlines())} \
+        <= {v["id"] for v in evolved}
+    outputs = ("data/rounds/round_0/judged.jsonl", "data/prompts/round_0.json")
+    before = [(copy / f).read_bytes() for f in outputs]
+    dvc(copy, "repro", "-f", "-s", "judge@0")
+    dvc(copy, "repro", "-f", "-s", "evolve@0")
+    assert [(copy / f).read_bytes() for f in outputs] == before

@@ -13,7 +13,7 @@ from selfevo.errors import PipelineError
 from selfevo.metrics import paper_score, score_answers
 
 sys.path.insert(0, str(REPO / "scripts"))
-from ablation import markdown_table  # noqa: E402
+from ablation import dial_table, markdown_table  # noqa: E402
 
 
 def write(path, data):
@@ -101,6 +101,18 @@ def test_ablation_table_has_a_row_per_strategy_and_a_column_per_round():
     summary = {"theta_HQ": {"bleu": 4.0, "reference_nll": 0.5}}
     table = markdown_table({"none": curve(0.1), "ifd": curve(0.2)}, {"none": summary, "ifd": summary})
     lines = table.splitlines()
-    assert lines[0].startswith("| strategy | θ_0 | θ_1 | θ_2 |")
+    assert lines[0].startswith("| experiment | θ_0 | θ_1 | θ_2 |")
     assert lines[2] == "| none | 0.100 | 0.200 | 0.300 | 1.00 | 2.00 | 1.0000 |"
     assert lines[3].startswith("| ifd | 0.200 |")
+
+
+def test_dial_table_has_a_row_per_experiment_with_diversity_by_round():
+    curve = [{"rounds_trained": n, "score": 0.5 + n / 10, "bleu": 1.0, "rouge_l": 2.0, "reference_nll": 3 - n,
+              "general_score": 0.4 - n / 100} for n in range(3)]
+    rounds = [{"round": r, "pairs": 10, "kept_by_judge": 9 - r, "distinct_2": 0.5 + r / 10,
+               "kinds": {"purpose": 0.75, "cause": 0.25}, "repeat_similarity": None if r == 0 else 0.8}
+              for r in range(2)]
+    table = dial_table({"fixed": curve, "evolved": curve}, {"fixed": {"rounds": rounds}, "evolved": {"rounds": rounds}})
+    lines = table.splitlines()
+    assert len(lines) == 4 and lines[2].startswith("| fixed | 0.700 | 1.0000 | 0.400 -> 0.380 | 0.500 / 0.600 |")
+    assert "purpose 75%, cause 25%" in lines[2] and "| - / 0.80 | 9 / 8 |" in lines[2]

@@ -1,0 +1,153 @@
+"""Question-prompt evolution (Dial-insight's diverse prompts): a population of question-prompt
+variants, each a task sentence (what kind of question to ask, and how) set into one frame. Each chunk
+draws its variant by a seeded weighted choice; after a round, variants whose pairs scored well (judge
+and IFD) are kept and mutated by the model itself with an evolution prompt, weak ones are dropped.
+
+A prompt set is a JSON file, {"frame", "evolve", "variants": [{id, kind, form, task, weight, parent,
+born}]}: round r reads the set `evolve@r-1` wrote (round 0 the seed set of prompts/<lang>/variants.yaml),
+so the evolved set is a DVC output the next round depends on. Everything is seeded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+from selfevo.errors import PipelineError
+from selfevo.judge import DIMENSIONS
+from selfevo.prompts import Messages
+
+VARIANTS_FILE = "variants.yaml"
+FIXED = "fixed"
+"""The variant id of pairs written with the single fixed question prompt (the paper's)."""
+
+
+def load_seed_set(folder: str | Path) -> dict:
+    """The seed prompt set of prompts/<lang>/variants.yaml, checked."""
+    path = Path(folder) / VARIANTS_FILE
+    if not path.is_file():
+        raise PipelineError(f"{path}: prompt variants file not found")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for key, placeholders in (("frame", ("{knowledge}", "{task}")), ("evolve", ("{task}",))):
+        if not isinstance(raw.get(key), str):
+            raise PipelineError(f"{path}: missing {key!r}")
+        for placeholder in placeholders:
+            if placeholder not in raw[key]:
+                raise PipelineError(f"{path}: {key}: no {placeholder} placeholder")
+    seeds = raw.get("seeds")
+    if not isinstance(seeds, list) or len(seeds) < 2:
+        raise PipelineError(f"{path}: seeds: give at least two variants")
+    variants = []
+    for i, seed in enumerate(seeds):
+        if not isinstance(seed, dict) or not all(isinstance(seed.get(k), str) and seed[k] for k in ("kind", "form", "task")):
+            raise PipelineError(f"{path}: seeds[{i}]: needs kind, form and task (strings)")
+        variants.append({"id": f"s{i}", "kind": seed["kind"], "form": seed["form"], "task": seed["task"].strip(),
+                         "weight": 1.0, "parent": None, "born": "seed"})
+    return {"frame": raw["frame"].strip(), "evolve": raw["evolve"].strip(), "variants": variants}
+
+
+def question_template(prompt_set: dict, variant: dict) -> str:
+    """The variant's question prompt, with its {knowledge} placeholder."""
+    return prompt_set["frame"].replace("{task}", variant["task"])
+
+
+def choose_variant(variants: list[dict], seed: int, label: int | str, chunk_id: str) -> dict:
+    """A seeded weighted choice per chunk: it depends on the chunk and the set, not on the others."""
+    digest = hashlib.sha256(f"{seed}:{label}:{chunk_id}:variant".encode()).hexdigest()
+    rng = random.Random(int(digest[:16], 16))
+    return rng.choices(variants, weights=[v["weight"] for v in variants])[0]
+
+
+def pair_quality(pair: dict) -> float:
+    """A kept pair's quality in [0, 1]: its mean judge score, lowered when its IFD is above 1 (the
+    question made the answer harder to predict: a mismatched pair)."""
+    judged = sum(pair["judge"][d] for d in DIMENSIONS) / len(DIMENSIONS)
+    ifd = pair.get("ifd")
+    return judged if ifd is None or ifd <= 1 else judged / ifd
+
+
+def fitness(variants: list[dict], drawn: Counter, kept_pairs: list[dict]) -> dict[str, float]:
+    """Per variant: the summed quality of its kept pairs over the chunks that drew it, so a pair that
+    cleaning or the judge dropped counts 0. A variant no chunk drew keeps its weight as its fitness."""
+    total: Counter = Counter()
+    for pair in kept_pairs:
+        total[pair["variant"]] += pair_quality(pair)
+    return {v["id"]: round(total[v["id"]] / drawn[v["id"]], 6) if drawn[v["id"]] else v["weight"] for v in variants}
+
+
+def evolve_messages(prompt_set: dict, task: str) -> Messages:
+    return [{"role": "user", "content": prompt_set["evolve"].replace("{task}", task)}]
+
+
+def clean_task(raw: str, lead: str, existing: set[str]) -> str | None:
+    """A mutated task sentence, or None: the first line, unquoted; it must start like the seeds
+    (`lead`), be one sentence of 20-200 characters and new."""
+    line = raw.strip().split("\n")[0].strip().strip('"').strip()
+    line = re.sub(r"^(new instruction|instruction)\s*:\s*", "", line, flags=re.IGNORECASE)
+    if not line.lower().startswith(lead.lower()) or not 20 <= len(line) <= 200:
+        return None
+    if not line.endswith((".", "?", "。", "？")):
+        line += "."
+    if re.search(r"[.?!。？！]\s*\S", line[:-1]) or line in existing:
+        return None
+    return line
+
+
+def next_generation(prompt_set: dict, scores: dict[str, float], mutations: dict[str, str | None], *,
+                    keep: int, label: int | str) -> dict:
+    """The next prompt set: the `keep` fittest variants (ties: seed order), weighted by fitness, and
+    one child per kept variant whose mutation was valid (`mutations`: parent id -> new task or None),
+    born in round `label` with its parent's fitness as weight. Weights never fall to 0 (a floor of
+    0.01), so a variant can recover."""
+    ranked = sorted(prompt_set["variants"], key=lambda v: -scores[v["id"]])[:keep]
+    survivors = [{**v, "weight": max(scores[v["id"]], 0.01)} for v in ranked]
+    children = [{"id": f"r{label}-{v['id']}", "kind": v["kind"], "form": f"{v['form']}+evolved",
+                 "task": mutations[v["id"]], "weight": max(scores[v["id"]], 0.01), "parent": v["id"],
+                 "born": label} for v in ranked if mutations.get(v["id"])]
+    return {**prompt_set, "variants": survivors + children}
+
+
+# --- diversity of the questions a round asked -----------------------------------------------------
+
+KINDS = (("purpose", r"\b(purpose|meaning|what does \S+ mean)\b"),
+         ("comparison", r"\b(differ|difference|compare|versus|vs\.?)\b"),
+         ("threshold", r"\b(threshold|at what|what value|how (high|low|many|much)|above|below|exceed|limit)\b"),
+         ("procedure", r"\b(how (do|can|should|to)|steps?|procedure|clear|resolve|fix|handle|troubleshoot|check)\b"),
+         ("cause", r"\b(why|causes?|caused|reasons?|triggers?|triggered)\b"),
+         ("severity", r"\b(severity|serious|critical|major|minor)\b"))
+
+
+def question_kind(question: str) -> str:
+    """A rough kind for any question, by keywords, the first that matches (the same for fixed and
+    evolved prompts): purpose, comparison, threshold, procedure, cause, severity, or other."""
+    text = question.lower()
+    return next((kind for kind, pattern in KINDS if re.search(pattern, text)), "other")
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def distinct_2(texts: list[str]) -> float:
+    """Distinct bigrams over all bigrams of the texts (0-1): low when the questions repeat one shape."""
+    bigrams = [b for t in texts for b in zip(words(t), words(t)[1:])]
+    return round(len(set(bigrams)) / len(bigrams), 4) if bigrams else 0.0
+
+
+def kind_shares(questions: list[str]) -> dict[str, float]:
+    counts = Counter(question_kind(q) for q in questions)
+    return {kind: round(counts[kind] / len(questions), 4) for kind in sorted(counts)} if questions else {}
+
+
+def jaccard(a: str, b: str) -> float:
+    x, y = set(words(a)), set(words(b))
+    return len(x & y) / len(x | y) if x | y else 0.0
+
+
+def diversity(questions: list[str]) -> dict:
+    return {"distinct_2": distinct_2(questions), "kinds": kind_shares(questions)}

@@ -1,0 +1,66 @@
+"""judge@r: the fixed scorer θ_ifd rates every pair of D_r on four dimensions (answerable, faithful,
+self-contained, one question), each from the probability of "Yes" against "No" after a judging
+prompt (selfevo/judge.py); pairs under a dimension's `judge.min_*` are dropped, and counted.
+
+    python stages/judge.py --scorer models/base --scored data/rounds/round_0/scored.jsonl \
+        --chunks data/prepared/chunks.jsonl --prompts prompts/en \
+        --out data/rounds/round_0/judged.jsonl --stats metrics/judge/round_0.json
+
+The judged pairs (IFD and judge scores) are what round r trains on and adds to the history.
+"""
+
+import argparse
+
+from selfevo.config import load_params, load_rounds, load_section
+from selfevo.errors import PipelineError, run_stage
+from selfevo.jsonio import read_jsonl, write_json, write_jsonl
+from selfevo.judge import DIMENSIONS, judge_pairs, load_judge
+from selfevo.modeling import autocast, load_model, load_tokenizer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Judge a round's QA pairs on four dimensions.")
+    parser.add_argument("--scorer", required=True, help="θ_ifd: the base model folder")
+    parser.add_argument("--scored", required=True)
+    parser.add_argument("--chunks", required=True)
+    parser.add_argument("--prompts", required=True, help="the folder holding judge.yaml")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--stats", required=True)
+    args = parser.parse_args()
+
+    raw = load_params()
+    load_rounds(raw)  # a broken chain stops every round's stage before any work
+    params = load_section("judge", raw)
+    model_params = load_section("model", raw)
+    judge = load_judge(args.prompts)
+    pairs = read_jsonl(args.scored, required=("id", "chunk_id", "question", "answer"))
+    chunks = {c["id"]: c["text"] for c in read_jsonl(args.chunks, required=("id", "text"))}
+    unknown = next((p for p in pairs if p["chunk_id"] not in chunks), None)
+    if unknown:
+        raise PipelineError(f"{args.scored}: pair {unknown['id']} names chunk {unknown['chunk_id']}, "
+                            f"which is not in {args.chunks}")
+    scores = []
+    if pairs:
+        tokenizer = load_tokenizer(args.scorer, model_params)
+        model = load_model(args.scorer, model_params)
+        with autocast(model_params):
+            scores = judge_pairs(model, tokenizer, pairs, chunks, judge, batch_size=params.batch_size,
+                                 max_length=params.max_length, max_batch_tokens=params.max_batch_tokens)
+    minimum = params.minimum()
+    kept, dropped = [], {d: 0 for d in DIMENSIONS}
+    for pair, score in zip(pairs, scores):
+        failed = [d for d in DIMENSIONS if score[d] < minimum[d]]
+        for d in failed:
+            dropped[d] += 1
+        if not failed:
+            kept.append({**pair, "judge": score})
+    mean = {d: round(sum(s[d] for s in scores) / len(scores), 4) if scores else None for d in DIMENSIONS}
+    stats = {"pairs": len(pairs), "kept": len(kept), "mean": mean, "dropped_below_min": dropped}
+    write_jsonl(args.out, kept)
+    write_json(args.stats, stats)
+    print(f"judge: {len(kept)} of {len(pairs)} pairs kept; mean " +
+          ", ".join(f"{d} {m}" for d, m in mean.items()) + f" -> {args.out}")
+
+
+if __name__ == "__main__":
+    run_stage(main)
