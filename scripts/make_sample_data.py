@@ -7,7 +7,7 @@ Outputs (committed to the repo, so a fresh clone needs no network):
                          made-up codes, devices, thresholds and steps that no model can guess.
 - data/test.jsonl        60 questions an engineer would ask about them (one per document, in random
                          order), with reference answers.
-- data/teacher_qa.jsonl  one QA pair per alarm document from the embedded "teacher": the data that
+- data/teacher/qa.jsonl  one QA pair per alarm document from the embedded "teacher": the data that
                          θ_HQ, the strong-teacher baseline, is tuned on.
 
 Each alarm document holds more facts (id, severity, thresholds, several reasons and steps) than one
@@ -203,7 +203,8 @@ def main() -> None:
         for doc in rng.sample(docs, args.tests):
             f.write(json.dumps(engineer_question(rng, doc), ensure_ascii=False) + "\n")
     teacher_rng = random.Random(f"{args.seed}:teacher")
-    with open(args.out / "teacher_qa.jsonl", "w", encoding="utf-8") as f:
+    (args.out / "teacher").mkdir(parents=True, exist_ok=True)
+    with open(args.out / "teacher" / "qa.jsonl", "w", encoding="utf-8") as f:
         for doc in docs:
             f.write(json.dumps(teacher_pair(teacher_rng, doc), ensure_ascii=False) + "\n")
     print(f"wrote {len(docs)} documents to {corpus_dir}, {args.tests} test questions and {len(docs)} teacher QA pairs")

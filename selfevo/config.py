@@ -33,6 +33,9 @@ def _check_budget(value: int | None, key: str) -> None:
 
 @dataclass
 class CorpusParams:
+    path: str
+    """The corpus: a folder of .txt/.md files, or one .json/.jsonl file. prepare's command and its DVC
+    dependency both take it from here, so an edit at any path reruns prepare."""
     text_field: str
     """Field holding the text in .json/.jsonl corpora (the paper's release uses `instruction`)."""
     max_chunk_chars: int

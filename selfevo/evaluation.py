@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from selfevo.config import EvaluateParams
 from selfevo.errors import PipelineError
-from selfevo.generation import generate
+from selfevo.generation import count_over, generate
 from selfevo.ifd import answer_nll
 from selfevo.jsonio import read_jsonl
 from selfevo.metrics import keyword_score, score_answers
@@ -45,8 +45,11 @@ def closed_book(model, tokenizer, tests: list[dict], params: EvaluateParams, des
     """Greedy answers to the test questions with no document; the metrics (with the reference NLL) and,
     per question, the prediction next to the reference."""
     answers = greedy_answers(model, tokenizer, [t["question"] for t in tests], params, params.max_new_tokens, desc)
+    budget = {"questions_cut": count_over(tokenizer, [qa_messages(t["question"]) for t in tests], params.max_prompt_tokens),
+              "references_over_budget": sum(len(tokenizer(t["answer"], add_special_tokens=False)["input_ids"])
+                                            > params.max_new_tokens for t in tests)}
     metrics = {**score_answers(answers, [t["answer"] for t in tests], params.bleu_tokenize),
-               "reference_nll": reference_nll(model, tokenizer, tests, params, desc), "questions": len(tests)}
+               "reference_nll": reference_nll(model, tokenizer, tests, params, desc), "questions": len(tests), **budget}
     predictions = [{"question": t["question"], "reference": t["answer"], "prediction": a}
                    for t, a in zip(tests, answers)]
     return metrics, predictions

@@ -82,6 +82,12 @@ def _generate_batch(model, prompts: list[list[int]], seeds: list[int], *, pad_id
     return out
 
 
+def count_over(tokenizer, conversations: list[Messages], budget: int) -> int:
+    """How many of the conversations' prompts are longer than `budget` tokens (generate keeps their end)."""
+    return sum(len(tokenizer(render_prompt(tokenizer, c), add_special_tokens=False)["input_ids"]) > budget
+               for c in conversations)
+
+
 def generate(model, tokenizer, conversations: list[Messages], seeds: list[int], *, max_new_tokens: int,
              temperature: float, top_p: float, batch_size: int, max_prompt_tokens: int,
              max_batch_tokens: int | None = None, no_repeat_ngram: int = 0, desc: str = "generate",

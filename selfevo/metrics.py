@@ -8,7 +8,6 @@ import re
 import sacrebleu
 from rouge_score import rouge_scorer
 
-from selfevo.errors import PipelineError
 
 
 class _CharTokenizer:
@@ -34,11 +33,10 @@ def score_answers(hypotheses: list[str], references: list[str], tokenize: str) -
             "rouge_l": round(rouge_l(hypotheses, references, tokenize), 4)}
 
 
-def paper_score(bleu: float, hq_bleu: float, hq_source: str) -> float:
-    """The paper's score: BLEU(θ) / BLEU(θ_HQ), θ_HQ from the same run."""
-    if hq_bleu <= 0:
-        raise PipelineError(f"{hq_source}: θ_HQ has BLEU {hq_bleu}, so BLEU/BLEU_HQ is undefined")
-    return round(bleu / hq_bleu, 4)
+def paper_score(bleu: float, hq_bleu: float) -> float | None:
+    """The paper's score: BLEU(θ) / BLEU(θ_HQ), θ_HQ from the same run; None (undefined) when θ_HQ's
+    BLEU is 0, as it can be on a new corpus, so the report still shows every other metric."""
+    return round(bleu / hq_bleu, 4) if hq_bleu > 0 else None
 
 
 def keyword_score(predictions: list[str], keywords: list[list[str]]) -> float:

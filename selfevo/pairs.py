@@ -23,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 from selfevo.config import SamplingParams
-from selfevo.generation import generate
+from selfevo.generation import count_over, generate
 from selfevo.jsonio import read_json, write_json
 from selfevo.prompts import Prompts, answer_messages, clean_answer, clean_question, question_messages
 
@@ -125,6 +125,10 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
             reasons[why] += 1
     del reasons["ok"]
     reused = sum(q is not None for q in cached_q) + sum(a is not None for a in cached_a)
+    cut = {"question": count_over(tokenizer, [question_messages(dataclasses.replace(prompts, question=t), c["text"])
+                                              for c, (_, t) in zip(chunks, variants)], params.max_prompt_tokens),
+           "answer": count_over(tokenizer, [answer_messages(prompts, c["text"], q) for c, q in kept],
+                                params.max_prompt_tokens)}
     stats = {"chunks": len(chunks), "pairs": len(pairs), "dropped": dict(sorted(reasons.items())),
-             "generated": len(chunks) + len(kept) - reused, "reused": reused}
+             "generated": len(chunks) + len(kept) - reused, "reused": reused, "prompts_cut": cut}
     return pairs, stats

@@ -95,6 +95,11 @@ def names_a_code(question: str, knowledge: str) -> bool:
     return bool(set(_CODE.findall(question)) & set(_CODE.findall(knowledge)))
 
 
+BROKEN = "\ufffd"
+"""The replacement character: what decoding leaves where a multi-byte character was cut apart between
+tokens (a Chinese character split across a reply's end, or a model writing invalid bytes)."""
+
+
 def clean_question(text: str, knowledge: str = "", named_subject: bool = False) -> tuple[str | None, str]:
     """One question that reads as a question and, with `named_subject`, names a code of its chunk
     (`names_a_code`); or None and the reason it was dropped."""
@@ -103,6 +108,8 @@ def clean_question(text: str, knowledge: str = "", named_subject: bool = False) 
     if not ends:
         return None, "not_a_question"
     text = text[: ends[0] + 1].strip()
+    if BROKEN in text:
+        return None, "broken_characters"
     if len(text.split()) < 3 and len(text) < 6:
         return None, "too_short"
     if _DOC_REFERENCE.search(text):  # "the alarm in the document": meaningless without the document
@@ -152,6 +159,8 @@ def clean_answer(text: str, knowledge: str = "", min_grounding: float = 0.0) -> 
     text = complete_sentences(_LABEL.sub("", text.strip()).strip())
     if not text:
         return None, "empty_answer"
+    if BROKEN in text:
+        return None, "broken_characters"
     if _DOC_REFERENCE.search(text):
         return None, "refers_to_document"
     if copies_lines(text, knowledge):

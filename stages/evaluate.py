@@ -10,6 +10,7 @@ with a right keyword and the reference NLL, to see whether domain tuning costs g
 """
 
 import argparse
+import sys
 
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.errors import run_stage
@@ -39,6 +40,11 @@ def main() -> None:
         metrics, predictions = closed_book(model, tokenizer, tests, params)
         general_metrics, general_predictions = general_ability(model, tokenizer, general, params)
     metrics = {"rounds_trained": len(adapters), **metrics, **general_metrics}
+    if metrics["references_over_budget"] or metrics["questions_cut"]:
+        print(f"warning: evaluate: {metrics['references_over_budget']} of {len(tests)} reference answers are longer "
+              f"than evaluate.max_new_tokens ({params.max_new_tokens}), so no answer can match them in full, and "
+              f"{metrics['questions_cut']} questions were longer than evaluate.max_prompt_tokens; raise those params",
+              file=sys.stderr)
     write_json(args.metrics, metrics)
     write_jsonl(args.predictions, predictions)
     write_jsonl(args.general_predictions, general_predictions)

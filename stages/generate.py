@@ -15,6 +15,7 @@ documents only those are generated again (selfevo/pairs.py, ItemCache). Clear it
 
 import argparse
 import dataclasses
+import sys
 import json
 from collections import Counter
 
@@ -25,6 +26,10 @@ from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl
 from selfevo.modeling import autocast, fingerprint, load_model, load_tokenizer
 from selfevo.pairs import ItemCache, generate_pairs
 from selfevo.prompts import load_prompts
+
+
+LOW_SHARE = 0.25
+"""Below this share of chunks kept, generate warns, naming the drop reasons and the params."""
 
 
 def main() -> None:
@@ -64,8 +69,21 @@ def main() -> None:
     if variants:
         stats["variants_drawn"] = dict(sorted(Counter(v for v, _ in variants).items()))
         stats["pairs_by_variant"] = dict(sorted(Counter(p["variant"] for p in pairs).items()))
+    if any(stats["prompts_cut"].values()):
+        print(f"warning: generate@{args.round}: prompts longer than generate.max_prompt_tokens "
+              f"({params.max_prompt_tokens}) lost the start of their document: {stats['prompts_cut']['question']} "
+              f"question prompts and {stats['prompts_cut']['answer']} answer prompts; raise it (within the model's "
+              f"context) or lower corpus.max_chunk_chars", file=sys.stderr)
+    write_json(args.stats, stats)  # first, so the reasons are on disk even when nothing was kept
+    if not pairs or len(pairs) < LOW_SHARE * len(chunks):
+        reasons = ", ".join(f"{why} {n}" for why, n in sorted(stats["dropped"].items(), key=lambda kv: -kv[1]))
+        message = (f"generate@{args.round}: kept {len(pairs)} of {len(chunks)} chunks' pairs (dropped: {reasons}). "
+                   f"The cleaning params decide it: generate.min_grounding ({params.min_grounding}; 0 turns it off), "
+                   f"generate.named_subject ({params.named_subject}); the counts are in {args.stats}")
+        if not pairs:
+            raise PipelineError(message)
+        print(f"warning: {message}", file=sys.stderr)
     write_jsonl(args.out, pairs)
-    write_json(args.stats, stats)
     print(f"generate@{args.round}: {stats['pairs']} pairs from {stats['chunks']} chunks -> {args.out} "
           f"(dropped: {stats['dropped'] or 'none'}; generated {stats['generated']}, reused {stats['reused']})")
 

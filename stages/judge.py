@@ -56,8 +56,12 @@ def main() -> None:
             kept.append({**pair, "judge": score})
     mean = {d: round(sum(s[d] for s in scores) / len(scores), 4) if scores else None for d in DIMENSIONS}
     stats = {"pairs": len(pairs), "kept": len(kept), "mean": mean, "dropped_below_min": dropped}
-    write_jsonl(args.out, kept)
     write_json(args.stats, stats)
+    if pairs and not kept:
+        raise PipelineError(f"{args.scored}: the judge dropped all {len(pairs)} pairs (below judge.min_*: "
+                            + ", ".join(f"{d} {n}" for d, n in dropped.items()) + f"); lower those params "
+                            f"(the mean scores are in {args.stats})")
+    write_jsonl(args.out, kept)
     print(f"judge: {len(kept)} of {len(pairs)} pairs kept; mean " +
           ", ".join(f"{d} {m}" for d, m in mean.items()) + f" -> {args.out}")
 

@@ -22,9 +22,9 @@ METRICS = ("bleu", "chrf", "rouge_l", "reference_nll")
 GENERAL = ("general_score", "general_nll")  # the general-ability set (evaluate); reference models skip it
 
 
-def scored(metrics: dict, hq_bleu: float, hq_source: str) -> dict:
+def scored(metrics: dict, hq_bleu: float) -> dict:
     return {**{k: metrics[k] for k in (*METRICS, *GENERAL) if k in metrics},
-            "score": paper_score(metrics["bleu"], hq_bleu, hq_source)}
+            "score": paper_score(metrics["bleu"], hq_bleu)}
 
 
 def read_models(folder: Path, names: list[str]) -> list[dict]:
@@ -64,33 +64,43 @@ def main() -> None:
     models = read_models(Path(args.rounds), ["base"] + [f"round_{r.round}" for r in rounds])
     references = read_json(args.references) if Path(args.references).is_file() else {}
 
-    curve = [{"rounds_trained": m["rounds_trained"], **scored(m, hq["bleu"], args.hq)} for m in models]
+    curve = [{"rounds_trained": m["rounds_trained"], **scored(m, hq["bleu"])} for m in models]
+    defined = hq["bleu"] > 0
+    if not defined:
+        print(f"warning: {args.hq}: θ_HQ has BLEU 0, so the score BLEU / BLEU(θ_HQ) is undefined (null in the "
+              f"summary); Fig. 2 shows BLEU itself, and every other metric is reported", file=sys.stderr)
     base = curve[0]
     for row in curve:
-        row.update(theta_0=base["score"], theta_HQ=1.0, theta_HQ_reference_nll=hq["reference_nll"])
+        row.update(theta_0=base["score"], theta_HQ=1.0 if defined else None, theta_HQ_reference_nll=hq["reference_nll"])
         if "general_score" in hq:
             row.update(theta_HQ_general_score=hq["general_score"])
     summary = {
-        "theta_HQ": scored(hq, hq["bleu"], args.hq),
+        "theta_HQ": scored(hq, hq["bleu"]),
         **{f"theta_{r['rounds_trained']}": {k: r[k] for k in (*METRICS, *GENERAL, "score") if k in r}
            for r in curve},
-        "references": {name: scored(m, hq["bleu"], args.hq) for name, m in references.items()},
-        "final_score": curve[-1]["score"], "best_score": max(r["score"] for r in curve),
+        "references": {name: scored(m, hq["bleu"]) for name, m in references.items()},
+        "final_score": curve[-1]["score"], "best_score": max(r["score"] for r in curve) if defined else None,
     }
+    if not defined:
+        summary["score_undefined"] = f"θ_HQ's BLEU is 0 ({args.hq})"
     write_json(args.plot, curve)
     write_json(args.summary, summary)
-    series = {"Self-Evolution": [r["score"] for r in curve]}
+    key = "score" if defined else "bleu"
+    series = {"Self-Evolution": [r[key] for r in curve]}
     if all("general_score" in r for r in curve):
         series["general questions right (share)"] = [r["general_score"] for r in curve]
     score_chart(args.figure, [r["rounds_trained"] for r in curve], series,
-                {"θ_0 (base)": base["score"], "θ_HQ (teacher QA)": 1.0,
-                 **{name: s["score"] for name, s in summary["references"].items()}},
-                title="Closed-book score by round (Fig. 2)")
+                {"θ_0 (base)": base[key], "θ_HQ (teacher QA)": 1.0 if defined else hq["bleu"],
+                 **{name: m[key] for name, m in summary["references"].items()}},
+                title="Closed-book score by round (Fig. 2)" if defined else
+                "Closed-book BLEU by round (score undefined: θ_HQ's BLEU is 0)",
+                ylabel="Score = BLEU / BLEU(θ_HQ)" if defined else "BLEU")
     print(f"  θ_HQ: BLEU {hq['bleu']:6.2f}  (score 1 by definition)  reference NLL {hq['reference_nll']:.4f}")
     for r in curve:
         general = f"  general {r['general_score']:.3f} (NLL {r['general_nll']:.4f})" if "general_score" in r else ""
         print(f"  θ_{r['rounds_trained']}: BLEU {r['bleu']:6.2f}  chrF {r['chrf']:6.2f}  ROUGE-L {r['rouge_l']:6.2f}"
-              f"  score {r['score']:.3f}  reference NLL {r['reference_nll']:.4f}{general}")
+              f"  score {'undefined' if r['score'] is None else format(r['score'], '.3f')}"
+              f"  reference NLL {r['reference_nll']:.4f}{general}")
     print(f"report: {len(curve)} models -> {args.plot}, {args.figure}, {args.summary}")
 
 

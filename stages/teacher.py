@@ -1,15 +1,18 @@
 """teacher: the QA data of the θ_HQ baseline, written by a stronger teacher.
 
     python stages/teacher.py --chunks data/prepared/chunks.jsonl --prompts prompts/en \
-        --qa-file data/teacher_qa.jsonl --out data/baselines/teacher_qa.jsonl \
+        --qa-file data/teacher/qa.jsonl --out data/baselines/teacher_qa.jsonl \
         --stats metrics/baselines/teacher.json
 
-`baselines.teacher: qa_file` takes a ready QA file (JSONL of {question, answer}); a model path or hub
-id instead writes one pair per chunk with the pipeline's own prompts and generate params, exactly as
-a round does.
+`baselines.teacher: qa_file` takes a ready QA file (JSONL of {question, answer}) and warns when its
+answers share little with the corpus (QA about another domain); a model path or hub id instead writes
+one pair per chunk with the pipeline's own prompts and generate params, exactly as a round does. The
+stage depends on the QA file's folder, not the file, so with a teacher model the file may be gone.
 """
 
 import argparse
+import re
+import sys
 
 from selfevo.config import QA_FILE, load_params, load_section
 from selfevo.errors import PipelineError, run_stage
@@ -29,6 +32,26 @@ def read_qa_file(path: str) -> list[dict]:
             for i, r in enumerate(records)]
 
 
+MIN_OVERLAP = 0.3
+"""Below this median share of a ready QA file's answer words found in the corpus, teacher warns."""
+
+
+_CONTENT = re.compile(r"[\u4e00-\u9fff]{2}|[^\W\d_]{5,}|\w*\d\w*")
+"""Content-bearing tokens: words of 5+ letters, tokens with a digit (codes, values), Chinese bigrams."""
+
+
+def corpus_overlap(pairs: list[dict], chunks: list[dict]) -> float:
+    """The median over the pairs of the share of the answer's content tokens found anywhere in the
+    corpus: near 1 for QA about these documents, near 0 for QA about another domain."""
+    vocabulary = set(_CONTENT.findall("\n".join(c["text"] for c in chunks).lower()))
+    shares = []
+    for pair in pairs:
+        tokens = _CONTENT.findall(pair["answer"].lower())
+        shares.append(sum(t in vocabulary for t in tokens) / len(tokens) if tokens else 0.0)
+    shares.sort()
+    return round(shares[len(shares) // 2], 4) if shares else 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Write the θ_HQ baseline's QA data.")
     parser.add_argument("--chunks", required=True)
@@ -42,7 +65,14 @@ def main() -> None:
     teacher = load_section("baselines", raw).teacher
     if teacher == QA_FILE:
         pairs = read_qa_file(args.qa_file)
-        stats = {"teacher": args.qa_file, "pairs": len(pairs)}
+        chunks = read_jsonl(args.chunks, required=("id", "text"))
+        overlap = corpus_overlap(pairs, chunks)
+        stats = {"teacher": args.qa_file, "pairs": len(pairs), "corpus_overlap": overlap}
+        if overlap < MIN_OVERLAP:
+            print(f"warning: {args.qa_file}: its answers share little with the corpus (median {overlap:.0%} of "
+                  f"their words occur in it, under {MIN_OVERLAP:.0%}): θ_HQ would be tuned on another domain, "
+                  f"and every score is relative to it. Write pairs about this corpus there, or set "
+                  f"baselines.teacher to a model (README)", file=sys.stderr)
     else:
         model_params = load_section("model", raw)
         chunks = read_jsonl(args.chunks, required=("id", "text"))

@@ -13,6 +13,7 @@ chunk -> its question) joins the training data, so θ_{r+1} still writes questio
 
 import argparse
 import shutil
+import sys
 from pathlib import Path
 
 from selfevo.config import load_params, load_rounds, load_section
@@ -62,8 +63,10 @@ def main() -> None:
     new_ids = {q["id"] for q in new}
     data = new + [p for p in selected if p["id"] not in new_ids]
     if not data:
-        raise PipelineError(f"{args.qa}: no pairs to train on" + (f" (and none selected in {args.selected})"
-                                                                  if args.selected else ""))
+        raise PipelineError(f"{args.qa}: no pairs to train on" + (
+            f" (and none selected in {args.selected}): the round's generate and judge stages kept none; their "
+            f"metrics (metrics/generate/, metrics/judge/) count why, and generate.min_grounding, "
+            f"generate.named_subject and judge.min_* decide it" if args.selected else ""))
     pairs = [(qa_messages(p["question"]), p["answer"]) for p in data]
     replay = []
     if params.replay_questions and args.chunks:
@@ -75,6 +78,9 @@ def main() -> None:
         replay = question_replay(new, chunks, load_prompts(args.prompts), args.qa, templates)
     tokenizer = load_tokenizer(args.model, model_params)
     examples, too_long = tokenize_examples(tokenizer, pairs + replay, params.max_length)
+    if too_long:
+        print(f"warning: train {Path(args.out).name}: {too_long} of {len(pairs) + len(replay)} examples are longer than "
+              f"train.max_length ({params.max_length}) and are left out; raise it", file=sys.stderr)
     model = add_lora(load_model(args.model, model_params), params.lora_r, params.lora_alpha, params.lora_dropout,
                      params.target_modules, params.seed, params.gradient_checkpointing)
     out = Path(args.out)

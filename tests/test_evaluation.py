@@ -88,3 +88,11 @@ def test_general_set_is_read_and_scored(tiny_base, model_params, tmp_path):
     assert [p["question"] for p in predictions] == [i["question"] for i in items[:4]]
     hits = keyword_score([p["prediction"] for p in predictions], [i["keywords"] for i in items[:4]])
     assert metrics["general_score"] == hits
+
+
+def test_references_longer_than_the_reply_budget_are_counted(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    metrics, _ = closed_book(model, tokenizer, TESTS, PARAMS)
+    lengths = [len(tokenizer(t["answer"], add_special_tokens=False)["input_ids"]) for t in TESTS]
+    assert metrics["references_over_budget"] == sum(n > PARAMS.max_new_tokens for n in lengths) > 0
+    assert metrics["questions_cut"] == 0

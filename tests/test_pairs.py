@@ -95,3 +95,11 @@ def test_question_replay_pairs_each_question_with_its_chunks_prompt():
     assert target == "What is loose?" and "The cable is loose." in messages[0]["content"]
     with pytest.raises(PipelineError, match="qa.jsonl: pair a-r0: its chunk"):
         question_replay(pairs, {}, PROMPTS, "qa.jsonl")
+
+
+def test_prompts_over_the_budget_are_counted(model):
+    _, stats = run(model, chunks(TEXTS[:3]))
+    assert stats["prompts_cut"] == {"question": 0, "answer": 0}
+    tight = dataclasses.replace(PARAMS, max_prompt_tokens=8)
+    _, stats = run(model, chunks(TEXTS[:3]), params=tight)
+    assert stats["prompts_cut"]["question"] == 3

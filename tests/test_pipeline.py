@@ -92,7 +92,8 @@ def minimal_copy(dest: Path) -> Path:
     for i in range(8):
         (dest / "data" / "corpus" / f"ALM-10{i}.md").write_text(f"Alarm: ALM-10{i}\nSeverity: {levels[i % 3]}\n")
     base = write_pipeline_base(dest / "tiny_base", load_prompts(prompts), levels)
-    write_jsonl(dest / "data" / "teacher_qa.jsonl",
+    (dest / "data" / "teacher").mkdir()
+    write_jsonl(dest / "data" / "teacher" / "qa.jsonl",
                 [{"question": f"What is the severity of ALM-10{i}?",
                   "answer": f"ALM-10{i} is {levels[i % 3]}."} for i in range(8)])
     write_jsonl(dest / "data" / "general.jsonl",
@@ -313,3 +314,22 @@ def test_prompt_evolution_draws_variants_and_reruns_byte_identical(pipeline, tmp
     dvc(copy, "repro", "-f", "-s", "judge@0")
     dvc(copy, "repro", "-f", "-s", "evolve@0")
     assert [(copy / f).read_bytes() for f in outputs] == before
+
+
+def test_a_corpus_file_at_another_path_is_a_dependency(pipeline, tmp_path):
+    """corpus.path is the one source of prepare's input: its command reads it and DVC watches it, so an
+    edit to a JSON corpus at a non-default path reruns prepare."""
+    repo, _ = pipeline
+    copy = tmp_path / "copy"
+    shutil.copytree(repo, copy)
+    (copy / "other").mkdir()
+    corpus = copy / "other" / "fragments.jsonl"
+    write_jsonl(corpus, [{"body": f"Alarm: ALM-20{i}\nSeverity: minor\n"} for i in range(4)])
+    set_params(copy, **{"corpus.path": "other/fragments.jsonl", "corpus.text_field": "body"})
+    dvc(copy, "repro", "prepare")
+    chunks = (copy / "data/prepared/chunks.jsonl").read_text()
+    assert "ALM-203" in chunks and "ALM-100" not in chunks
+    write_jsonl(corpus, [{"body": f"Alarm: ALM-30{i}\nSeverity: major\n"} for i in range(4)])
+    assert "prepare" in dvc(copy, "status", "prepare").stdout
+    assert "Running stage 'prepare'" in dvc(copy, "repro", "prepare").stdout
+    assert "ALM-303" in (copy / "data/prepared/chunks.jsonl").read_text()

@@ -45,6 +45,14 @@ def test_clean_drops_with_reasons():
     assert clean_question("What is the purpose of the alarm in the document?") == (None, "refers_to_document")
 
 
+def test_broken_characters_are_dropped_by_name():
+    """A multi-byte character cut apart by token-level decoding leaves U+FFFD; such text is dropped."""
+    broken = "告警ALM-1的原因是什么\ufffd？"
+    assert clean_question(broken) == (None, "broken_characters")
+    assert clean_answer("更换风扇\ufffd模块。") == (None, "broken_characters")
+    assert clean_answer("更换风扇模块。然后检查\ufffd") == ("更换风扇模块。", "ok")  # cut with the partial sentence
+
+
 def test_clean_question_can_require_a_code_of_its_chunk():
     chunk = "Alarm: ALM-1001 Board Temperature Too High\nDevice: BBU3910\nRaised at 74°C."
     assert clean_question("What is the alarm for?", chunk, named_subject=True) == (None, "names_no_subject")

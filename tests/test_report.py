@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from conftest import REPO
-from selfevo.errors import PipelineError
 from selfevo.metrics import paper_score, score_answers
 
 sys.path.insert(0, str(REPO / "scripts"))
@@ -23,7 +22,7 @@ def write(path, data):
 
 def metrics(rounds_trained, bleu):
     return {"rounds_trained": rounds_trained, "bleu": bleu, "chrf": 2 * bleu, "rouge_l": 3 * bleu,
-            "reference_nll": 10 / bleu, "questions": 5}
+            "reference_nll": 10 / max(bleu, 1.0), "questions": 5}
 
 
 def run_report(tmp_path, hq_bleu=None, rounds=2, trained=(0, 1, 2)):
@@ -80,9 +79,16 @@ def test_missing_hq_metric_names_what_to_run(tmp_path):
     assert not (out / "summary.json").exists()
 
 
-def test_zero_hq_bleu_is_an_error_not_a_division():
-    with pytest.raises(PipelineError, match="undefined"):
-        paper_score(3.0, 0.0, "metrics/baselines/hq.json")
+def test_zero_hq_bleu_leaves_the_score_undefined_and_reports_the_rest(tmp_path):
+    assert paper_score(3.0, 0.0) is None and paper_score(3.0, 4.0) == 0.75
+    result, out = run_report(tmp_path, hq_bleu=0.0)
+    assert result.returncode == 0, result.stderr
+    assert "score BLEU / BLEU(θ_HQ) is undefined" in result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["final_score"] is None and "BLEU is 0" in summary["score_undefined"]
+    assert summary["theta_2"]["bleu"] == 5.0 and summary["theta_2"]["reference_nll"] == 2.0
+    assert [r["score"] for r in json.loads((out / "scores.json").read_text())] == [None, None, None]
+    assert (out / "fig2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_rouge_l_is_reported_and_tracks_overlap():

@@ -1,0 +1,56 @@
+"""A stage that keeps nothing says why, and which params decide it, instead of leaving the next stage
+to fail on an empty file."""
+
+import json
+import subprocess
+import sys
+
+import yaml
+
+from conftest import REPO
+
+
+def test_generate_that_keeps_nothing_names_the_reasons_and_params(tmp_path, tiny_base):
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["model"].update(base=str(tiny_base), cpu_autocast=False)
+    params["generate"].update(min_grounding=1.0, named_subject=True, max_question_tokens=8, max_answer_tokens=8)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    (tmp_path / "chunks.jsonl").write_text("".join(json.dumps({"id": f"c{i}", "text": f"Alarm ALM-{i} is raised."}) + "\n"
+                                                   for i in range(3)))
+    (tmp_path / "set.json").write_text("{}")
+    base = tmp_path / "models" / "base"
+    base.mkdir(parents=True)
+    (base / "pointer.json").write_text(json.dumps({"name_or_path": str(tiny_base)}))
+    result = subprocess.run([sys.executable, str(REPO / "stages" / "generate.py"), "--model", "models/base",
+                             "--chunks", "chunks.jsonl", "--prompts", str(REPO / "prompts" / "en"), "--round", "0",
+                             "--out", "qa.jsonl", "--stats", "stats.json", "--prompt-set", "set.json"],
+                            cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    assert "generate@0: kept 0 of 3 chunks' pairs (dropped: " in result.stderr
+    assert "generate.min_grounding (1.0; 0 turns it off), generate.named_subject (True)" in result.stderr
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["pairs"] == 0 and sum(stats["dropped"].values()) == 3  # the reasons stay on disk
+    assert not (tmp_path / "qa.jsonl").exists()
+
+
+def run_teacher(folder, qa_file, chunks):
+    (folder / "params.yaml").write_text(yaml.safe_dump({"baselines": {"teacher": "qa_file", "references": []}}))
+    (folder / "chunks.jsonl").write_text("".join(json.dumps(c) + "\n" for c in chunks))
+    return subprocess.run([sys.executable, str(REPO / "stages" / "teacher.py"), "--chunks", "chunks.jsonl",
+                           "--prompts", str(REPO / "prompts" / "en"), "--qa-file", str(qa_file), "--out", "out.jsonl",
+                           "--stats", "stats.json"], cwd=folder, capture_output=True, text=True)
+
+
+def test_a_teacher_file_about_another_domain_is_flagged(tmp_path):
+    from selfevo.corpus import prepare_chunks, read_documents
+
+    chunks, _ = prepare_chunks(read_documents(REPO / "data" / "corpus", "text")[0], 1500, 20)
+    shipped = run_teacher(tmp_path, REPO / "data" / "teacher" / "qa.jsonl", chunks)
+    assert shipped.returncode == 0 and "warning" not in shipped.stderr, shipped.stderr
+    assert json.loads((tmp_path / "stats.json").read_text())["corpus_overlap"] > 0.6
+    general = tmp_path / "general.jsonl"  # everyday QA, nothing about the alarms
+    general.write_text((REPO / "data" / "general.jsonl").read_text())
+    other = run_teacher(tmp_path, general, chunks)
+    assert other.returncode == 0
+    assert "general.jsonl: its answers share little with the corpus" in other.stderr
+    assert json.loads((tmp_path / "stats.json").read_text())["corpus_overlap"] < 0.3
