@@ -24,12 +24,15 @@ from selfevo.errors import PipelineError, run_stage  # noqa: E402
 from selfevo.jsonio import read_json, write_json  # noqa: E402
 from selfevo.plots import score_chart  # noqa: E402
 
-JUDGE_FILTER = "judge.min_faithful=0.2"  # SmolLM2 rates on-topic answers ~0.28 and off-topic ones ~0.15 (README)
+# Every experiment of a study sets every key the study varies: `dvc exp run -S` leaves its change in
+# params.yaml, so an experiment that set fewer keys would inherit the one before it.
+EVOLVED, FIXED = "generate.evolve_prompts=true", "generate.evolve_prompts=false"
+FILTER, NO_FILTER = "judge.min_faithful=0.2", "judge.min_faithful=0.0"  # SmolLM2 rates on-topic ~0.28, off ~0.15
 STUDIES = {
     "selection": {"none": ["selection.strategy=none"], "all": ["selection.strategy=all"],
                   "random": ["selection.strategy=random"], "ifd": ["selection.strategy=ifd"]},
-    "dial": {"evolved": ["generate.evolve_prompts=true"], "judged": [JUDGE_FILTER],
-             "evolved+judged": ["generate.evolve_prompts=true", JUDGE_FILTER], "fixed": []},
+    "dial": {"evolved": [EVOLVED, NO_FILTER], "judged": [FIXED, FILTER], "evolved+judged": [EVOLVED, FILTER],
+             "fixed": [FIXED, NO_FILTER]},
 }
 ORDER = tuple(STUDIES["selection"])
 
