@@ -107,6 +107,8 @@ class SamplingParams:
     """Variants kept after each round (the fittest); each also gets one mutation written by the model."""
     evolve_temperature: float
     """Sampling temperature of the mutations."""
+    evolve_max_tokens: int
+    """Token budget of a mutation (one task sentence)."""
     seed: int
 
     def __post_init__(self):
@@ -119,6 +121,7 @@ class SamplingParams:
         _check(0 <= self.min_grounding <= 1, "generate.min_grounding", "must be in [0, 1]")
         _check(self.evolve_keep >= 1, "generate.evolve_keep", "must be at least 1")
         _check(self.evolve_temperature > 0, "generate.evolve_temperature", "must be positive")
+        _check(self.evolve_max_tokens > 0, "generate.evolve_max_tokens", "must be positive")
 
 
 @dataclass

@@ -23,8 +23,6 @@ from selfevo.judge import DIMENSIONS
 from selfevo.prompts import Messages
 
 VARIANTS_FILE = "variants.yaml"
-FIXED = "fixed"
-"""The variant id of pairs written with the single fixed question prompt (the paper's)."""
 
 
 def load_seed_set(folder: str | Path) -> dict:
@@ -98,13 +96,18 @@ def clean_task(raw: str, lead: str, existing: set[str]) -> str | None:
     return line
 
 
+def fittest(variants: list[dict], scores: dict[str, float], keep: int) -> list[dict]:
+    """The `keep` variants with the highest fitness (ties: set order)."""
+    return sorted(variants, key=lambda v: -scores[v["id"]])[:keep]
+
+
 def next_generation(prompt_set: dict, scores: dict[str, float], mutations: dict[str, str | None], *,
                     keep: int, label: int | str) -> dict:
     """The next prompt set: the `keep` fittest variants (ties: seed order), weighted by fitness, and
     one child per kept variant whose mutation was valid (`mutations`: parent id -> new task or None),
     born in round `label` with its parent's fitness as weight. Weights never fall to 0 (a floor of
     0.01), so a variant can recover."""
-    ranked = sorted(prompt_set["variants"], key=lambda v: -scores[v["id"]])[:keep]
+    ranked = fittest(prompt_set["variants"], scores, keep)
     survivors = [{**v, "weight": max(scores[v["id"]], 0.01)} for v in ranked]
     children = [{"id": f"r{label}-{v['id']}", "kind": v["kind"], "form": f"{v['form']}+evolved",
                  "task": mutations[v["id"]], "weight": max(scores[v["id"]], 0.01), "parent": v["id"],

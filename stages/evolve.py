@@ -15,7 +15,7 @@ from collections import Counter
 
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.errors import run_stage
-from selfevo.evolution import choose_variant, clean_task, evolve_messages, fitness, next_generation
+from selfevo.evolution import choose_variant, clean_task, evolve_messages, fitness, fittest, next_generation
 from selfevo.generation import generate
 from selfevo.jsonio import read_json, read_jsonl, write_json
 from selfevo.modeling import autocast, load_model, load_tokenizer
@@ -47,12 +47,13 @@ def main() -> None:
     chunks = read_jsonl(args.chunks, required=("id", "text"))
     drawn = Counter(choose_variant(variants, params.seed, args.round, c["id"])["id"] for c in chunks)
     scores = fitness(variants, drawn, read_jsonl(args.judged, required=("variant", "judge")))
-    parents = sorted(variants, key=lambda v: -scores[v["id"]])[:params.evolve_keep]
+    parents = fittest(variants, scores, params.evolve_keep)
     tokenizer, model = load_tokenizer(args.model, model_params), load_model(args.model, model_params)
     with autocast(model_params):
         raw_tasks = generate(model, tokenizer, [evolve_messages(prompt_set, v["task"]) for v in parents],
                              [item_seed(params.seed, args.round, v["id"], "evolve") for v in parents],
-                             max_new_tokens=60, temperature=max(params.temperature, 0.7), top_p=params.top_p,
+                             max_new_tokens=params.evolve_max_tokens, temperature=params.evolve_temperature,
+                             top_p=params.top_p,
                              batch_size=params.batch_size, max_prompt_tokens=params.max_prompt_tokens,
                              no_repeat_ngram=params.no_repeat_ngram, desc=f"evolve@{args.round}")
     lead = os.path.commonprefix([v["task"] for v in variants if v["born"] == "seed"]).rsplit(" ", 1)[0]

@@ -16,7 +16,7 @@ PROMPTS = Prompts(question="What causes the alarm? {knowledge}", answer="{questi
 PARAMS = SamplingParams(temperature=1.0, top_p=0.95, max_question_tokens=12, max_answer_tokens=8,
                         max_prompt_tokens=256, batch_size=4, max_batch_tokens=None, no_repeat_ngram=0,
                         min_grounding=0.0, named_subject=False, evolve_prompts=False, evolve_keep=2,
-                        evolve_temperature=0.8, seed=0)
+                        evolve_temperature=0.7, evolve_max_tokens=60, seed=0)
 TEXTS = ["The fan tray is faulty.", "The cable is loose.", "Replace the fan tray.", "Which planet is largest?",
          "The fan alarm on the BBU.", "Jupiter is the largest planet.", "The alarm is cleared.", "Check the cable."]
 
