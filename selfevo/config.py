@@ -65,9 +65,13 @@ class ModelParams:
     machine, within 1.4% of fp32 (docs/throughput.md). No effect on a GPU."""
     trust_remote_code: bool
     """Run code shipped with a hub model. Off unless you trust its author."""
+    threads: int | None
+    """CPU threads of every stage (torch.set_num_threads); null: the cores this process may use. Part of
+    the results: under cpu_autocast the bf16 products differ with the thread count (docs/throughput.md)."""
 
     def __post_init__(self):
         _check(bool(self.base), "model.base", "must be `smollm2` or a model path / hub id")
+        _check(self.threads is None or self.threads >= 1, "model.threads", "must be null or an integer >= 1")
         _check(self.dtype in {"auto", "float32", "bfloat16", "float16"}, "model.dtype",
                f"unknown dtype {self.dtype!r}; use auto, float32, bfloat16 or float16")
 

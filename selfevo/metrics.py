@@ -8,6 +8,15 @@ import re
 import sacrebleu
 from rouge_score import rouge_scorer
 
+HEADLINE = ("bleu", "chrf", "rouge_l", "reference_nll", "general_score")
+"""What a model's metrics file holds, so that a plain `dvc metrics show` fits a terminal; the rest of an
+evaluation (rounds trained, counts, budgets, the general set's NLL) goes to its stats file."""
+
+
+def split_headline(metrics: dict) -> tuple[dict, dict]:
+    """An evaluation's metrics as (headline, detail)."""
+    return ({k: v for k, v in metrics.items() if k in HEADLINE},
+            {k: v for k, v in metrics.items() if k not in HEADLINE})
 
 
 class _CharTokenizer:

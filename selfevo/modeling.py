@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
+import time
 from pathlib import Path
 
 import torch
@@ -45,6 +47,44 @@ def autocast(params: ModelParams, device: torch.device | None = None):
     over fp32 weights (docs/throughput.md); elsewhere a no-op."""
     device = device or pick_device()
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=params.cpu_autocast and device.type == "cpu")
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers and `taskset` narrow)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def busy_cores(interval: float = 0.1) -> float | None:
+    """How many cores other work keeps busy now, from two readings of /proc/stat `interval` seconds
+    apart (this process is asleep in between); None where there is no /proc/stat."""
+    def read() -> list[int]:
+        with open("/proc/stat") as f:
+            return [int(v) for v in f.readline().split()[1:]]
+    try:
+        first = read()
+        time.sleep(interval)
+        second = read()
+    except OSError:
+        return None
+    delta = [b - a for a, b in zip(first, second)]
+    idle = delta[3] + (delta[4] if len(delta) > 4 else 0)  # idle + iowait
+    return (os.cpu_count() or 1) * (1 - idle / max(sum(delta), 1))
+
+
+def set_threads(params: ModelParams, device: torch.device) -> int:
+    """torch's CPU threads, chosen once per stage: `model.threads`, or every core this process may use.
+    A fixed count keeps runs reproducible (bf16 products differ with it); when other work already
+    holds cores, a warning says what that costs and which param to set."""
+    threads = params.threads or available_cores()
+    torch.set_num_threads(threads)
+    if device.type == "cpu" and threads > 1:
+        busy = busy_cores()
+        if busy is not None and busy >= 0.5 and threads > available_cores() - busy + 0.5:
+            print(f"warning: model.threads: {threads} torch threads, but other work keeps {busy:.1f} of "
+                  f"{available_cores()} cores busy; threads that wait for a core slow every step (measured "
+                  f"here: training 2.3x slower with 2 threads than with 1 while one core was taken). On a "
+                  f"shared machine set model.threads to the free cores (docs/throughput.md)", file=sys.stderr)
+    return threads
 
 
 def check_source(name_or_path: str, key: str = "model.base", revision: str | None = None) -> Path:
@@ -161,6 +201,7 @@ def load_pretrained(source: str, revision: str | None = None, *, params: ModelPa
     from transformers import AutoModelForCausalLM
 
     device = device or pick_device()
+    set_threads(params, device)
     model = AutoModelForCausalLM.from_pretrained(
         source, revision=revision, dtype=pick_dtype(params, device), trust_remote_code=params.trust_remote_code,
         use_safetensors=True,

@@ -3,9 +3,10 @@ and the NLL of the reference answers. Then the general-ability set, likewise: th
 with a right keyword and the reference NLL, to see whether domain tuning costs general ability.
 
     python stages/evaluate.py --model models/round_0 --test data/test.jsonl \
-        --metrics metrics/eval/round_0.json --predictions reports/predictions/round_0.jsonl \
+        --metrics metrics/eval/round_0.json --stats metrics/evaluate/round_0.json --predictions reports/predictions/round_0.jsonl \
         --general data/general.jsonl --general-predictions reports/predictions/general/round_0.jsonl
 
+The metrics file holds the headline (selfevo.metrics.HEADLINE), the stats file the rest.
 `evaluate_base` and `evaluate_hq` run the same file on θ_0 and θ_HQ.
 """
 
@@ -16,6 +17,7 @@ from selfevo.config import load_params, load_rounds, load_section
 from selfevo.errors import run_stage
 from selfevo.evaluation import closed_book, general_ability, read_general, read_tests
 from selfevo.jsonio import write_json, write_jsonl
+from selfevo.metrics import split_headline
 from selfevo.modeling import autocast, load_model, load_tokenizer, model_chain
 
 
@@ -23,7 +25,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Closed-book evaluation of a model on the test set.")
     parser.add_argument("--model", required=True)
     parser.add_argument("--test", required=True, help="JSONL of {question, answer}")
-    parser.add_argument("--metrics", required=True)
+    parser.add_argument("--metrics", required=True, help="the headline metrics (JSON)")
+    parser.add_argument("--stats", required=True, help="the rest: rounds trained, counts, budgets (JSON)")
     parser.add_argument("--predictions", required=True)
     parser.add_argument("--general", required=True, help="JSONL of everyday {question, answer, keywords}")
     parser.add_argument("--general-predictions", required=True)
@@ -45,7 +48,9 @@ def main() -> None:
               f"than evaluate.max_new_tokens ({params.max_new_tokens}), so no answer can match them in full, and "
               f"{metrics['questions_cut']} questions were longer than evaluate.max_prompt_tokens; raise those params",
               file=sys.stderr)
-    write_json(args.metrics, metrics)
+    headline, detail = split_headline(metrics)
+    write_json(args.metrics, headline)
+    write_json(args.stats, detail)
     write_jsonl(args.predictions, predictions)
     write_jsonl(args.general_predictions, general_predictions)
     print(f"evaluate: {args.model} ({len(adapters)} adapters) BLEU {metrics['bleu']:.2f} chrF {metrics['chrf']:.2f} "

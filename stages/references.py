@@ -2,9 +2,10 @@
 are, evaluated like every round (the paper compares with Qwen1.5-72B-Chat and GPT-3.5).
 
     python stages/references.py --test data/test.jsonl --metrics metrics/baselines/references.json \
-        --predictions reports/predictions/references.jsonl
+        --stats metrics/evaluate/references.json --predictions reports/predictions/references.jsonl
 
-With no references it writes an empty mapping, so the report always finds the file.
+Each model's headline metrics go to --metrics, the rest to --stats. With no references both are empty
+mappings, so the report always finds the file.
 """
 
 import argparse
@@ -16,6 +17,7 @@ from selfevo.config import load_params, load_section
 from selfevo.errors import run_stage
 from selfevo.evaluation import closed_book, read_tests
 from selfevo.jsonio import write_json, write_jsonl
+from selfevo.metrics import split_headline
 from selfevo.modeling import autocast, check_source, load_pretrained, load_pretrained_tokenizer
 
 
@@ -23,6 +25,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Closed-book evaluation of reference models.")
     parser.add_argument("--test", required=True)
     parser.add_argument("--metrics", required=True)
+    parser.add_argument("--stats", required=True)
     parser.add_argument("--predictions", required=True)
     args = parser.parse_args()
 
@@ -32,11 +35,12 @@ def main() -> None:
     tests = read_tests(args.test)
     for name in names:  # fail before any model is loaded
         check_source(name, "baselines.references")
-    metrics, predictions = {}, []
+    metrics, stats, predictions = {}, {}, []
     for name in names:
         model, tokenizer = load_pretrained(name, params=model_params), load_pretrained_tokenizer(name, params=model_params)
         with autocast(model_params):
-            metrics[name], answers = closed_book(model, tokenizer, tests, params, desc=name)
+            result, answers = closed_book(model, tokenizer, tests, params, desc=name)
+        metrics[name], stats[name] = split_headline(result)
         predictions += [{"model": name, **a} for a in answers]
         print(f"references: {name} BLEU {metrics[name]['bleu']:.2f}")
         del model
@@ -44,6 +48,7 @@ def main() -> None:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
     write_json(args.metrics, metrics)
+    write_json(args.stats, stats)
     write_jsonl(args.predictions, predictions)
     print(f"references: {len(names)} models -> {args.metrics}")
 

@@ -1,9 +1,10 @@
 """report: every evaluation of this run, scored as in the paper (Score = BLEU / BLEU of θ_HQ), as a
-curve for `dvc plots show`, the Fig. 2 PNG and a summary metric.
+curve for `dvc plots show`, the Fig. 2 PNG, a summary of every model, and the score metric (θ_N's and
+the best round's).
 
-    python stages/report.py --rounds metrics/eval --hq metrics/baselines/hq.json \
+    python stages/report.py --rounds metrics/eval --details metrics/evaluate --hq metrics/baselines/hq.json \
         --references metrics/baselines/references.json --plot reports/scores.json \
-        --figure reports/fig2.png --summary reports/summary.json
+        --figure reports/fig2.png --summary reports/summary.json --score metrics/score.json
 """
 
 import argparse
@@ -27,17 +28,22 @@ def scored(metrics: dict, hq_bleu: float) -> dict:
             "score": paper_score(metrics["bleu"], hq_bleu)}
 
 
-def read_models(folder: Path, names: list[str]) -> list[dict]:
+def read_evaluation(metrics: Path, details: Path) -> dict:
+    """One model's evaluation: its headline metrics and its stats file, as one mapping."""
+    for path in (metrics, details):
+        if not path.is_file():
+            raise PipelineError(f"{path}: evaluation missing; run `dvc repro`")
+    return {**read_json(details), **read_json(metrics)}
+
+
+def read_models(folder: Path, details: Path, names: list[str]) -> list[dict]:
     """The metrics of θ_0 .. θ_N, exactly the models of the `rounds` chain, each checked to have been
     trained that many rounds; files of rounds no longer in params.yaml are left out, with a warning."""
-    missing = [name for name in names if not (folder / f"{name}.json").is_file()]
-    if missing:
-        raise PipelineError(f"{folder}: no evaluation metrics for {', '.join(missing)}; run `dvc repro`")
     models = []
     for trained, name in enumerate(names):
-        metrics = read_json(folder / f"{name}.json")
+        metrics = read_evaluation(folder / f"{name}.json", details / f"{name}.json")
         if metrics.get("rounds_trained") != trained:
-            raise PipelineError(f"{folder / f'{name}.json'}: a model trained {metrics.get('rounds_trained')} rounds, "
+            raise PipelineError(f"{details / f'{name}.json'}: a model trained {metrics.get('rounds_trained')} rounds, "
                                 f"where the rounds chain in {PARAMS_FILE} gives {trained}; run `dvc repro`")
         models.append(metrics)
     stale = sorted(set(p.stem for p in folder.glob("*.json")) - set(names))
@@ -49,19 +55,21 @@ def read_models(folder: Path, names: list[str]) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Score every model against θ_HQ; Fig. 2.")
     parser.add_argument("--rounds", required=True, help="folder of evaluate metrics (θ_0 and every round)")
+    parser.add_argument("--details", required=True, help="folder of evaluate stats (the same names, and hq)")
     parser.add_argument("--hq", required=True, help="θ_HQ's evaluate metrics")
     parser.add_argument("--references", required=True, help="reference models' metrics")
     parser.add_argument("--plot", required=True)
     parser.add_argument("--figure", required=True)
     parser.add_argument("--summary", required=True)
+    parser.add_argument("--score", required=True, help="the score metric: θ_N's and the best round's")
     args = parser.parse_args()
 
     rounds = load_rounds()
     if not Path(args.hq).is_file():
         raise PipelineError(f"{args.hq}: θ_HQ's metrics are missing, and every score is relative to them; "
                             f"run `dvc repro evaluate_hq` (or the whole pipeline, `dvc repro`)")
-    hq = read_json(args.hq)
-    models = read_models(Path(args.rounds), ["base"] + [f"round_{r.round}" for r in rounds])
+    hq = read_evaluation(Path(args.hq), Path(args.details) / "hq.json")
+    models = read_models(Path(args.rounds), Path(args.details), ["base"] + [f"round_{r.round}" for r in rounds])
     references = read_json(args.references) if Path(args.references).is_file() else {}
 
     curve = [{"rounds_trained": m["rounds_trained"], **scored(m, hq["bleu"])} for m in models]
@@ -85,6 +93,7 @@ def main() -> None:
         summary["score_undefined"] = f"θ_HQ's BLEU is 0 ({args.hq})"
     write_json(args.plot, curve)
     write_json(args.summary, summary)
+    write_json(args.score, {"score": summary["final_score"], "best_score": summary["best_score"]})
     key = "score" if defined else "bleu"
     series = {"Self-Evolution": [r[key] for r in curve]}
     if all("general_score" in r for r in curve):
@@ -101,7 +110,7 @@ def main() -> None:
         print(f"  θ_{r['rounds_trained']}: BLEU {r['bleu']:6.2f}  chrF {r['chrf']:6.2f}  ROUGE-L {r['rouge_l']:6.2f}"
               f"  score {'undefined' if r['score'] is None else format(r['score'], '.3f')}"
               f"  reference NLL {r['reference_nll']:.4f}{general}")
-    print(f"report: {len(curve)} models -> {args.plot}, {args.figure}, {args.summary}")
+    print(f"report: {len(curve)} models -> {args.plot}, {args.figure}, {args.summary}, {args.score}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ TEXTS = ["The fan tray is faulty. Replace the fan tray.", "What causes the alarm
 
 @pytest.fixture(scope="session")
 def model_params() -> ModelParams:
-    return ModelParams(base="smollm2", revision=None, dtype="float32", cpu_autocast=False, trust_remote_code=False)
+    return ModelParams(base="smollm2", revision=None, dtype="float32", cpu_autocast=False, trust_remote_code=False,
+                       threads=None)
 
 
 def write_tiny_base(folder: Path, steps: int = 80) -> Path:

@@ -61,7 +61,7 @@ def test_a_bad_test_record_stops_evaluate_before_any_model_loads(tmp_path, line,
     (tmp_path / "test.jsonl").write_text('{"question": "What?", "answer": "That."}\n' + line + "\n")
     shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
     result = subprocess.run([sys.executable, str(REPO / "stages" / "evaluate.py"), "--model", "models/none",
-                             "--test", "test.jsonl", "--metrics", "m.json", "--predictions", "p.jsonl",
+                             "--test", "test.jsonl", "--metrics", "m.json", "--stats", "s.json", "--predictions", "p.jsonl",
                              "--general", str(REPO / "data" / "general.jsonl"), "--general-predictions", "g.jsonl"],
                             cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 1

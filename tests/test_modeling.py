@@ -1,5 +1,6 @@
 """Round models: the LoRA adapter's shape, and loading base + adapters equals merging by hand."""
 
+import os
 import shutil
 from dataclasses import replace
 
@@ -7,6 +8,7 @@ import pytest
 import torch
 
 from selfevo.errors import PipelineError
+from selfevo import modeling
 from selfevo.modeling import (FINGERPRINT, autocast, fingerprint, hash_files, load_model, load_tokenizer, model_chain,
                               pick_dtype, write_fingerprint, write_lineage)
 from selfevo.prompts import qa_messages
@@ -158,3 +160,43 @@ def test_completion_loss_equals_the_models_own_loss(tiny_base, model_params):
     torch.testing.assert_close(ours, model(**inputs).loss, atol=1e-5, rtol=1e-5)
     ours.backward()  # and it trains the adapter
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for n, p in model.named_parameters() if "lora_B" in n)
+
+
+@pytest.fixture
+def restore_threads():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_threads_are_the_param_or_every_available_core(model_params, restore_threads, monkeypatch):
+    monkeypatch.setattr(modeling, "busy_cores", lambda: 0.0)
+    assert modeling.set_threads(replace(model_params, threads=1), torch.device("cpu")) == 1
+    assert torch.get_num_threads() == 1
+    assert modeling.set_threads(model_params, torch.device("cpu")) == modeling.available_cores()
+    assert torch.get_num_threads() == modeling.available_cores()
+
+
+def test_other_work_on_the_cores_gets_a_warning_naming_the_param(model_params, restore_threads, monkeypatch, capsys):
+    monkeypatch.setattr(modeling, "available_cores", lambda: 2)
+    monkeypatch.setattr(modeling, "busy_cores", lambda: 1.0)
+    modeling.set_threads(replace(model_params, threads=2), torch.device("cpu"))
+    assert "other work keeps 1.0 of 2 cores busy" in capsys.readouterr().err
+    modeling.set_threads(replace(model_params, threads=1), torch.device("cpu"))  # one thread fits the free core
+    monkeypatch.setattr(modeling, "busy_cores", lambda: 0.1)
+    modeling.set_threads(replace(model_params, threads=2), torch.device("cpu"))  # an idle machine
+    assert "model.threads" not in capsys.readouterr().err
+
+
+def test_busy_cores_sees_a_process_that_spins():
+    import subprocess
+    import sys
+    idle_reading = modeling.busy_cores(0.5)
+    assert idle_reading is not None and 0 <= idle_reading <= os.cpu_count()
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        import time
+        time.sleep(0.3)
+        assert modeling.busy_cores(0.5) >= 0.7  # one core, whatever else runs
+    finally:
+        spinner.kill()

@@ -141,6 +141,18 @@ def test_first_run_runs_every_stage_and_writes_metrics(pipeline):
         assert (repo / f"models/round_{r}/adapter_model.safetensors").stat().st_size < 1_000_000
 
 
+def test_dvc_metrics_show_fits_a_terminal_and_the_stats_are_one_name_away(pipeline):
+    repo, _ = pipeline
+    shown = dvc(repo, "metrics", "show").stdout.splitlines()
+    assert max(map(len, shown)) <= 120, "\n".join(shown)
+    assert {row.split()[0] for row in shown[1:]} == {
+        "metrics/eval/base.json", *(f"metrics/eval/round_{r}.json" for r in range(3)),
+        "metrics/baselines/hq.json", "metrics/baselines/references.json", "metrics/score.json"}
+    assert shown[0].split() == ["Path", "best_score", "bleu", "chrf", "general_score", "reference_nll", "rouge_l", "score"]
+    detail = dvc(repo, "metrics", "show", "metrics/evaluate/round_0.json", "metrics/generate/round_0.json").stdout
+    assert "rounds_trained" in detail and "pairs" in detail
+
+
 def test_second_repro_runs_nothing(pipeline):
     repo, _ = pipeline
     assert repro(repo) == set()

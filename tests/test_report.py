@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import REPO
-from selfevo.metrics import paper_score, score_answers
+from selfevo.metrics import HEADLINE, paper_score, score_answers, split_headline
 
 sys.path.insert(0, str(REPO / "scripts"))
 from ablation import dial_table, markdown_table  # noqa: E402
@@ -25,21 +25,29 @@ def metrics(rounds_trained, bleu):
             "reference_nll": 10 / max(bleu, 1.0), "questions": 5}
 
 
+def write_evaluation(tmp_path, metrics_path, name, data):
+    """An evaluation as the evaluate stage writes it: headline metrics, and the rest in evaluate/<name>."""
+    headline, detail = split_headline(data)
+    write(tmp_path / metrics_path, headline)
+    write(tmp_path / "evaluate" / f"{name}.json", detail)
+
+
 def run_report(tmp_path, hq_bleu=None, rounds=2, trained=(0, 1, 2)):
     """The report stage in tmp_path, with `rounds` rounds in its params.yaml and metrics for θ_0 .. θ_2,
     trained `trained` rounds."""
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(
         {"rounds": [{"round": i, "start": "base" if i == 0 else f"round_{i - 1}"} for i in range(rounds)]}))
     for name, n, bleu in zip(("base", "round_0", "round_1"), trained, (2.0, 3.0, 5.0)):
-        write(tmp_path / "eval" / f"{name}.json", metrics(n, bleu))
+        write_evaluation(tmp_path, f"eval/{name}.json", name, metrics(n, bleu))
     if hq_bleu is not None:
-        write(tmp_path / "hq.json", metrics(1, hq_bleu))
+        write_evaluation(tmp_path, "hq.json", "hq", metrics(1, hq_bleu))
     write(tmp_path / "references.json", {"big-model": metrics(0, 8.0)})
     out = tmp_path / "out"
     return subprocess.run(
-        [sys.executable, str(REPO / "stages" / "report.py"), "--rounds", "eval", "--hq", "hq.json",
+        [sys.executable, str(REPO / "stages" / "report.py"), "--rounds", "eval", "--details", "evaluate",
+         "--hq", "hq.json",
          "--references", "references.json", "--plot", "out/scores.json",
-         "--figure", "out/fig2.png", "--summary", "out/summary.json"],
+         "--figure", "out/fig2.png", "--summary", "out/summary.json", "--score", "out/score.json"],
         cwd=tmp_path, capture_output=True, text=True), out
 
 
@@ -54,6 +62,7 @@ def test_score_divides_by_the_hq_bleu_of_the_same_run(tmp_path):
     assert summary["theta_HQ"]["score"] == 1.0 and summary["theta_2"]["score"] == 1.25
     assert summary["references"]["big-model"]["score"] == 2.0
     assert summary["final_score"] == 1.25
+    assert json.loads((out / "score.json").read_text()) == {"score": 1.25, "best_score": 1.25}
     assert (out / "fig2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # a different θ_HQ in the same folder changes every score
     result, out = run_report(tmp_path, hq_bleu=2.0)
@@ -66,7 +75,7 @@ def test_report_takes_exactly_the_models_of_the_rounds_chain(tmp_path):
     assert [r["rounds_trained"] for r in json.loads((out / "scores.json").read_text())] == [0, 1]
     assert "round_1 left out" in result.stderr
     result, _ = run_report(tmp_path, hq_bleu=4.0, rounds=3)  # round_2.json was never written
-    assert result.returncode == 1 and "no evaluation metrics for round_2; run `dvc repro`" in result.stderr
+    assert result.returncode == 1 and "eval/round_2.json: evaluation missing; run `dvc repro`" in result.stderr
     result, _ = run_report(tmp_path, hq_bleu=4.0, trained=(0, 1, 1))  # round 1 started from θ_0, not θ_1
     assert result.returncode == 1
     assert "round_1.json: a model trained 1 rounds, where the rounds chain in params.yaml gives 2" in result.stderr
@@ -86,9 +95,25 @@ def test_zero_hq_bleu_leaves_the_score_undefined_and_reports_the_rest(tmp_path):
     assert "score BLEU / BLEU(θ_HQ) is undefined" in result.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["final_score"] is None and "BLEU is 0" in summary["score_undefined"]
+    assert json.loads((out / "score.json").read_text()) == {"score": None, "best_score": None}
     assert summary["theta_2"]["bleu"] == 5.0 and summary["theta_2"]["reference_nll"] == 2.0
     assert [r["score"] for r in json.loads((out / "scores.json").read_text())] == [None, None, None]
     assert (out / "fig2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_headline_metrics_are_the_default_view_of_dvc_metrics_show():
+    """Only the models' headline files and the score are DVC metrics: `dvc metrics show` stays a few
+    columns wide; every stage's stats are plain outputs, in git, shown by naming them."""
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    declared = [next(iter(m)) if isinstance(m, dict) else m
+                for stage in stages.values() for m in stage.get("do", stage).get("metrics", [])]
+    assert sorted(declared) == sorted(["metrics/eval/base.json", "metrics/eval/round_${item.round}.json",
+                                       "metrics/baselines/hq.json", "metrics/baselines/references.json",
+                                       "metrics/score.json"])
+    assert set(HEADLINE) == {"bleu", "chrf", "rouge_l", "reference_nll", "general_score"}
+    headline, detail = split_headline(metrics(2, 4.0) | {"general_score": 0.5, "general_nll": 0.7})
+    assert set(headline) == {"bleu", "chrf", "rouge_l", "reference_nll", "general_score"}
+    assert set(detail) == {"rounds_trained", "questions", "general_nll"}
 
 
 def test_rouge_l_is_reported_and_tracks_overlap():
