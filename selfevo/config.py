@@ -87,6 +87,9 @@ class PromptParams:
 
 @dataclass
 class SamplingParams:
+    backend: str
+    """What runs the generation: `torch` (the batched loop in selfevo/generation.py) or `vllm` (the
+    optional extra; selfevo/vllm_backend.py). Not in the item-cache key: both write the same records."""
     temperature: float
     """0 means greedy."""
     top_p: float
@@ -116,6 +119,7 @@ class SamplingParams:
     seed: int
 
     def __post_init__(self):
+        _check(self.backend in {"torch", "vllm"}, "generate.backend", f"unknown backend {self.backend!r}; use torch or vllm")
         _check(self.temperature >= 0, "generate.temperature", "must be >= 0")
         _check(0 < self.top_p <= 1, "generate.top_p", "must be in (0, 1]")
         for key in ("max_question_tokens", "max_answer_tokens", "max_prompt_tokens", "batch_size"):
@@ -251,6 +255,9 @@ class BaselineParams:
     (the paper: Qwen1.5-72B-Chat) that writes one pair per chunk with the pipeline's prompts."""
     references: list[str]
     """More models answered closed-book as they are, for comparison (path or hub id); [] for none."""
+    quantization: str | None
+    """Load the teacher and reference models in `8bit` or `4bit` (bitsandbytes, on a GPU), or null:
+    in model.dtype. On a GPU they are spread over every GPU (and CPU memory) by accelerate."""
 
     def __post_init__(self):
         _check(isinstance(self.teacher, str) and bool(self.teacher), "baselines.teacher",
@@ -258,6 +265,8 @@ class BaselineParams:
         _check(isinstance(self.references, list) and all(isinstance(r, str) and r for r in self.references),
                "baselines.references", "must be a list of model paths / hub ids")
         _check(len(set(self.references)) == len(self.references), "baselines.references", "has duplicates")
+        _check(self.quantization in {None, "8bit", "4bit"}, "baselines.quantization",
+               f"unknown quantization {self.quantization!r}; use 8bit, 4bit or null")
 
 
 @dataclass

@@ -12,9 +12,10 @@ checked: copying from the prompt stays free), which stops the loops a small mode
 from __future__ import annotations
 
 import torch
-from tqdm import tqdm
 
 from selfevo.batching import length_batches
+from selfevo.distributed import map_batches
+from selfevo.errors import PipelineError
 from selfevo.modeling import stop_token_ids
 from selfevo.prompts import Messages, render_prompt
 
@@ -96,14 +97,19 @@ def generate(model, tokenizer, conversations: list[Messages], seeds: list[int], 
     prompts = [tokenizer(render_prompt(tokenizer, c), add_special_tokens=False)["input_ids"][-max_prompt_tokens:]
                for c in conversations]
     stops = stop_token_ids(model, tokenizer)
+    if hasattr(model, "generate_ids"):  # another backend (selfevo.vllm_backend), which batches for itself
+        if no_repeat_ngram:
+            raise PipelineError(f"generate.no_repeat_ngram ({no_repeat_ngram}) is a torch-backend rule; set it "
+                                f"to 0 with generate.backend: vllm")
+        tokens = model.generate_ids(prompts, seeds, stops=stops, max_new_tokens=max_new_tokens,
+                                    temperature=temperature, top_p=top_p)
+        return [tokenizer.decode(t, skip_special_tokens=True).strip() for t in tokens]
     batches = length_batches([len(p) for p in prompts], batch_size, max_batch_tokens, extra=max_new_tokens)
-    replies: list[str] = [""] * len(prompts)
-    with tqdm(total=len(prompts), desc=desc, unit="item", disable=not progress) as bar:
-        for idx in batches:
-            tokens = _generate_batch(model, [prompts[i] for i in idx], [seeds[i] for i in idx],
-                                     pad_id=tokenizer.pad_token_id, stops=stops, max_new_tokens=max_new_tokens,
-                                     temperature=temperature, top_p=top_p, no_repeat_ngram=no_repeat_ngram)
-            for i, t in zip(idx, tokens):
-                replies[i] = tokenizer.decode(t, skip_special_tokens=True).strip()
-            bar.update(len(idx))
-    return replies
+
+    def work(idx: list[int]) -> list[str]:
+        tokens = _generate_batch(model, [prompts[i] for i in idx], [seeds[i] for i in idx],
+                                 pad_id=tokenizer.pad_token_id, stops=stops, max_new_tokens=max_new_tokens,
+                                 temperature=temperature, top_p=top_p, no_repeat_ngram=no_repeat_ngram)
+        return [tokenizer.decode(t, skip_special_tokens=True).strip() for t in tokens]
+
+    return map_batches(batches, len(prompts), work, desc=desc, progress=progress)

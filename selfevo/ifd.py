@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from selfevo.batching import length_batches
+from selfevo.distributed import map_batches
 from selfevo.prompts import answer_only_prefix, encode_example, qa_messages
 
 
@@ -40,8 +40,8 @@ def answer_nll(model, sequences: list[tuple[list[int], list[int]]], *, pad_id: i
     """Mean NLL of the answer part of each (prefix ids, answer ids) sequence."""
     device = next(model.parameters()).device
     batches = length_batches([len(p) + len(a) for p, a in sequences], batch_size, max_batch_tokens)
-    result = [0.0] * len(sequences)
-    for idx in tqdm(batches, desc=desc, unit="batch"):
+
+    def work(idx: list[int]) -> list[float]:
         rows = [sequences[i][0] + sequences[i][1] for i in idx]
         width = max(len(r) for r in rows)
         ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
@@ -58,10 +58,9 @@ def answer_nll(model, sequences: list[tuple[list[int], list[int]]], *, pad_id: i
         rows, cols = target.nonzero(as_tuple=True)
         nll = answer_token_nll(model, ids, mask, rows, cols)
         totals = torch.zeros(len(idx), dtype=nll.dtype, device=device).index_add_(0, rows, nll)
-        per_row = totals / target.sum(-1).clamp(min=1)
-        for j, i in enumerate(idx):
-            result[i] = per_row[j].item()
-    return result
+        return (totals / target.sum(-1).clamp(min=1)).tolist()
+
+    return map_batches(batches, len(sequences), work, desc=desc)
 
 
 def ifd_scores(model, tokenizer, pairs: list[tuple[str, str]], *, batch_size: int, max_length: int,

@@ -10,6 +10,7 @@ from typing import Any, Iterable
 
 import jsonlines
 
+from selfevo.distributed import is_main
 from selfevo.errors import PipelineError
 
 
@@ -41,7 +42,10 @@ def read_jsonl(path: str | Path, required: tuple[str, ...] = (), texts: tuple[st
 
 
 def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, so a crash never leaves half a file."""
+    """Write through a temporary file in the same folder, so a crash never leaves half a file. When a
+    stage runs in several processes (selfevo.distributed), process 0 alone writes."""
+    if not is_main():
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch
 import yaml
-from tqdm import tqdm
 
 from selfevo.batching import length_batches
+from selfevo.distributed import map_batches
 from selfevo.errors import PipelineError
 from selfevo.prompts import render_prompt
 
@@ -68,8 +68,8 @@ def yes_probabilities(model, prompts: list[list[int]], yes_ids: list[int], no_id
     if set(yes_ids) & set(no_ids):
         raise PipelineError("the judge's yes and no words start with the same token")
     device = next(model.parameters()).device
-    result = [0.0] * len(prompts)
-    for idx in tqdm(length_batches([len(p) for p in prompts], batch_size, max_batch_tokens), desc=desc, unit="batch"):
+
+    def work(idx: list[int]) -> list[float]:
         width = max(len(prompts[i]) for i in idx)
         ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
         mask = torch.zeros_like(ids)
@@ -82,9 +82,10 @@ def yes_probabilities(model, prompts: list[list[int]], yes_ids: list[int], no_id
         logprobs = torch.log_softmax(model.get_output_embeddings()(last).float(), dim=-1)
         yes = torch.logsumexp(logprobs[:, yes_ids], dim=-1)
         no = torch.logsumexp(logprobs[:, no_ids], dim=-1)
-        for j, p in zip(idx, torch.sigmoid(yes - no).tolist()):
-            result[j] = p
-    return result
+        return torch.sigmoid(yes - no).tolist()
+
+    batches = length_batches([len(p) for p in prompts], batch_size, max_batch_tokens)
+    return map_batches(batches, len(prompts), work, desc=desc)
 
 
 def judge_pairs(model, tokenizer, pairs: list[dict], chunks: dict[str, str], judge: JudgePrompts, *,

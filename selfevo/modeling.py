@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from selfevo.config import ModelParams
+from selfevo.distributed import local_rank, local_world_size
 from selfevo.errors import PipelineError
 from selfevo.jsonio import read_json, write_json
 
@@ -30,7 +31,12 @@ FINGERPRINT = "fingerprint.json"
 
 
 def pick_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """The GPU when there is one (this process's own when a stage runs in several), else the CPU."""
+    if not torch.cuda.is_available():
+        return torch.device("cpu")
+    device = torch.device("cuda", local_rank() % torch.cuda.device_count())
+    torch.cuda.set_device(device)
+    return device
 
 
 def pick_dtype(params: ModelParams, device: torch.device) -> torch.dtype:
@@ -72,10 +78,11 @@ def busy_cores(interval: float = 0.1) -> float | None:
 
 
 def set_threads(params: ModelParams, device: torch.device) -> int:
-    """torch's CPU threads, chosen once per stage: `model.threads`, or every core this process may use.
+    """torch's CPU threads, chosen once per stage: `model.threads`, or every core this process may use
+    (shared out when a stage runs in several processes).
     A fixed count keeps runs reproducible (bf16 products differ with it); when other work already
     holds cores, a warning says what that costs and which param to set."""
-    threads = params.threads or available_cores()
+    threads = params.threads or max(1, available_cores() // local_world_size())
     torch.set_num_threads(threads)
     if device.type == "cpu" and threads > 1:
         busy = busy_cores()
@@ -195,17 +202,40 @@ def load_pretrained_tokenizer(source: str, revision: str | None = None, *, param
     return tokenizer
 
 
+def placement(params: ModelParams, device: torch.device, *, spread: bool, quantization: str | None) -> dict:
+    """from_pretrained's options for where the weights go: with `spread` on a GPU, over every GPU and
+    then CPU memory (accelerate's device_map="auto"), for models bigger than one card; with
+    `quantization`, 8-bit or 4-bit weights (bitsandbytes, GPU only). Empty: the caller moves the model."""
+    if quantization and device.type != "cuda":
+        raise PipelineError(f"baselines.quantization: {quantization} needs a GPU (bitsandbytes); set it to null here")
+    options: dict = {"device_map": "auto"} if spread and device.type == "cuda" else {}
+    if quantization:
+        from transformers import BitsAndBytesConfig
+
+        options["quantization_config"] = BitsAndBytesConfig(
+            load_in_8bit=quantization == "8bit", load_in_4bit=quantization == "4bit",
+            bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=pick_dtype(params, device))
+        options["device_map"] = "auto"
+    return options
+
+
 def load_pretrained(source: str, revision: str | None = None, *, params: ModelParams,
-                    device: torch.device | None = None):
-    """Weights from a folder or hub id (at a revision; safetensors only), on the device, in eval mode."""
+                    device: torch.device | None = None, spread: bool = False, quantization: str | None = None):
+    """Weights from a folder or hub id (at a revision; safetensors only), on the device (or placed as
+    `placement` says), in eval mode."""
     from transformers import AutoModelForCausalLM
 
     device = device or pick_device()
     set_threads(params, device)
-    model = AutoModelForCausalLM.from_pretrained(
-        source, revision=revision, dtype=pick_dtype(params, device), trust_remote_code=params.trust_remote_code,
-        use_safetensors=True,
-    ).to(device)
+    options = placement(params, device, spread=spread, quantization=quantization)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            source, revision=revision, dtype=pick_dtype(params, device), trust_remote_code=params.trust_remote_code,
+            use_safetensors=True, **options)
+    except ImportError as e:  # bitsandbytes or accelerate missing
+        raise PipelineError(f"{source}: {e} (for baselines.quantization: pip install bitsandbytes)") from None
+    if "device_map" not in options:
+        model.to(device)
     model.eval()
     return model
 

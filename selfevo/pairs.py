@@ -29,8 +29,9 @@ from selfevo.prompts import Prompts, answer_messages, clean_answer, clean_questi
 
 
 # Not in the cache key: how items are grouped, and how what they wrote is cleaned, never change what an
-# item writes; nor do the evolution switches, since the question prompts themselves are in the key
-NOT_GENERATION = ("batch_size", "max_batch_tokens", "min_grounding", "named_subject", "evolve_prompts",
+# item writes; nor do the evolution switches, since the question prompts themselves are in the key; nor
+# the backend, whose records are the same (selfevo/vllm_backend.py)
+NOT_GENERATION = ("backend", "batch_size", "max_batch_tokens", "min_grounding", "named_subject", "evolve_prompts",
                   "evolve_keep", "evolve_temperature", "evolve_max_tokens")
 
 

@@ -15,6 +15,7 @@ from typing import Callable, ContextManager
 import torch
 from tqdm import tqdm
 
+from selfevo.distributed import process_group, rank, sum_across, world_size
 from selfevo.ifd import answer_token_nll
 from selfevo.errors import PipelineError
 from selfevo.prompts import Messages, Prompts, encode_example, question_messages
@@ -95,6 +96,40 @@ def completion_loss(model, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
     return answer_token_nll(model, inputs["input_ids"], inputs["attention_mask"], rows, cols).mean()
 
 
+def completion_tokens(batch: list[Example]) -> int:
+    """How many completion tokens a batch's loss averages over (as completion_loss counts them)."""
+    return sum(sum(label != IGNORE for label in e.labels[1:]) for e in batch)
+
+
+def data_parallel_step(model, batch: list[Example], params: list[torch.nn.Parameter], pad_id: int,
+                       device: torch.device, forward_context, scaler) -> tuple[torch.Tensor, int, int]:
+    """One step's gradients when the stage runs in several processes (selfevo.distributed): each
+    process takes every world-th example of the batch, its loss is its tokens' NLL sum over the whole
+    batch's token count, and the gradients are summed across processes, so the step is the
+    one-process step on the same batch, up to the order of floating-point sums. Returns the batch's
+    loss and this process's tokens and padded positions."""
+    import torch.distributed as dist
+
+    process_group()
+    share = batch[rank()::world_size()]
+    count = completion_tokens(batch)
+    loss, tokens, padded = torch.zeros((), device=device), 0, 0
+    if share:
+        inputs = collate(share, pad_id, device)
+        rows, cols = (inputs["labels"][:, 1:] != IGNORE).nonzero(as_tuple=True)
+        with forward_context():
+            loss = answer_token_nll(model, inputs["input_ids"], inputs["attention_mask"], rows, cols).sum() / count
+        scaler.scale(loss).backward()
+        tokens, padded = int(inputs["attention_mask"].sum()), inputs["attention_mask"].numel()
+    for p in params:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        dist.all_reduce(p.grad)
+    total = loss.detach().clone()
+    dist.all_reduce(total)
+    return total, tokens, padded
+
+
 def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size: int, seed: int,
           epochs: int = 1, max_steps: int | None = None, desc: str = "train",
           forward_context: Callable[[], ContextManager] = nullcontext) -> dict:
@@ -122,21 +157,27 @@ def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size:
     tokens, padded, losses, started = 0, 0, [], time.perf_counter()
     bar = tqdm(plan, desc=desc, unit="step")
     for batch in bar:
-        inputs = collate(batch, pad_id, device)
-        with forward_context():
-            loss = completion_loss(model, inputs)
-        scaler.scale(loss).backward()
+        if world_size() > 1:
+            loss, batch_tokens, batch_padded = data_parallel_step(model, batch, params, pad_id, device,
+                                                                  forward_context, scaler)
+        else:
+            inputs = collate(batch, pad_id, device)
+            with forward_context():
+                loss = completion_loss(model, inputs)
+            scaler.scale(loss).backward()
+            batch_tokens, batch_padded = int(inputs["attention_mask"].sum()), inputs["attention_mask"].numel()
         scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         scaler.step(optimizer)
         scaler.update()
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
-        tokens += int(inputs["attention_mask"].sum())
-        padded += inputs["attention_mask"].numel()
+        tokens += batch_tokens
+        padded += batch_padded
         losses.append(loss.item())
         bar.set_postfix(loss=f"{losses[-1]:.3f}", tok_s=f"{tokens / (time.perf_counter() - started):.0f}")
     model.eval()
+    tokens, padded = sum_across((tokens, padded))
     seconds = time.perf_counter() - started
     tail = losses[-max(1, len(losses) // 10):]
     return {"steps": len(plan), "examples": len(examples), "tokens": tokens, "seconds": round(seconds, 2),

@@ -14,6 +14,7 @@ import argparse
 import sys
 
 from selfevo.config import load_params, load_rounds, load_section
+from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
 from selfevo.evaluation import closed_book, general_ability, read_general, read_tests
 from selfevo.jsonio import write_json, write_jsonl
@@ -32,6 +33,7 @@ def main() -> None:
     parser.add_argument("--general-predictions", required=True)
     args = parser.parse_args()
 
+    launch_on_every_gpu()  # one process per GPU when there are several (selfevo/distributed.py)
     raw = load_params()
     load_rounds(raw)  # a broken chain stops every round's stage before any work
     params = load_section("evaluate", raw)

@@ -14,6 +14,7 @@ import os
 from collections import Counter
 
 from selfevo.config import load_params, load_rounds, load_section
+from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
 from selfevo.evolution import choose_variant, clean_task, evolve_messages, fitness, fittest, next_generation
 from selfevo.generation import generate
@@ -33,6 +34,7 @@ def main() -> None:
     parser.add_argument("--stats", required=True)
     args = parser.parse_args()
 
+    launch_on_every_gpu()  # one process per GPU when there are several (selfevo/distributed.py)
     raw = load_params()
     load_rounds(raw)
     params = load_section("generate", raw)

@@ -20,12 +20,14 @@ import json
 from collections import Counter
 
 from selfevo.config import load_params, load_rounds, load_section
+from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import PipelineError, run_stage
 from selfevo.evolution import choose_variant, diversity, question_template
 from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl
 from selfevo.modeling import autocast, fingerprint, load_model, load_tokenizer
 from selfevo.pairs import ItemCache, generate_pairs
 from selfevo.prompts import load_prompts
+from selfevo.vllm_backend import VllmModel
 
 
 LOW_SHARE = 0.25
@@ -48,6 +50,8 @@ def main() -> None:
     raw = load_params()
     load_rounds(raw)  # a broken chain stops every round's stage before any work
     params = load_section("generate", raw)
+    if params.backend == "torch":  # vLLM spreads a model over GPUs itself
+        launch_on_every_gpu()
     model_params = load_section("model", raw)
     prompts = load_prompts(args.prompts)
     chunks = read_jsonl(args.chunks, required=("id", "text"))
@@ -60,11 +64,16 @@ def main() -> None:
         variants = [(v["id"], question_template(prompt_set, v)) for v in drawn]
         cache_prompts = dataclasses.replace(prompts, question=json.dumps(prompt_set, sort_keys=True))
     tokenizer = load_tokenizer(args.model, model_params)
-    model = load_model(args.model, model_params)
+    model = (VllmModel.for_model_dir(args.model, model_params, seed=params.seed) if params.backend == "vllm"
+             else load_model(args.model, model_params))
     cache = ItemCache(args.cache, model_fingerprint=fingerprint(args.model), prompts=cache_prompts, params=params,
                       label=args.round, cpu_autocast=model_params.cpu_autocast)
-    with autocast(model_params):
-        pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, args.round, cache, variants)
+    try:
+        with autocast(model_params):
+            pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, args.round, cache, variants)
+    finally:
+        if params.backend == "vllm":
+            model.close()
     stats["diversity"] = diversity([p["question"] for p in pairs])
     if variants:
         stats["variants_drawn"] = dict(sorted(Counter(v for v, _ in variants).items()))

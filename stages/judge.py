@@ -12,6 +12,7 @@ The judged pairs (IFD and judge scores) are what round r trains on and adds to t
 import argparse
 
 from selfevo.config import load_params, load_rounds, load_section
+from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import read_jsonl, write_json, write_jsonl
 from selfevo.judge import DIMENSIONS, judge_pairs, load_judge
@@ -28,6 +29,7 @@ def main() -> None:
     parser.add_argument("--stats", required=True)
     args = parser.parse_args()
 
+    launch_on_every_gpu()  # one process per GPU when there are several (selfevo/distributed.py)
     raw = load_params()
     load_rounds(raw)  # a broken chain stops every round's stage before any work
     params = load_section("judge", raw)

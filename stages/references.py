@@ -30,14 +30,16 @@ def main() -> None:
     args = parser.parse_args()
 
     raw = load_params()
-    names = load_section("baselines", raw).references
+    baselines = load_section("baselines", raw)
+    names = baselines.references
     params, model_params = load_section("evaluate", raw), load_section("model", raw)
     tests = read_tests(args.test)
     for name in names:  # fail before any model is loaded
         check_source(name, "baselines.references")
     metrics, stats, predictions = {}, {}, []
     for name in names:
-        model, tokenizer = load_pretrained(name, params=model_params), load_pretrained_tokenizer(name, params=model_params)
+        model = load_pretrained(name, params=model_params, spread=True, quantization=baselines.quantization)
+        tokenizer = load_pretrained_tokenizer(name, params=model_params)
         with autocast(model_params):
             result, answers = closed_book(model, tokenizer, tests, params, desc=name)
         metrics[name], stats[name] = split_headline(result)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from selfevo.config import PARAMS_FILE, load_rounds
 from selfevo.errors import PipelineError, run_stage
-from selfevo.metrics import paper_score
 from selfevo.jsonio import read_json, write_json
+from selfevo.metrics import paper_score
 from selfevo.plots import score_chart
 
 METRICS = ("bleu", "chrf", "rouge_l", "reference_nll")

@@ -9,6 +9,7 @@ Each round's pairs are scored once, here; later rounds reuse these scores throug
 import argparse
 
 from selfevo.config import load_params, load_rounds, load_section
+from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
 from selfevo.ifd import ifd_scores
 from selfevo.jsonio import read_jsonl, write_jsonl
@@ -22,6 +23,7 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
 
+    launch_on_every_gpu()  # one process per GPU when there are several (selfevo/distributed.py)
     raw = load_params()
     load_rounds(raw)  # a broken chain stops every round's stage before any work
     params = load_section("score", raw)

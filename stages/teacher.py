@@ -20,6 +20,7 @@ from selfevo.jsonio import read_jsonl, write_json, write_jsonl
 from selfevo.modeling import autocast, check_source, load_pretrained, load_pretrained_tokenizer
 from selfevo.pairs import generate_pairs
 from selfevo.prompts import load_prompts
+from selfevo.vllm_backend import VllmModel
 
 LABEL = "hq"
 
@@ -80,9 +81,13 @@ def main() -> None:
             raise PipelineError(f"{args.chunks}: no chunks for the teacher")
         prompts = load_prompts(args.prompts)
         check_source(teacher, "baselines.teacher")
-        model, tokenizer = load_pretrained(teacher, params=model_params), load_pretrained_tokenizer(teacher, params=model_params)
+        params = load_section("generate", raw)
+        tokenizer = load_pretrained_tokenizer(teacher, params=model_params)
+        quantization = load_section("baselines", raw).quantization
+        model = (VllmModel(teacher, None, model_params, seed=params.seed) if params.backend == "vllm"
+                 else load_pretrained(teacher, params=model_params, spread=True, quantization=quantization))
         with autocast(model_params):
-            pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, load_section("generate", raw), LABEL)
+            pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, LABEL)
         stats = {"teacher": teacher, **stats}
     write_jsonl(args.out, pairs)
     write_json(args.stats, stats)

@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 
 from selfevo.config import load_params, load_rounds, load_section
+from selfevo.distributed import is_main
+from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import PipelineError, run_stage
 from selfevo.evolution import question_template
 from selfevo.jsonio import read_json, read_jsonl, write_json
@@ -54,6 +56,7 @@ def main() -> None:
     parser.add_argument("--stats", required=True)
     args = parser.parse_args()
 
+    launch_on_every_gpu()  # one process per GPU when there are several (selfevo/distributed.py)
     raw = load_params()
     load_rounds(raw)  # a broken chain stops every round's stage before any work
     params = load_section("train", raw)
@@ -88,14 +91,14 @@ def main() -> None:
                   seed=params.seed, epochs=params.epochs, desc=f"train {out.name}",
                   forward_context=lambda: autocast(model_params))
 
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)  # adapter_config.json + adapter_model.safetensors
-    write_lineage(tmp, args.model, out.name)
-    make_path_free(tmp)
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
-    # lineage paths are relative to the round folder, which the rename does not change
+    if is_main():  # one writer when the stage runs data parallel (selfevo.distributed)
+        tmp = out.with_name(out.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        model.save_pretrained(tmp)  # adapter_config.json + adapter_model.safetensors
+        write_lineage(tmp, args.model, out.name)
+        make_path_free(tmp)
+        shutil.rmtree(out, ignore_errors=True)
+        tmp.rename(out)  # lineage paths are relative to the round folder, which the rename does not change
     stats.update(new_pairs=len(new), selected_pairs=len(selected), replayed_questions=len(replay),
                  too_long_dropped=too_long)
     write_json(args.stats, stats)

@@ -1,7 +1,10 @@
 """The config itself: params.yaml loads into the dataclasses, dvc.yaml points at files that exist and
 declares the params its stages read, and the README's commands are the ones CI runs."""
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -111,3 +114,12 @@ def test_an_unknown_section_is_named_in_a_warning(tmp_path, capsys):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({**PARAMS, "trian": {"lr": 1.0e-4}}))
     assert "trian" in load_params(tmp_path / "params.yaml")
     assert "unknown section 'trian' is ignored" in capsys.readouterr().err
+
+
+def test_gpu_check_dry_run_passes_on_a_cpu():
+    """scripts/gpu_check.sh --dry-run: what a maintainer's GPU check would run, checked anywhere."""
+    result = subprocess.run(["bash", str(REPO / "scripts" / "gpu_check.sh"), "--dry-run"], capture_output=True,
+                            text=True, env={**os.environ, "PY": sys.executable})
+    assert result.returncode == 0, result.stderr
+    assert "round 0 with generate.backend: torch" in result.stdout
+    assert "dvc repro -q evaluate@0" in result.stdout and "make -C" in result.stdout

