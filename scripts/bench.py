@@ -17,6 +17,7 @@ and writes reports/bench.json:
 """
 
 import argparse
+import dataclasses
 import importlib.util
 import os
 import random
@@ -82,15 +83,23 @@ def bench_vllm(base: Path, model_params, conversations: list, seeds: list[int], 
     served, t_load = timed(lambda: VllmModel.for_model_dir(base, model_params, seed=0))
     by_vllm, t_vllm = timed(lambda: generate(served, tokenizer, conversations, seeds, batch_size=batch_size,
                                               **sampling))
+    # greedy, against the torch backend in fp32 (what vLLM runs on a CPU): the same replies?
+    greedy = {**sampling, "temperature": 0.0}
+    fp32 = dataclasses.replace(model_params, cpu_autocast=False)
+    reference = generate(load_model(base, fp32, device), tokenizer, conversations, seeds, batch_size=batch_size,
+                         progress=False, **greedy)
+    same = sum(a == b for a, b in zip(reference, generate(served, tokenizer, conversations, seeds,
+                                                           batch_size=batch_size, **greedy)))
     new_tokens = lambda replies: sum(len(tokenizer(r, add_special_tokens=False)["input_ids"]) for r in replies)  # noqa: E731
-    result = {"installed": True, "device": str(device), "prompts": len(conversations),
+    result = {"greedy_identical_to_torch_fp32": same,"installed": True, "device": str(device), "prompts": len(conversations),
               "torch_s": round(t_torch, 2), "vllm_s": round(t_vllm, 2), "vllm_engine_start_s": round(t_load, 2),
               "torch_new_tokens_per_s": round(new_tokens(by_torch) / t_torch, 1),
               "vllm_new_tokens_per_s": round(new_tokens(by_vllm) / t_vllm, 1),
               "speedup": round(t_torch / t_vllm, 2)}
     print(f"\ngeneration of {len(conversations)} questions on {device}: torch backend {t_torch:.1f} s "
           f"({result['torch_new_tokens_per_s']} new tokens/s) vs vLLM {t_vllm:.1f} s "
-          f"({result['vllm_new_tokens_per_s']} new tokens/s; engine start {t_load:.1f} s) -> {result['speedup']}x")
+          f"({result['vllm_new_tokens_per_s']} new tokens/s; engine start {t_load:.1f} s) -> {result['speedup']}x; "
+          f"greedy replies identical to the torch backend's (fp32): {same}/{len(conversations)}")
     return result
 
 

@@ -94,6 +94,12 @@ def set_threads(params: ModelParams, device: torch.device) -> int:
     return threads
 
 
+def autocast_threads(params: ModelParams, device: torch.device | None = None) -> int | None:
+    """The thread count results depend on: torch's, where bf16 autocast runs on a CPU; None elsewhere."""
+    device = device or pick_device()
+    return torch.get_num_threads() if params.cpu_autocast and device.type == "cpu" else None
+
+
 def check_source(name_or_path: str, key: str = "model.base", revision: str | None = None) -> Path:
     """Fail early, naming the params key, when a model can be found neither locally nor in the HF cache
     (nor, when online, on the hub). Returns the path of its config.json: inside the folder, or inside
@@ -232,8 +238,10 @@ def load_pretrained(source: str, revision: str | None = None, *, params: ModelPa
         model = AutoModelForCausalLM.from_pretrained(
             source, revision=revision, dtype=pick_dtype(params, device), trust_remote_code=params.trust_remote_code,
             use_safetensors=True, **options)
-    except ImportError as e:  # bitsandbytes or accelerate missing
-        raise PipelineError(f"{source}: {e} (for baselines.quantization: pip install bitsandbytes)") from None
+    except ImportError as e:
+        if not quantization:
+            raise
+        raise PipelineError(f"baselines.quantization: {quantization}: {e} (pip install -e \".[quant]\")") from None
     if "device_map" not in options:
         model.to(device)
     model.eval()

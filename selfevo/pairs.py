@@ -42,15 +42,17 @@ def item_seed(seed: int, label: int | str, chunk: str, step: str) -> int:
 
 
 class ItemCache:
-    """Raw generations per chunk for one setting (model, prompts, sampling, label): one JSON file,
+    """Raw generations per chunk for one setting (model, prompts, sampling, label, and the precision and
+    thread count that bf16 autocast results depend on): one JSON file,
     `<folder>/<settings key>.json`, rewritten atomically after each phase so an interrupted run keeps
     what it made. `folder=None` disables it."""
 
     VERSION = 1
 
     def __init__(self, folder: str | Path | None, *, model_fingerprint: str, prompts: Prompts,
-                 params: SamplingParams, label: int | str, cpu_autocast: bool = False):
+                 params: SamplingParams, label: int | str, cpu_autocast: bool = False, threads: int | None = None):
         settings = {"version": self.VERSION, "model": model_fingerprint, "cpu_autocast": cpu_autocast,
+                    "threads": threads,
                     "question_prompt": prompts.question,
                     "answer_prompt": prompts.answer, "label": str(label),
                     "sampling": {k: v for k, v in dataclasses.asdict(params).items() if k not in NOT_GENERATION}}

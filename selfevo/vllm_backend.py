@@ -53,7 +53,9 @@ class VllmModel:
         if adapter is not None:
             rank = int(read_json(adapter / "adapter_config.json")["r"])
             options.update(enable_lora=True, max_lora_rank=max(8, rank))  # vLLM's smallest rank slot is 8
-            self.lora = vllm.lora.request.LoRARequest(adapter.name, 1, str(adapter.resolve()))
+            from vllm.lora.request import LoRARequest
+
+            self.lora = LoRARequest(adapter.name, 1, str(adapter.resolve()))
         self.generation_config = GenerationConfig.from_pretrained(source, revision=revision)
         self.engine = vllm.LLM(model=source, revision=revision, **options)
         self._merged: str | None = None

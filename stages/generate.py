@@ -24,7 +24,7 @@ from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import PipelineError, run_stage
 from selfevo.evolution import choose_variant, diversity, question_template
 from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl
-from selfevo.modeling import autocast, fingerprint, load_model, load_tokenizer
+from selfevo.modeling import autocast, autocast_threads, fingerprint, load_model, load_tokenizer
 from selfevo.pairs import ItemCache, generate_pairs
 from selfevo.prompts import load_prompts
 from selfevo.vllm_backend import VllmModel
@@ -67,7 +67,8 @@ def main() -> None:
     model = (VllmModel.for_model_dir(args.model, model_params, seed=params.seed) if params.backend == "vllm"
              else load_model(args.model, model_params))
     cache = ItemCache(args.cache, model_fingerprint=fingerprint(args.model), prompts=cache_prompts, params=params,
-                      label=args.round, cpu_autocast=model_params.cpu_autocast)
+                      label=args.round, cpu_autocast=model_params.cpu_autocast,
+                      threads=autocast_threads(model_params))
     try:
         with autocast(model_params):
             pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, args.round, cache, variants)

@@ -31,7 +31,7 @@ def fake_hub_cache(root: Path) -> Path:
 
 def run_base(folder: Path, hub: Path, **model) -> subprocess.CompletedProcess:
     params = {"model": {"base": "org/tiny", "revision": None, "dtype": "float32", "cpu_autocast": False,
-                        "trust_remote_code": False, **model}}
+                        "trust_remote_code": False, "threads": None, **model}}
     (folder / "params.yaml").write_text(yaml.safe_dump(params))
     env = {**os.environ, "HF_HUB_CACHE": str(hub), "HF_HUB_OFFLINE": "1"}
     return subprocess.run([sys.executable, str(REPO / "stages" / "base.py"), "--out", "models/base",

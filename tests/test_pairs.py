@@ -68,6 +68,14 @@ def test_batching_is_not_part_of_the_key(model, tmp_path, batching):
     assert again == first and stats["generated"] == 0
 
 
+def test_the_bf16_thread_count_is_part_of_the_key_and_the_backend_is_not():
+    """Under CPU autocast the thread count changes what an item writes (docs/throughput.md): a cache
+    filled with 2 threads must not answer for 1. The backend writes the same records: no part of it."""
+    key = lambda **kw: ItemCache(None, model_fingerprint="m", prompts=PROMPTS, label=0, **kw).key  # noqa: E731
+    assert key(params=PARAMS, cpu_autocast=True, threads=2) != key(params=PARAMS, cpu_autocast=True, threads=1)
+    assert key(params=PARAMS) == key(params=dataclasses.replace(PARAMS, backend="vllm"))
+
+
 def test_min_grounding_only_decides_what_is_kept(model, tmp_path):
     first, _ = run(model, chunks(TEXTS), tmp_path)
     strict, stats = run(model, chunks(TEXTS), tmp_path, params=dataclasses.replace(PARAMS, min_grounding=1.0))

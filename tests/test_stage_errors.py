@@ -34,7 +34,7 @@ def test_generate_that_keeps_nothing_names_the_reasons_and_params(tmp_path, tiny
 
 
 def run_teacher(folder, qa_file, chunks):
-    (folder / "params.yaml").write_text(yaml.safe_dump({"baselines": {"teacher": "qa_file", "references": []}}))
+    (folder / "params.yaml").write_text(yaml.safe_dump({"baselines": {"teacher": "qa_file", "references": [], "quantization": None}}))
     (folder / "chunks.jsonl").write_text("".join(json.dumps(c) + "\n" for c in chunks))
     return subprocess.run([sys.executable, str(REPO / "stages" / "teacher.py"), "--chunks", "chunks.jsonl",
                            "--prompts", str(REPO / "prompts" / "en"), "--qa-file", str(qa_file), "--out", "out.jsonl",

@@ -79,8 +79,11 @@ class FakeLoRARequest:
 def fake_vllm(monkeypatch):
     module = types.ModuleType("vllm")
     module.LLM, module.SamplingParams = FakeLLM, FakeSamplingParams
-    module.lora = types.SimpleNamespace(request=types.SimpleNamespace(LoRARequest=FakeLoRARequest))
+    request = types.ModuleType("vllm.lora.request")  # a submodule: `vllm.lora` is not imported with vllm
+    request.LoRARequest = FakeLoRARequest
     monkeypatch.setitem(sys.modules, "vllm", module)
+    monkeypatch.setitem(sys.modules, "vllm.lora", types.ModuleType("vllm.lora"))
+    monkeypatch.setitem(sys.modules, "vllm.lora.request", request)
     FakeLLM.made.clear()
     return module
 
