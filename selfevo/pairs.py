@@ -135,3 +135,27 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
     stats = {"chunks": len(chunks), "pairs": len(pairs), "dropped": dict(sorted(reasons.items())),
              "generated": len(chunks) + len(kept) - reused, "reused": reused, "prompts_cut": cut}
     return pairs, stats
+
+
+# What each drop reason (selfevo/prompts.py) says, and what changes it
+DROP_ADVICE = {
+    "not_a_question": "the model's replies to the question prompt hold no question mark: it does not follow "
+                      "{prompts}/question.txt (a model too small for this language, or a prompt to reword)",
+    "too_short": "the questions are a few characters long",
+    "refers_to_document": "the replies point at \"the document\" instead of naming their subject (the prompts' rules)",
+    "names_no_subject": "the questions name no code of their chunk; generate.named_subject ({p.named_subject}) "
+                        "drops them, false keeps them",
+    "broken_characters": "the replies hold U+FFFD, a character cut apart by decoding",
+    "empty_answer": "the model wrote no answer",
+    "copies_document": "the answers copy the chunk's lines back",
+    "not_grounded": "under generate.min_grounding ({p.min_grounding}) of the answers' words are in their chunk; "
+                    "lower it, or 0 to turn it off",
+}
+
+
+def explain_drops(dropped: dict[str, int], params: SamplingParams, prompts: str) -> str:
+    """The drop counts, most first, each with what it means and what changes it."""
+    counts = ", ".join(f"{why} {n}" for why, n in sorted(dropped.items(), key=lambda kv: -kv[1]))
+    advice = " ".join(f"{why}: {DROP_ADVICE[why].format(p=params, prompts=prompts)}." for why in dropped
+                      if why in DROP_ADVICE)
+    return f"Dropped: {counts}. {advice}"

@@ -25,7 +25,7 @@ from selfevo.errors import PipelineError, run_stage
 from selfevo.evolution import choose_variant, diversity, question_template
 from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl
 from selfevo.modeling import autocast, autocast_threads, fingerprint, load_model, load_tokenizer
-from selfevo.pairs import ItemCache, generate_pairs
+from selfevo.pairs import ItemCache, explain_drops, generate_pairs
 from selfevo.prompts import load_prompts
 from selfevo.vllm_backend import VllmModel
 
@@ -86,10 +86,9 @@ def main() -> None:
               f"context) or lower corpus.max_chunk_chars", file=sys.stderr)
     write_json(args.stats, stats)  # first, so the reasons are on disk even when nothing was kept
     if not pairs or len(pairs) < LOW_SHARE * len(chunks):
-        reasons = ", ".join(f"{why} {n}" for why, n in sorted(stats["dropped"].items(), key=lambda kv: -kv[1]))
-        message = (f"generate@{args.round}: kept {len(pairs)} of {len(chunks)} chunks' pairs (dropped: {reasons}). "
-                   f"The cleaning params decide it: generate.min_grounding ({params.min_grounding}; 0 turns it off), "
-                   f"generate.named_subject ({params.named_subject}); the counts are in {args.stats}")
+        message = (f"generate@{args.round}: kept {len(pairs)} of {len(chunks)} chunks' pairs. "
+                   f"{explain_drops(stats['dropped'], params, args.prompts)} The counts are in {args.stats}"
+                   + (f", the raw replies in {args.cache}" if args.cache else ""))
         if not pairs:
             raise PipelineError(message)
         print(f"warning: {message}", file=sys.stderr)

@@ -111,3 +111,19 @@ def test_prompts_over_the_budget_are_counted(model):
     tight = dataclasses.replace(PARAMS, max_prompt_tokens=8)
     _, stats = run(model, chunks(TEXTS[:3]), params=tight)
     assert stats["prompts_cut"]["question"] == 3
+
+
+def test_every_drop_reason_is_explained_with_the_param_that_decides_it():
+    import re
+
+    from conftest import REPO
+    from selfevo.pairs import DROP_ADVICE, explain_drops
+
+    source = (REPO / "selfevo" / "prompts.py").read_text()
+    reasons = set(re.findall(r'return None, "(\w+)"', source))
+    assert reasons and reasons <= set(DROP_ADVICE), sorted(reasons - set(DROP_ADVICE))
+    text = explain_drops({"not_grounded": 5, "names_no_subject": 2, "not_a_question": 9},
+                         dataclasses.replace(PARAMS, min_grounding=0.75, named_subject=True), "prompts/zh")
+    assert text.startswith("Dropped: not_a_question 9, not_grounded 5, names_no_subject 2.")
+    assert "generate.min_grounding (0.75)" in text and "generate.named_subject (True)" in text
+    assert "prompts/zh/question.txt" in text
