@@ -86,7 +86,9 @@ _LABEL = re.compile(r"^\s*(question|q|问题|answer|a|回答|答案)\s*[:：]\s*
 _DOC_REFERENCE = re.compile(r"\b(the|this) (document|fragment|text|knowledge fragment)\b|文档中|该片段|上文", re.IGNORECASE)
 
 
-_CODE = re.compile(r"[^\W_]*\d[^\W_]*(?:-[^\W_]+)*")  # a token holding a digit: ALM-1001, BBU3910, 74
+# a token holding a digit: ALM-1001, BBU3910, 74. CJK characters end a token: Chinese writes no space
+# between a code and the next word ("ALM-7320在OLT MA5800上" names 7320 and 5800)
+_CODE = re.compile(r"[^\W_\u3400-\u9fff]*\d[^\W_\u3400-\u9fff]*(?:-[^\W_\u3400-\u9fff]+)*")
 
 
 def names_a_code(question: str, knowledge: str) -> bool:

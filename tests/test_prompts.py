@@ -60,6 +60,11 @@ def test_clean_question_can_require_a_code_of_its_chunk():
     for named in ("What causes ALM-1001?", "Why does the BBU3910 raise it?", "What happens at 74°C?"):
         assert clean_question(named, chunk, named_subject=True) == (named, "ok")
     assert clean_question("What is the alarm for?", chunk) == ("What is the alarm for?", "ok")  # off
+    # Chinese glues words to codes: a code ends at a CJK character
+    zh_chunk = "告警：ALM-7320 单板温度过高\n设备：OLT MA5800"
+    for named in ("ALM-7320在OLT MA5800上是什么级别的告警？", "MA5800出现单板温度过高怎么办？"):
+        assert clean_question(named, zh_chunk, named_subject=True) == (named, "ok")
+    assert clean_question("ALM-7321在设备上是什么级别？", zh_chunk, named_subject=True) == (None, "names_no_subject")
     assert clean_answer("   ") == (None, "empty_answer")
     assert clean_answer("As stated in the document, replace it.") == (None, "refers_to_document")
     assert clean_answer("Answer: Replace the fan tray.") == ("Replace the fan tray.", "ok")
