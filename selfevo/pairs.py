@@ -19,10 +19,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
 from selfevo.config import SamplingParams
+from selfevo.errors import PipelineError
 from selfevo.generation import count_over, generate
 from selfevo.jsonio import read_json, write_json
 from selfevo.prompts import Prompts, answer_messages, clean_answer, clean_question, question_messages
@@ -159,3 +161,19 @@ def explain_drops(dropped: dict[str, int], params: SamplingParams, prompts: str)
     advice = " ".join(f"{why}: {DROP_ADVICE[why].format(p=params, prompts=prompts)}." for why in dropped
                       if why in DROP_ADVICE)
     return f"Dropped: {counts}. {advice}"
+
+
+LOW_SHARE = 0.25
+"""Under this share of chunks with a pair, a round (or the teacher) warns."""
+
+
+def check_kept(what: str, stats: dict, params: SamplingParams, prompts: str, where: str) -> None:
+    """Stop when generation kept no pair, warn when it kept under LOW_SHARE of the chunks, naming each
+    drop reason and what changes it; `where` says where the counts are."""
+    if stats["pairs"] and stats["pairs"] >= LOW_SHARE * stats["chunks"]:
+        return
+    message = (f"{what}: kept {stats['pairs']} of {stats['chunks']} chunks' pairs. "
+               f"{explain_drops(stats['dropped'], params, prompts)} {where}")
+    if not stats["pairs"]:
+        raise PipelineError(message)
+    print(f"warning: {message}", file=sys.stderr)

@@ -25,12 +25,11 @@ from selfevo.errors import PipelineError, run_stage
 from selfevo.evolution import choose_variant, diversity, question_template
 from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl
 from selfevo.modeling import autocast, autocast_threads, fingerprint, load_model, load_tokenizer
-from selfevo.pairs import ItemCache, explain_drops, generate_pairs
+from selfevo.pairs import ItemCache, check_kept, generate_pairs
 from selfevo.prompts import load_prompts
 from selfevo.vllm_backend import VllmModel
 
 
-LOW_SHARE = 0.25
 """Below this share of chunks kept, generate warns, naming the drop reasons and the params."""
 
 
@@ -85,13 +84,8 @@ def main() -> None:
               f"question prompts and {stats['prompts_cut']['answer']} answer prompts; raise it (within the model's "
               f"context) or lower corpus.max_chunk_chars", file=sys.stderr)
     write_json(args.stats, stats)  # first, so the reasons are on disk even when nothing was kept
-    if not pairs or len(pairs) < LOW_SHARE * len(chunks):
-        message = (f"generate@{args.round}: kept {len(pairs)} of {len(chunks)} chunks' pairs. "
-                   f"{explain_drops(stats['dropped'], params, args.prompts)} The counts are in {args.stats}"
-                   + (f", the raw replies in {args.cache}" if args.cache else ""))
-        if not pairs:
-            raise PipelineError(message)
-        print(f"warning: {message}", file=sys.stderr)
+    check_kept(f"generate@{args.round}", stats, params, args.prompts, f"The counts are in {args.stats}"
+               + (f", the raw replies in {args.cache}" if args.cache else ""))
     write_jsonl(args.out, pairs)
     print(f"generate@{args.round}: {stats['pairs']} pairs from {stats['chunks']} chunks -> {args.out} "
           f"(dropped: {stats['dropped'] or 'none'}; generated {stats['generated']}, reused {stats['reused']})")

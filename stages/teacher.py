@@ -18,7 +18,7 @@ from selfevo.config import QA_FILE, load_params, load_section
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import read_jsonl, write_json, write_jsonl
 from selfevo.modeling import autocast, check_source, load_pretrained, load_pretrained_tokenizer
-from selfevo.pairs import generate_pairs
+from selfevo.pairs import check_kept, generate_pairs
 from selfevo.prompts import load_prompts
 from selfevo.vllm_backend import VllmModel
 
@@ -89,6 +89,8 @@ def main() -> None:
         with autocast(model_params):
             pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, LABEL)
         stats = {"teacher": teacher, **stats}
+        write_json(args.stats, stats)  # first, so the reasons are on disk even when nothing was kept
+        check_kept(f"teacher ({teacher})", stats, params, args.prompts, f"The counts are in {args.stats}")
     write_jsonl(args.out, pairs)
     write_json(args.stats, stats)
     print(f"teacher: {len(pairs)} pairs from {stats['teacher']} -> {args.out}")

@@ -55,3 +55,22 @@ def test_a_teacher_file_about_another_domain_is_flagged(tmp_path):
     assert other.returncode == 0
     assert "general.jsonl: its answers share little with the corpus" in other.stderr
     assert json.loads((tmp_path / "stats.json").read_text())["corpus_overlap"] < 0.3
+
+
+def test_a_teacher_model_that_keeps_nothing_stops_its_own_stage(tmp_path, tiny_base):
+    """Not train_hq later with "no pairs": the teacher stage names the drop reasons, and the counts stay."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["model"].update(cpu_autocast=False)
+    params["baselines"].update(teacher=str(tiny_base))
+    params["generate"].update(max_question_tokens=8, max_answer_tokens=8)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    (tmp_path / "chunks.jsonl").write_text("".join(json.dumps({"id": f"c{i}", "text": f"Alarm ALM-{i} is raised."})
+                                                   + "\n" for i in range(3)))
+    result = subprocess.run([sys.executable, str(REPO / "stages" / "teacher.py"), "--chunks", "chunks.jsonl",
+                             "--prompts", str(REPO / "prompts" / "en"), "--qa-file", "none.jsonl", "--out", "out.jsonl",
+                             "--stats", "stats.json"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    assert f"teacher ({tiny_base}): kept 0 of 3 chunks' pairs. Dropped: " in result.stderr
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["pairs"] == 0 and sum(stats["dropped"].values()) == 3
+    assert not (tmp_path / "out.jsonl").exists()
