@@ -43,12 +43,14 @@ class VllmModel:
     (selfevo.modeling.stop_token_ids)."""
 
     def __init__(self, source: str, revision: str | None, params: ModelParams, *, seed: int,
-                 adapter: Path | None = None, tensor_parallel: int = 1):
+                 adapter: Path | None = None):
         from transformers import GenerationConfig
 
         vllm = _vllm()
+        # tensor parallel over every visible GPU (CUDA_VISIBLE_DEVICES narrows it): a 72B teacher spreads
         options = dict(dtype=str(pick_dtype(params, pick_device())).removeprefix("torch."), seed=seed,
-                       trust_remote_code=params.trust_remote_code, tensor_parallel_size=tensor_parallel)
+                       trust_remote_code=params.trust_remote_code,
+                       tensor_parallel_size=max(1, torch.cuda.device_count()))
         self.lora = None
         if adapter is not None:
             rank = int(read_json(adapter / "adapter_config.json")["r"])

@@ -3,7 +3,8 @@ and the NLL of the reference answers. Then the general-ability set, likewise: th
 with a right keyword and the reference NLL, to see whether domain tuning costs general ability.
 
     python stages/evaluate.py --model models/round_0 --test data/test.jsonl \
-        --metrics metrics/eval/round_0.json --stats metrics/evaluate/round_0.json --predictions reports/predictions/round_0.jsonl \
+        --metrics metrics/eval/round_0.json --stats metrics/evaluate/round_0.json \
+        --predictions reports/predictions/round_0.jsonl \
         --general data/general.jsonl --general-predictions reports/predictions/general/round_0.jsonl
 
 The metrics file holds the headline (selfevo.metrics.HEADLINE), the stats file the rest.

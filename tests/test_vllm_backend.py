@@ -100,6 +100,7 @@ def test_vllm_backend_writes_what_the_torch_backend_writes(tiny_base, model_para
     assert vllm_replies == torch_replies and any(vllm_replies)
     engine = FakeLLM.made[-1]
     assert engine.path == str(tiny_base) and engine.options["dtype"] == "float32"
+    assert engine.options["tensor_parallel_size"] == 1  # every visible GPU; none here
     assert "enable_lora" not in engine.options
     # one request per item, in input order, with the item's own seed and the model's stop tokens
     assert [params.seed for _, params in engine.requests] == [1, 2, 3]
