@@ -63,7 +63,8 @@ def main() -> None:
     args = parser.parse_args()
 
     raw = load_params()
-    teacher = load_section("baselines", raw).teacher
+    baselines = load_section("baselines", raw)
+    teacher = baselines.teacher
     if teacher == QA_FILE:
         pairs = read_qa_file(args.qa_file)
         chunks = read_jsonl(args.chunks, required=("id", "text"))
@@ -74,6 +75,7 @@ def main() -> None:
                   f"their words occur in it, under {MIN_OVERLAP:.0%}): θ_HQ would be tuned on another domain, "
                   f"and every score is relative to it. Write pairs about this corpus there, or set "
                   f"baselines.teacher to a model (README)", file=sys.stderr)
+        write_json(args.stats, stats)
     else:
         model_params = load_section("model", raw)
         chunks = read_jsonl(args.chunks, required=("id", "text"))
@@ -83,16 +85,14 @@ def main() -> None:
         check_source(teacher, "baselines.teacher")
         params = load_section("generate", raw)
         tokenizer = load_pretrained_tokenizer(teacher, params=model_params)
-        quantization = load_section("baselines", raw).quantization
         model = (VllmModel(teacher, None, model_params, seed=params.seed) if params.backend == "vllm"
-                 else load_pretrained(teacher, params=model_params, spread=True, quantization=quantization))
+                 else load_pretrained(teacher, params=model_params, spread=True, quantization=baselines.quantization))
         with autocast(model_params):
             pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, LABEL)
         stats = {"teacher": teacher, **stats}
         write_json(args.stats, stats)  # first, so the reasons are on disk even when nothing was kept
         check_kept(f"teacher ({teacher})", stats, params, args.prompts, f"The counts are in {args.stats}")
     write_jsonl(args.out, pairs)
-    write_json(args.stats, stats)
     print(f"teacher: {len(pairs)} pairs from {stats['teacher']} -> {args.out}")
 
 
