@@ -67,13 +67,12 @@ def timed(fn):
 def bench_vllm(base: Path, model_params, conversations: list, seeds: list[int], sampling: dict,
                batch_size: int) -> dict:
     """The same prompts through the torch backend (batched) and the vLLM backend, on this machine's
-    device; no_repeat_ngram off for both (a torch-backend rule)."""
+    device, with generate's sampling params (no_repeat_ngram included) for both."""
     if importlib.util.find_spec("vllm") is None:
         print("\nvLLM: not installed, skipped (pip install -e \".[vllm]\")")
         return {"installed": False}
     from selfevo.vllm_backend import VllmModel
 
-    sampling = {**sampling, "no_repeat_ngram": 0}
     device = pick_device()
     model, tokenizer = load_model(base, model_params, device), load_tokenizer(base, model_params)
     with autocast(model_params, device):

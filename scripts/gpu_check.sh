@@ -46,9 +46,8 @@ for backend in "${BACKENDS[@]}"; do
   echo "== round 0 with generate.backend: $backend"
   clone="$WORK/$backend"
   run git clone -q "$ROOT" "$clone"
-  # the vllm backend has no no_repeat_ngram (a torch-backend rule): both backends' generate goes without it
-  run "$PY" -c "import sys, yaml; p = yaml.safe_load(open(sys.argv[1])); p['generate'].update(backend=sys.argv[2], \
-no_repeat_ngram=0); yaml.safe_dump(p, open(sys.argv[1], 'w'), sort_keys=False)" \
+  run "$PY" -c "import sys, yaml; p = yaml.safe_load(open(sys.argv[1])); p['generate'].update(backend=sys.argv[2]); \
+yaml.safe_dump(p, open(sys.argv[1], 'w'), sort_keys=False)" \
     "$clone/params.yaml" "$backend"
   started=$SECONDS
   if [[ $DRY == 0 ]]; then (cd "$clone" && dvc repro -q evaluate@0); else echo "+ (cd $clone && dvc repro -q evaluate@0)"; fi

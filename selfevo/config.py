@@ -88,8 +88,9 @@ class PromptParams:
 @dataclass
 class SamplingParams:
     backend: str
-    """What runs the generation: `torch` (the batched loop in selfevo/generation.py) or `vllm` (the
-    optional extra; selfevo/vllm_backend.py). Not in the item-cache key: both write the same records."""
+    """What runs the generation, in generate, teacher, evaluate and references: `torch` (the batched loop
+    in selfevo/generation.py) or `vllm` (the optional extra; selfevo/vllm_backend.py). Not in the
+    item-cache key: both write the same records."""
     temperature: float
     """0 means greedy."""
     top_p: float

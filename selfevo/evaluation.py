@@ -41,15 +41,16 @@ def greedy_answers(model, tokenizer, questions: list[str], params: EvaluateParam
                     no_repeat_ngram=params.no_repeat_ngram, desc=desc)
 
 
-def closed_book(model, tokenizer, tests: list[dict], params: EvaluateParams, desc: str = "evaluate"):
-    """Greedy answers to the test questions with no document; the metrics (with the reference NLL) and,
-    per question, the prediction next to the reference."""
-    answers = greedy_answers(model, tokenizer, [t["question"] for t in tests], params, params.max_new_tokens, desc)
+def closed_book(answerer, tokenizer, tests: list[dict], params: EvaluateParams, nll: float, desc: str = "evaluate"):
+    """Greedy answers to the test questions with no document, by `answerer` (a torch model, or a vLLM
+    one: selfevo.vllm_backend); the metrics, with the reference NLL `nll` (`reference_nll`, computed
+    first by the torch model), and, per question, the prediction next to the reference."""
+    answers = greedy_answers(answerer, tokenizer, [t["question"] for t in tests], params, params.max_new_tokens, desc)
     budget = {"questions_cut": count_over(tokenizer, [qa_messages(t["question"]) for t in tests], params.max_prompt_tokens),
               "references_over_budget": sum(len(tokenizer(t["answer"], add_special_tokens=False)["input_ids"])
                                             > params.max_new_tokens for t in tests)}
     metrics = {**score_answers(answers, [t["answer"] for t in tests], params.bleu_tokenize),
-               "reference_nll": reference_nll(model, tokenizer, tests, params, desc), "questions": len(tests), **budget}
+               "reference_nll": nll, "questions": len(tests), **budget}
     predictions = [{"question": t["question"], "reference": t["answer"], "prediction": a}
                    for t, a in zip(tests, answers)]
     return metrics, predictions
@@ -67,13 +68,14 @@ def read_general(path) -> list[dict]:
     return items
 
 
-def general_ability(model, tokenizer, items: list[dict], params: EvaluateParams, desc: str = "general"):
+def general_ability(answerer, tokenizer, items: list[dict], params: EvaluateParams, nll: float,
+                    desc: str = "general"):
     """Whether domain tuning kept general ability (Dial-insight's capability collapse): the share of
-    everyday questions whose greedy reply holds a right keyword, and the reference answers' NLL."""
-    answers = greedy_answers(model, tokenizer, [i["question"] for i in items], params,
+    everyday questions whose greedy reply holds a right keyword, and the reference answers' NLL `nll`."""
+    answers = greedy_answers(answerer, tokenizer, [i["question"] for i in items], params,
                              params.general_max_new_tokens, desc)
     metrics = {"general_score": keyword_score(answers, [i["keywords"] for i in items]),
-               "general_nll": reference_nll(model, tokenizer, items, params, desc), "general_questions": len(items)}
+               "general_nll": nll, "general_questions": len(items)}
     predictions = [{"question": i["question"], "keywords": i["keywords"], "prediction": a}
                    for i, a in zip(items, answers)]
     return metrics, predictions

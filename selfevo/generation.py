@@ -20,7 +20,7 @@ from selfevo.modeling import stop_token_ids
 from selfevo.prompts import Messages, render_prompt
 
 
-def _banned(tokens: list[int], n: int) -> list[int]:
+def banned_tokens(tokens: list[int], n: int) -> list[int]:
     """The tokens that would complete an n-gram already written in `tokens`."""
     if n <= 0 or len(tokens) < n:
         return []
@@ -61,7 +61,7 @@ def _generate_batch(model, prompts: list[list[int]], seeds: list[int], *, pad_id
         logits = result.logits[:, -1, :].float()
         if no_repeat_ngram:
             for i, tokens in enumerate(out):
-                logits[i, _banned(tokens, no_repeat_ngram)] = float("-inf")
+                logits[i, banned_tokens(tokens, no_repeat_ngram)] = float("-inf")
         if temperature == 0:
             next_ids = logits.argmax(-1)
         else:
@@ -98,11 +98,8 @@ def generate(model, tokenizer, conversations: list[Messages], seeds: list[int], 
                for c in conversations]
     stops = stop_token_ids(model, tokenizer)
     if hasattr(model, "generate_ids"):  # another backend (selfevo.vllm_backend), which batches for itself
-        if no_repeat_ngram:
-            raise PipelineError(f"generate.no_repeat_ngram ({no_repeat_ngram}) is a torch-backend rule; set it "
-                                f"to 0 with generate.backend: vllm")
         tokens = model.generate_ids(prompts, seeds, stops=stops, max_new_tokens=max_new_tokens,
-                                    temperature=temperature, top_p=top_p)
+                                    temperature=temperature, top_p=top_p, no_repeat_ngram=no_repeat_ngram)
         return [tokenizer.decode(t, skip_special_tokens=True).strip() for t in tokens]
     batches = length_batches([len(p) for p in prompts], batch_size, max_batch_tokens, extra=max_new_tokens)
 

@@ -261,6 +261,15 @@ def load_model(model_dir: str | Path, params: ModelParams, device: torch.device 
     return model
 
 
+def release_memory() -> None:
+    """Give back the memory of models no longer referenced (the GPU's too), before the next one loads."""
+    import gc
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def stop_token_ids(model, tokenizer) -> set[int]:
     """Every id that ends an assistant turn: the tokenizer's eos and the generation config's."""
     ids = {tokenizer.eos_token_id}

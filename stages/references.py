@@ -9,16 +9,14 @@ mappings, so the report always finds the file.
 """
 
 import argparse
-import gc
-
-import torch
 
 from selfevo.config import load_params, load_section
 from selfevo.errors import run_stage
-from selfevo.evaluation import closed_book, read_tests
+from selfevo.evaluation import closed_book, read_tests, reference_nll
 from selfevo.jsonio import write_json, write_jsonl
 from selfevo.metrics import split_headline
-from selfevo.modeling import autocast, check_source, load_pretrained, load_pretrained_tokenizer
+from selfevo.modeling import autocast, check_source, load_pretrained, load_pretrained_tokenizer, release_memory
+from selfevo.vllm_backend import VllmModel
 
 
 def main() -> None:
@@ -33,6 +31,7 @@ def main() -> None:
     baselines = load_section("baselines", raw)
     names = baselines.references
     params, model_params = load_section("evaluate", raw), load_section("model", raw)
+    backend = load_section("generate", raw).backend
     tests = read_tests(args.test)
     for name in names:  # fail before any model is loaded
         check_source(name, "baselines.references")
@@ -41,14 +40,21 @@ def main() -> None:
         model = load_pretrained(name, params=model_params, spread=True, quantization=baselines.quantization)
         tokenizer = load_pretrained_tokenizer(name, params=model_params)
         with autocast(model_params):
-            result, answers = closed_book(model, tokenizer, tests, params, desc=name)
+            nll = reference_nll(model, tokenizer, tests, params, name)
+            if backend == "vllm":  # as in stages/evaluate.py: the torch model goes before the engine starts
+                del model
+                release_memory()
+                model = VllmModel(name, None, model_params, seed=0, quantization=baselines.quantization)
+            try:
+                result, answers = closed_book(model, tokenizer, tests, params, nll, desc=name)
+            finally:
+                if backend == "vllm":
+                    model.close()
         metrics[name], stats[name] = split_headline(result)
         predictions += [{"model": name, **a} for a in answers]
         print(f"references: {name} BLEU {metrics[name]['bleu']:.2f}")
         del model
-        gc.collect()
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
+        release_memory()
     write_json(args.metrics, metrics)
     write_json(args.stats, stats)
     write_jsonl(args.predictions, predictions)

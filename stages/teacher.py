@@ -85,7 +85,8 @@ def main() -> None:
         check_source(teacher, "baselines.teacher")
         params = load_section("generate", raw)
         tokenizer = load_pretrained_tokenizer(teacher, params=model_params)
-        model = (VllmModel(teacher, None, model_params, seed=params.seed) if params.backend == "vllm"
+        model = (VllmModel(teacher, None, model_params, seed=params.seed, quantization=baselines.quantization)
+                 if params.backend == "vllm"
                  else load_pretrained(teacher, params=model_params, spread=True, quantization=baselines.quantization))
         with autocast(model_params):
             pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, LABEL)

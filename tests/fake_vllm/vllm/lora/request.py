@@ -1,0 +1,8 @@
+import dataclasses
+
+
+@dataclasses.dataclass
+class LoRARequest:
+    name: str
+    lora_id: int
+    path: str
