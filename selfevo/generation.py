@@ -15,7 +15,6 @@ import torch
 
 from selfevo.batching import length_batches
 from selfevo.distributed import map_batches
-from selfevo.errors import PipelineError
 from selfevo.modeling import stop_token_ids
 from selfevo.prompts import Messages, render_prompt
 

@@ -43,7 +43,8 @@ def _vllm():
 
 class VllmModel:
     """A model served by a vLLM engine: `source` (a folder or hub id, at `revision`), with at most one
-    LoRA adapter, quantized to 4 bits in flight on request (`baselines.quantization`). `generation_config` is the model's own, so stop tokens are found as for a torch model
+    LoRA adapter, quantized to 4 bits in flight on request (`baselines.quantization`).
+    `generation_config` is the model's own, so stop tokens are found as for a torch model
     (selfevo.modeling.stop_token_ids)."""
 
     def __init__(self, source: str, revision: str | None, params: ModelParams, *, seed: int,
