@@ -90,7 +90,8 @@ def bench_vllm(base: Path, model_params, conversations: list, seeds: list[int], 
     same = sum(a == b for a, b in zip(reference, generate(served, tokenizer, conversations, seeds,
                                                            batch_size=batch_size, **greedy)))
     new_tokens = lambda replies: sum(len(tokenizer(r, add_special_tokens=False)["input_ids"]) for r in replies)  # noqa: E731
-    result = {"greedy_identical_to_torch_fp32": same,"installed": True, "device": str(device), "prompts": len(conversations),
+    result = {"installed": True, "device": str(device), "prompts": len(conversations),
+              "greedy_identical_to_torch_fp32": same,
               "torch_s": round(t_torch, 2), "vllm_s": round(t_vllm, 2), "vllm_engine_start_s": round(t_load, 2),
               "torch_new_tokens_per_s": round(new_tokens(by_torch) / t_torch, 1),
               "vllm_new_tokens_per_s": round(new_tokens(by_vllm) / t_vllm, 1),

@@ -45,9 +45,9 @@ def item_seed(seed: int, label: int | str, chunk: str, step: str) -> int:
 
 class ItemCache:
     """Raw generations per chunk for one setting (model, prompts, sampling, label, and the precision and
-    thread count that bf16 autocast results depend on): one JSON file,
-    `<folder>/<settings key>.json`, rewritten atomically after each phase so an interrupted run keeps
-    what it made. `folder=None` disables it."""
+    thread count that bf16 autocast results depend on): one JSON file, `<folder>/<settings key>.json`,
+    rewritten atomically after each phase so an interrupted run keeps what it made. `folder=None`
+    disables it."""
 
     VERSION = 1
 

@@ -30,9 +30,6 @@ from selfevo.prompts import load_prompts
 from selfevo.vllm_backend import VllmModel
 
 
-"""Below this share of chunks kept, generate warns, naming the drop reasons and the params."""
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description="Generate one QA pair per chunk with the round's model.")
     parser.add_argument("--model", required=True, help="θ_r: models/base or models/round_<r-1>")
