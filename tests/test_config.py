@@ -123,3 +123,23 @@ def test_gpu_check_dry_run_passes_on_a_cpu():
     assert result.returncode == 0, result.stderr
     assert "round 0 with generate.backend: torch" in result.stdout
     assert "dvc repro -q evaluate@0" in result.stdout and "make -C" in result.stdout
+
+
+def test_the_lock_pins_every_dependency_at_the_version_pyproject_asks():
+    """`make install` installs requirements.lock: it must hold each pyproject pin, and no torch (its
+    build is installed first, on its own)."""
+    import tomllib
+
+    locked = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", (REPO / "requirements.lock").read_text(), re.M))
+    norm = lambda name: re.sub(r"[-_.]+", "-", name).lower()  # noqa: E731
+    locked = {norm(k): v for k, v in locked.items()}
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    pins = project["dependencies"] + project["optional-dependencies"]["test"]
+    for pin in pins:
+        name, _, version = pin.partition("==")
+        if norm(name) == "torch":
+            assert "torch" not in locked
+        elif version:
+            assert locked.get(norm(name)) == version, f"requirements.lock: {name} is not {version}: run make lock"
+        else:
+            assert norm(re.split(r"[<>=]", name)[0]) in locked, pin

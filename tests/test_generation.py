@@ -1,39 +1,62 @@
-"""Generation: batched output equals one-at-a-time output, greedy and seeded sampling repeat."""
+"""Generation: batched output equals one-at-a-time output, greedy and seeded sampling repeat. Greedy runs
+on the committed fixture's own prompts, whose replies win by wide margins, so they are the same text on
+any machine; sampling runs on an untrained model, whose flat distributions make every seed count."""
 
+import pytest
 import torch
 
 from selfevo.batching import length_batches
 from selfevo.generation import generate
 from selfevo.modeling import load_model, load_tokenizer
-from selfevo.prompts import qa_messages
+from selfevo.prompts import Prompts, qa_messages, question_messages
+from tiny import MINIMAL_PROMPTS, alarm_card, pipeline_cards, severity_answer, severity_question, tiny_model
 
 QUESTIONS = [qa_messages(q) for q in ["Why?", "What causes the fan alarm on the BBU?", "How to fix it?",
                                       "What is the largest planet in the solar system and why?"]]
+CARDS = pipeline_cards()[:4]
+PROMPTS = Prompts(question=MINIMAL_PROMPTS["question.txt"], answer=MINIMAL_PROMPTS["answer.txt"])
+# closed-book questions and question prompts: four lengths, so a batch pads
+KNOWN = [qa_messages(severity_question(code)) for code, _ in CARDS[:2]] + \
+    [question_messages(PROMPTS, alarm_card(code, level)) for code, level in CARDS[2:]]
+KNOWN_REPLIES = [severity_answer(code, level) for code, level in CARDS[:2]] + \
+    [severity_question(code) for code, _ in CARDS[2:]]
 
 
-def run(tiny_base, model_params, batch_size, temperature, seeds=(1, 2, 3, 4), max_batch_tokens=None):
-    model = load_model(tiny_base, model_params, torch.device("cpu"))
+@pytest.fixture(scope="module")
+def fixture_model(tiny_base, model_params):
+    return load_model(tiny_base, model_params, torch.device("cpu")), load_tokenizer(tiny_base, model_params)
+
+
+@pytest.fixture(scope="module")
+def flat_model(tiny_base, model_params):
+    """Untrained: every next token about as likely as any other."""
     tokenizer = load_tokenizer(tiny_base, model_params)
-    return generate(model, tokenizer, QUESTIONS, list(seeds), max_new_tokens=12, temperature=temperature,
-                    top_p=0.9, batch_size=batch_size, max_prompt_tokens=256, max_batch_tokens=max_batch_tokens)
+    return tiny_model(tokenizer, seed=0).eval(), tokenizer
 
 
-def test_greedy_batched_equals_one_at_a_time(tiny_base, model_params):
-    batched = run(tiny_base, model_params, batch_size=4, temperature=0.0)
-    assert batched == run(tiny_base, model_params, batch_size=1, temperature=0.0)
-    assert all(batched)  # an untrained model still writes something (it stops only at <|im_end|>)
+def run(model, conversations, batch_size, temperature, seeds=(1, 2, 3, 4), max_batch_tokens=None):
+    return generate(*model, conversations, list(seeds), max_new_tokens=12, temperature=temperature, top_p=0.9,
+                    batch_size=batch_size, max_prompt_tokens=256, max_batch_tokens=max_batch_tokens)
 
 
-def test_sampling_is_per_item_seeded(tiny_base, model_params):
-    batched = run(tiny_base, model_params, batch_size=4, temperature=1.0)
-    assert batched == run(tiny_base, model_params, batch_size=1, temperature=1.0)
-    assert batched == run(tiny_base, model_params, batch_size=3, temperature=1.0)
-    assert batched != run(tiny_base, model_params, batch_size=4, temperature=1.0, seeds=(5, 6, 7, 8))
+def test_greedy_batched_equals_one_at_a_time(fixture_model):
+    batched = run(fixture_model, KNOWN, batch_size=4, temperature=0.0)
+    assert batched == run(fixture_model, KNOWN, batch_size=1, temperature=0.0)
+    assert batched == KNOWN_REPLIES
 
 
-def test_a_token_budget_changes_the_batches_not_the_output(tiny_base, model_params):
-    batched = run(tiny_base, model_params, batch_size=4, temperature=1.0)
-    assert batched == run(tiny_base, model_params, batch_size=4, temperature=1.0, max_batch_tokens=60)
+def test_sampling_is_per_item_seeded(flat_model):
+    batched = run(flat_model, QUESTIONS, batch_size=4, temperature=1.0)
+    assert batched == run(flat_model, QUESTIONS, batch_size=1, temperature=1.0)
+    assert batched == run(flat_model, QUESTIONS, batch_size=3, temperature=1.0)
+    assert batched != run(flat_model, QUESTIONS, batch_size=4, temperature=1.0, seeds=(5, 6, 7, 8))
+    assert len(set(batched)) == len(batched)  # each item its own stream
+
+
+def test_a_token_budget_changes_the_batches_not_the_output(flat_model, fixture_model):
+    for model, conversations, temperature in ((flat_model, QUESTIONS, 1.0), (fixture_model, KNOWN, 0.0)):
+        batched = run(model, conversations, batch_size=4, temperature=temperature)
+        assert batched == run(model, conversations, batch_size=4, temperature=temperature, max_batch_tokens=60)
 
 
 def test_length_batches_keep_count_and_token_budget():
@@ -48,20 +71,45 @@ def test_length_batches_keep_count_and_token_budget():
     assert length_batches(lengths, batch_size=3) == [[6, 1, 3], [5, 2, 0], [4]]  # no budget: counts only
 
 
+class LoopingModel(torch.nn.Module):
+    """A stand-in whose next token depends on the last one only, by wide margins: 5 -> 6 -> 5 -> 6 ...,
+    then 7, 8, 9 in that order of preference; it loops for ever unless something bans the repeat."""
+
+    def __init__(self, vocab: int = 12):
+        super().__init__()
+        self.vocab = vocab
+        self.anchor = torch.nn.Parameter(torch.zeros(1))  # where generation puts its tensors
+
+    def forward(self, input_ids, past_key_values=None, **_):
+        from types import SimpleNamespace
+
+        logits = torch.zeros(input_ids.shape[0], 1, self.vocab)
+        for row, last in enumerate(input_ids[:, -1].tolist()):
+            for rank, token in enumerate([6 if last == 5 else 5, 7, 8, 9]):
+                logits[row, 0, token] = 10.0 - 2.0 * rank
+        return SimpleNamespace(logits=logits, past_key_values=past_key_values)
+
+
 def test_no_repeat_ngram_bans_only_repeats_within_the_reply(tiny_base, model_params):
     from selfevo.generation import banned_tokens, _generate_batch
     from selfevo.prompts import render_prompt
 
     assert banned_tokens([5, 6, 7, 5, 6], 3) == [7] and banned_tokens([5, 6, 5, 6], 2) == [5] and banned_tokens([5, 6], 3) == []
+
+    def reply(model, prompt, n):
+        return _generate_batch(model, [prompt], [0], pad_id=0, stops=set(), max_new_tokens=8, temperature=0.0,
+                               top_p=1.0, no_repeat_ngram=n)[0]
+
+    looping = LoopingModel()
+    assert reply(looping, [1, 5, 6, 5], 0) == [6, 5, 6, 5, 6, 5, 6, 5]  # left alone, it repeats itself
+    # the prompt's (5, 6) does not count; the reply's second (6, 5) is banned -> 7, its second (5, 6) -> 7,
+    # and after 7 both 5 and 7 have followed it already -> 8
+    capped = reply(looping, [1, 5, 6, 5], 2)
+    assert capped == [6, 5, 6, 7, 5, 7, 7, 8]
+    assert len(set(zip(capped, capped[1:]))) == len(capped) - 1
     model = load_model(tiny_base, model_params, torch.device("cpu"))
     tokenizer = load_tokenizer(tiny_base, model_params)
     prompt = tokenizer(render_prompt(tokenizer, QUESTIONS[1]), add_special_tokens=False)["input_ids"]
-
-    def reply(n):
-        return _generate_batch(model, [prompt], [0], pad_id=tokenizer.pad_token_id, stops=set(), max_new_tokens=40,
-                               temperature=0.0, top_p=1.0, no_repeat_ngram=n)[0]
-
-    free, capped = reply(0), reply(2)
-    assert len(set(zip(free, free[1:]))) < len(free) - 1  # left alone, the tiny model repeats itself
-    assert len(set(zip(capped, capped[1:]))) == len(capped) - 1
+    free, capped = reply(model, prompt, 0), reply(model, prompt, 2)
+    assert len(set(zip(capped, capped[1:]))) == len(capped) - 1  # a real model with its KV cache: no bigram twice
     assert free[:2] == capped[:2]  # nothing is banned before a repeat could happen

@@ -11,14 +11,14 @@ from selfevo.config import SamplingParams
 from selfevo.modeling import fingerprint, load_model, load_tokenizer
 from selfevo.pairs import ItemCache, generate_pairs
 from selfevo.prompts import Prompts
+from tiny import MINIMAL_PROMPTS, alarm_card, pipeline_cards
 
-PROMPTS = Prompts(question="What causes the alarm? {knowledge}", answer="{question} {knowledge} The cable is")
+PROMPTS = Prompts(question=MINIMAL_PROMPTS["question.txt"], answer=MINIMAL_PROMPTS["answer.txt"])
 PARAMS = SamplingParams(backend="torch", temperature=1.0, top_p=0.95, max_question_tokens=12, max_answer_tokens=8,
                         max_prompt_tokens=256, batch_size=4, max_batch_tokens=None, no_repeat_ngram=0,
                         min_grounding=0.0, named_subject=False, evolve_prompts=False, evolve_keep=2,
                         evolve_temperature=0.7, evolve_max_tokens=60, seed=0)
-TEXTS = ["The fan tray is faulty.", "The cable is loose.", "Replace the fan tray.", "Which planet is largest?",
-         "The fan alarm on the BBU.", "Jupiter is the largest planet.", "The alarm is cleared.", "Check the cable."]
+TEXTS = [alarm_card(code, level) for code, level in pipeline_cards()]  # the fixture writes a pair for each
 
 
 def chunks(texts):
@@ -41,7 +41,7 @@ def test_rerun_after_an_edit_generates_only_the_edited_chunk(model, tmp_path):
     assert run(model, chunks(TEXTS))[0] == first  # the cache does not change what is written
 
     edited = TEXTS[:]
-    edited[3] = "Which planet is the largest one?"
+    edited[3] = alarm_card(*pipeline_cards()[3], edited=True)
     incremental, stats = run(model, chunks(edited), tmp_path)
     assert incremental == run(model, chunks(edited))[0]  # equals a from-scratch run of the same inputs
     assert stats["generated"] <= 2  # the edited chunk's question (and its answer, if it was kept)
@@ -100,7 +100,7 @@ def test_question_replay_pairs_each_question_with_its_chunks_prompt():
     items = chunks(TEXTS[:2])
     pairs = [{"id": "a-r0", "chunk_id": items[1]["id"], "question": "What is loose?"}]
     [(messages, target)] = question_replay(pairs, {c["id"]: c["text"] for c in items}, PROMPTS, "qa.jsonl")
-    assert target == "What is loose?" and "The cable is loose." in messages[0]["content"]
+    assert target == "What is loose?" and TEXTS[1] in messages[0]["content"]
     with pytest.raises(PipelineError, match="qa.jsonl: pair a-r0: its chunk"):
         question_replay(pairs, {}, PROMPTS, "qa.jsonl")
 

@@ -16,9 +16,8 @@ import torch
 import yaml
 
 from conftest import REPO
-from selfevo.prompts import answer_messages, load_prompts, qa_messages, question_messages
-from selfevo.training import tokenize_examples, train
-from tiny import PLAIN_CHAT_TEMPLATE, tiny_model, tiny_tokenizer
+from tiny import (EDIT_LINE, MINIMAL_PROMPTS, MINIMAL_VARIANTS, TINY_CHAT, alarm_card, pipeline_cards,
+                  severity_answer, severity_question)
 
 ROUND_STAGES = ("generate", "score", "judge", "evolve", "history", "selection", "train", "evaluate")
 BASELINES = ("teacher", "train_hq", "evaluate_hq", "references")
@@ -54,61 +53,40 @@ def write_jsonl(path: Path, rows) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
-def write_pipeline_base(folder: Path, prompts, levels: list[str]) -> Path:
-    """A tiny model (2 layers, 64 dims) trained to follow the minimal prompts on documents of the
-    corpus' form with other codes, so that it writes a question and an answer for every document: a
-    user's own base model, found by path (the base stage writes a pointer to it)."""
-    cards = [(f"Alarm: XY-{i}\nSeverity: {levels[i % 3]}\n", f"What is the severity of XY-{i}?",
-              f"XY-{i} is {levels[i % 3]}.") for i in range(30)]
-    pairs = [example for doc, q, a in cards for example in
-             ((question_messages(prompts, doc), q), (answer_messages(prompts, doc, q), a), (qa_messages(q), a))]
-    texts = [m["content"] for messages, _ in pairs for m in messages] + [c for _, c in pairs]
-    tokenizer = tiny_tokenizer(texts, 400, PLAIN_CHAT_TEMPLATE)  # no system turn: a short context to learn
-    model = tiny_model(tokenizer)
-    examples, _ = tokenize_examples(tokenizer, pairs, 256)
-    train(model, examples, pad_id=tokenizer.pad_token_id, lr=1.0e-2, batch_size=8, seed=0, max_steps=400)
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
 def minimal_copy(dest: Path) -> Path:
-    """The repo's pipeline code and config, with short data and prompts so a 1-layer model learns the
-    question format in seconds: what is under test here is the pipeline's bookkeeping."""
+    """The repo's pipeline code and config, with short data and prompts that the tiny fixture model
+    follows: what is under test here is the pipeline's bookkeeping."""
     for name in ("dvc.yaml", "stages", "selfevo"):
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / name)
     prompts = dest / "prompts" / "en"
     prompts.mkdir(parents=True)
-    (prompts / "question.txt").write_text("Document: {knowledge}\nWrite one question.")
-    (prompts / "answer.txt").write_text("Question: {question}\nDocument: {knowledge}\nAnswer:")
+    for name, text in MINIMAL_PROMPTS.items():
+        (prompts / name).write_text(text)
     shutil.copy(REPO / "prompts" / "en" / "judge.yaml", prompts / "judge.yaml")
-    (prompts / "variants.yaml").write_text(yaml.safe_dump({
-        "frame": "Document: {knowledge}\n{task}", "evolve": "Rewrite: {task}",
-        "seeds": [{"kind": "fact", "form": "direct", "task": "Write one question."},
-                  {"kind": "fact", "form": "short", "task": "Write one short question."}]}))
+    (prompts / "variants.yaml").write_text(yaml.safe_dump(MINIMAL_VARIANTS))
     (dest / "data" / "corpus").mkdir(parents=True)
     (dest / "data" / "history").mkdir()
     (dest / "data" / "history" / "base.jsonl").write_text("")
-    levels = ["minor", "major", "critical"]
-    for i in range(8):
-        (dest / "data" / "corpus" / f"ALM-10{i}.md").write_text(f"Alarm: ALM-10{i}\nSeverity: {levels[i % 3]}\n")
-    base = write_pipeline_base(dest / "tiny_base", load_prompts(prompts), levels)
+    for code, level in pipeline_cards():
+        (dest / "data" / "corpus" / f"{code}.md").write_text(alarm_card(code, level) + "\n")
+    # a user's own base model, found by path (the base stage writes a pointer to it): the committed
+    # fixture, whose greedy replies to these prompts win by wide margins (tests/test_tiny_chat.py)
+    base = shutil.copytree(TINY_CHAT, dest / "tiny_base")
     (dest / "data" / "teacher").mkdir()
     write_jsonl(dest / "data" / "teacher" / "qa.jsonl",
-                [{"question": f"What is the severity of ALM-10{i}?",
-                  "answer": f"ALM-10{i} is {levels[i % 3]}."} for i in range(8)])
+                [{"question": severity_question(code), "answer": severity_answer(code, level)}
+                 for code, level in pipeline_cards()])
     write_jsonl(dest / "data" / "general.jsonl",
                 [{"question": f"What is {i} plus 1?", "answer": f"{i} plus 1 is {i + 1}.", "keywords": [str(i + 1)]}
                  for i in range(3)])
     write_jsonl(dest / "data" / "test.jsonl",
-                [{"question": f"What is the severity of ALM-10{i}?",
-                  "answer": f"ALM-10{i} is {levels[i % 3]}."} for i in range(4)])
+                [{"question": severity_question(code), "answer": severity_answer(code, level)}
+                 for code, level in pipeline_cards()[:4]])
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["model"].update(base=str(base), cpu_autocast=False)
-    # cleaning filters off: the tiny model's pairs need not name or read their document, only exist
-    params["generate"].update(temperature=0.0, max_question_tokens=16, max_answer_tokens=16, min_grounding=0.0,
-                              named_subject=False)
+    # greedy, so the fixture's margins decide every token; the cleaning keeps its defaults
+    params["generate"].update(temperature=0.0, max_question_tokens=16, max_answer_tokens=16)
     params["score"].update(max_length=128)
     params["selection"].update(k=2, max_ifd=None)
     params["train"].update(epochs=3, batch_size=4, lr=3.0e-3)
@@ -183,7 +161,7 @@ def test_editing_one_document_reruns_from_generate_0(pipeline):
     adapter = lambda: (repo / "models" / "round_0" / "adapter_model.safetensors").read_bytes()
     before = adapter()
     doc = sorted((repo / "data" / "corpus").glob("*.md"))[0]
-    doc.write_text(doc.read_text() + "Device: BBU3910\n")
+    doc.write_text(doc.read_text() + EDIT_LINE + "\n")
     ran = repro(repo)
     assert {"prepare", "generate@0", "score@0", "train@0"} <= ran
     assert not ran & {"base", "evaluate_base"}

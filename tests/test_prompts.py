@@ -8,6 +8,7 @@ from selfevo.prompts import (answer_only_prefix, clean_answer, clean_question, e
                              question_messages)
 
 from conftest import REPO
+from tiny import CHAT_TEMPLATE
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
@@ -102,17 +103,25 @@ def test_clean_answer_drops_an_answer_not_read_from_its_chunk():
 SYSTEM = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
 
 
-def test_encoding_splits_prompt_and_completion(tiny_base, model_params):
+@pytest.fixture()
+def smol_tokenizer(tiny_base, model_params):
+    """The fixture's tokenizer with SmolLM2's own chat template, which adds a default system turn."""
     tokenizer = load_tokenizer(tiny_base, model_params)
+    tokenizer.chat_template = CHAT_TEMPLATE
+    return tokenizer
+
+
+def test_encoding_splits_prompt_and_completion(smol_tokenizer):
+    tokenizer = smol_tokenizer
     prompt, completion = encode_example(tokenizer, [{"role": "user", "content": "Why?"}], "Because.")
     assert tokenizer.decode(prompt) == SYSTEM + "<|im_start|>user\nWhy?<|im_end|>\n<|im_start|>assistant\n"
     assert tokenizer.decode(completion) == "Because.<|im_end|>\n"
 
 
-def test_ifd_direct_context_is_the_training_prompt_without_its_user_turn(tiny_base, model_params):
+def test_ifd_direct_context_is_the_training_prompt_without_its_user_turn(smol_tokenizer):
     """SmolLM2's template adds a system turn when none is given: training, evaluation and IFD's
     conditioned pass all carry it, so IFD's answer-only pass keeps it too and drops only the question."""
-    tokenizer = load_tokenizer(tiny_base, model_params)
+    tokenizer = smol_tokenizer
     prompt, _ = encode_example(tokenizer, [{"role": "user", "content": "Why?"}], "Because.")
     user_turn = tokenizer("<|im_start|>user\nWhy?<|im_end|>\n", add_special_tokens=False)["input_ids"]
     direct = answer_only_prefix(tokenizer)

@@ -13,7 +13,8 @@ from conftest import REPO
 def test_generate_that_keeps_nothing_names_the_reasons_and_params(tmp_path, tiny_base):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["model"].update(base=str(tiny_base), cpu_autocast=False)
-    params["generate"].update(min_grounding=1.0, named_subject=True, max_question_tokens=8, max_answer_tokens=8)
+    # one token cannot hold a question that names a code: nothing is kept, whatever the model writes
+    params["generate"].update(min_grounding=1.0, named_subject=True, max_question_tokens=1, max_answer_tokens=8)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     (tmp_path / "chunks.jsonl").write_text("".join(json.dumps({"id": f"c{i}", "text": f"Alarm ALM-{i} is raised."}) + "\n"
                                                    for i in range(3)))
@@ -62,7 +63,7 @@ def test_a_teacher_model_that_keeps_nothing_stops_its_own_stage(tmp_path, tiny_b
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["model"].update(cpu_autocast=False)
     params["baselines"].update(teacher=str(tiny_base))
-    params["generate"].update(max_question_tokens=8, max_answer_tokens=8)
+    params["generate"].update(max_question_tokens=1, max_answer_tokens=8)  # as above: nothing can be kept
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     (tmp_path / "chunks.jsonl").write_text("".join(json.dumps({"id": f"c{i}", "text": f"Alarm ALM-{i} is raised."})
                                                    + "\n" for i in range(3)))

@@ -9,15 +9,16 @@ import pytest
 import torch
 import yaml
 
-from selfevo.chat import answer, chat
+from selfevo.chat import answer, chat, one_line
 from selfevo.config import load_params, load_section
 from selfevo.export import export
 from selfevo.modeling import load_model, load_tokenizer
 
 from conftest import REPO
 from test_modeling import train_round
+from tiny import severity_question
 
-QUESTION = "What causes the alarm?"
+QUESTION = severity_question("ALM-100")  # the fixture answers it by wide margins
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +40,14 @@ def test_chat_answers_each_line_of_standard_input(round_model, raw_params, model
     out = io.StringIO()
     chat(str(round_model), io.StringIO(f"{QUESTION}\n\nWhich planet is largest?\n"), out, raw_params)
     lines = out.getvalue().splitlines()
-    assert len(lines) == 2  # one answer a question; the blank line is skipped
+    assert len(lines) == 2  # one answer a question, on one line; the blank line is skipped
     model, tokenizer = load_model(round_model, model_params), load_tokenizer(round_model, model_params)
-    assert lines[0] == answer(model, tokenizer, QUESTION, load_section("evaluate", raw_params))
+    assert lines[0] == one_line(answer(model, tokenizer, QUESTION, load_section("evaluate", raw_params)))
     assert lines[0].strip()
+
+
+def test_a_reply_of_several_lines_is_printed_on_one():
+    assert one_line("XY-\n  XY-12?\n\n") == "XY- XY-12?" and one_line("") == ""
 
 
 def test_export_loads_with_plain_transformers_and_answers_the_same(round_model, model_params, raw_params, tmp_path):
@@ -73,4 +78,4 @@ def test_chat_command_reads_standard_input(round_model, raw_params, model_params
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr
     model, tokenizer = load_model(round_model, model_params), load_tokenizer(round_model, model_params)
-    assert result.stdout.splitlines() == [answer(model, tokenizer, QUESTION, load_section("evaluate", raw_params))]
+    assert result.stdout.splitlines() == [one_line(answer(model, tokenizer, QUESTION, load_section("evaluate", raw_params)))]

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from selfevo.errors import PipelineError
@@ -115,14 +116,21 @@ def test_records_and_cache_keys_are_the_backends_own_business(tiny_base, model_p
 
 
 def test_no_repeat_ngram_is_a_vllm_logits_processor_with_the_torch_rule(tiny_base, model_params, fake_vllm):
-    """The engine gets selfevo.vllm_logits.NoRepeatNgram; a request asks for the rule in its extra_args,
-    and the replies are the torch backend's, which the rule changes here."""
+    """The engine gets selfevo.vllm_logits.NoRepeatNgram, which bans what the torch rule bans; a request
+    asks for the rule in its extra_args, and the replies are the torch backend's."""
+    from selfevo.vllm_backend import NO_REPEAT_KEY
+    from selfevo.vllm_logits import NoRepeatNgram
+
+    processor = NoRepeatNgram(None, "cpu", False)
+    ask = lambda n: fake_vllm.SamplingParams(temperature=0.0, top_p=1.0, max_tokens=8, seed=0,  # noqa: E731
+                                             stop_token_ids=[], extra_args={NO_REPEAT_KEY: n})
+    assert processor.new_req_logits_processor(ask(0)) is None  # the rule off: the request passes untouched
+    logits = processor.new_req_logits_processor(ask(2))([5, 6, 7, 5], torch.zeros(12))
+    assert torch.isinf(logits).nonzero().flatten().tolist() == [6]  # 5 -> 6 was written: 6 is banned after 5
     tokenizer = load_tokenizer(tiny_base, model_params)
     model = load_model(tiny_base, model_params)
     served = VllmModel.for_model_dir(tiny_base, model_params, seed=0)
-    free, ruled = ({**GREEDY, "max_new_tokens": 24, "no_repeat_ngram": n} for n in (0, 2))
-    assert generate(model, tokenizer, CONVERSATIONS, [1, 2, 3], **ruled) != generate(model, tokenizer, CONVERSATIONS,
-                                                                                      [1, 2, 3], **free)
+    ruled = {**GREEDY, "max_new_tokens": 24, "no_repeat_ngram": 2}
     assert generate(served, tokenizer, CONVERSATIONS, [1, 2, 3], **ruled) == \
         generate(model, tokenizer, CONVERSATIONS, [1, 2, 3], **ruled)
     engine = fake_vllm.LLM.made[-1]

@@ -3,6 +3,8 @@ byte-level BPE tokenizer and SmolLM2's chat template, for tests: it loads in wel
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 # SmolLM2-Instruct's ChatML template: a default system turn when the conversation has none
@@ -56,3 +58,86 @@ def tiny_model(tokenizer, *, layers: int = 2, hidden: int = 64, heads: int = 4, 
     model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id,
                                                pad_token_id=tokenizer.pad_token_id)
     return model
+
+
+# --- the committed chat fixture (tests/assets/tiny_chat, built by tests/assets/make_tiny_chat.py) --------
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+TINY_CHAT = ASSETS / "tiny_chat"
+LEVELS = ("minor", "major", "critical")
+# the pipeline test's short prompts: a 2-layer model learns to follow them exactly
+MINIMAL_PROMPTS = {
+    "question.txt": "Document: {knowledge}\nWrite one question.",
+    "answer.txt": "Question: {question}\nDocument: {knowledge}\nAnswer:",
+}
+MINIMAL_VARIANTS = {"frame": "Document: {knowledge}\n{task}", "evolve": "Rewrite: {task}",
+                    "seeds": [{"kind": "fact", "form": "direct", "task": "Write one question."},
+                              {"kind": "fact", "form": "short", "task": "Write one short question."}]}
+EVOLVED_TASK = "Write one clear question."
+"""What the fixture writes when asked to rewrite a task: the one child the evolution can breed."""
+EDIT_LINE = "Device: BBU3910"
+"""The line the pipeline test appends to a document to edit it."""
+
+
+def alarm_card(code: str, level: str, edited: bool = False) -> str:
+    """A document of the pipeline test's corpus, as prepare writes its chunk."""
+    return f"Alarm: {code}\nSeverity: {level}" + (f"\n{EDIT_LINE}" if edited else "")
+
+
+def pipeline_cards() -> list[tuple[str, str]]:
+    """(code, severity) of the pipeline test's corpus: ALM-100 .. ALM-107."""
+    return [(f"ALM-10{i}", LEVELS[i % 3]) for i in range(8)]
+
+
+def severity_question(code: str) -> str:
+    return f"What is the severity of {code}?"
+
+
+def severity_answer(code: str, level: str) -> str:
+    return f"{code} is {level}."
+
+
+@torch.no_grad()
+def greedy_with_margins(model, tokenizer, messages, max_new_tokens: int) -> tuple[str, float]:
+    """The greedy reply to `messages` and the smallest gap between the top two logits over its steps
+    (the stop token's step included): a gap far above float noise means any processor picks the same."""
+    from selfevo.prompts import render_prompt
+
+    ids = tokenizer(render_prompt(tokenizer, messages), add_special_tokens=False, return_tensors="pt")["input_ids"]
+    reply, gap = [], float("inf")
+    for _ in range(max_new_tokens):
+        top = model(input_ids=ids).logits[0, -1].float().topk(2)
+        gap = min(gap, float(top.values[0] - top.values[1]))
+        token = int(top.indices[0])
+        if token == tokenizer.eos_token_id:
+            break
+        reply.append(token)
+        ids = torch.cat([ids, torch.tensor([[token]])], dim=-1)
+    return tokenizer.decode(reply, skip_special_tokens=True).strip(), gap
+
+
+# the judge test's prompt and pairs: the fixture says Yes to a pair whose answer restates its chunk, No otherwise
+JUDGE_TEMPLATE = "Knowledge: {knowledge}\nQ: {question}\nA: {answer}\n{criterion}"
+JUDGE_CHUNKS = {"c1": "Alarm ALM-1 is raised when the fan stops.", "c2": "Alarm ALM-2 is raised when the power fails."}
+JUDGE_GOOD = [{"chunk_id": "c1", "question": "When is ALM-1 raised?", "answer": "ALM-1 is raised when the fan stops."},
+              {"chunk_id": "c2", "question": "When is ALM-2 raised?", "answer": "ALM-2 is raised when the power fails."}]
+JUDGE_BAD = [{"chunk_id": "c1", "question": "When is ALM-1 raised?", "answer": "Bananas are yellow fruit."},
+             {"chunk_id": "c2", "question": "When is ALM-2 raised?", "answer": "Paris is in France."}]
+
+
+def judge_criteria() -> dict[str, str]:
+    from selfevo.judge import DIMENSIONS
+
+    return {d: f"Is it {d}?" for d in DIMENSIONS}
+
+
+def judge_cases() -> list[tuple[str, str]]:
+    """(the judging prompt's text, the verdict) for every judge-test pair and dimension."""
+    cases = []
+    for pairs, verdict in ((JUDGE_GOOD, "Yes"), (JUDGE_BAD, "No")):
+        for pair in pairs:
+            for criterion in judge_criteria().values():
+                cases.append((JUDGE_TEMPLATE.replace("{criterion}", criterion).replace("{question}", pair["question"])
+                              .replace("{answer}", pair["answer"]).replace("{knowledge}", JUDGE_CHUNKS[pair["chunk_id"]]),
+                              verdict))
+    return cases
