@@ -48,7 +48,8 @@ def markdown_table(results: dict[str, list[dict]], summary: dict[str, dict]) -> 
                      + f" | {final['bleu']:.2f} | {final['rouge_l']:.2f} | {final['reference_nll']:.4f} |")
     hq = next(iter(summary.values()))["theta_HQ"]
     lines.append("")
-    lines.append(f"Score = BLEU / BLEU(θ_HQ); θ_HQ BLEU {hq['bleu']:.2f}, reference NLL {hq['reference_nll']:.4f}. "
+    lines.append(f"Score = BLEU / BLEU(θ_HQ); θ_HQ BLEU {hq['bleu']['value']:.2f}, reference NLL "
+                 f"{hq['reference_nll']['value']:.4f}. "
                  "θ_0 is the untuned base (the same for all).")
     return "\n".join(lines) + "\n"
 

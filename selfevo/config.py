@@ -235,8 +235,13 @@ class EvaluateParams:
     """As generate.no_repeat_ngram, for the closed-book answers."""
     general_max_new_tokens: int
     """Reply budget for the general-ability questions (data/general.jsonl): short answers."""
+    bootstrap_draws: int
+    """Resamples of the test questions behind every 95% interval (the same ones for every model)."""
+    seed: int
+    """Seeds the bootstrap resamples and the chance level's permutations."""
 
     def __post_init__(self):
+        _check(self.bootstrap_draws >= 100, "evaluate.bootstrap_draws", "must be >= 100 for a 95% interval")
         _check(self.general_max_new_tokens > 0, "evaluate.general_max_new_tokens", "must be positive")
         _check(self.bleu_tokenize in {"13a", "zh", "intl", "char", "none", "flores200"}, "evaluate.bleu_tokenize",
                f"unknown sacrebleu tokenizer {self.bleu_tokenize!r}")
@@ -259,6 +264,8 @@ class BaselineParams:
     quantization: str | None
     """Load the teacher and reference models in `8bit` or `4bit` (bitsandbytes, on a GPU), or null:
     in model.dtype. On a GPU they are spread over every GPU (and CPU memory) by accelerate."""
+    max_test_overlap: float
+    """Warn for a teacher answer with more than this share of its word 4-grams in one test reference."""
 
     def __post_init__(self):
         _check(isinstance(self.teacher, str) and bool(self.teacher), "baselines.teacher",
@@ -268,6 +275,7 @@ class BaselineParams:
         _check(len(set(self.references)) == len(self.references), "baselines.references", "has duplicates")
         _check(self.quantization in {None, "8bit", "4bit"}, "baselines.quantization",
                f"unknown quantization {self.quantization!r}; use 8bit, 4bit or null")
+        _check(0.0 < self.max_test_overlap <= 1.0, "baselines.max_test_overlap", "must be in (0, 1]")
 
 
 @dataclass

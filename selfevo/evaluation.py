@@ -1,36 +1,50 @@
-"""Closed-book evaluation of a model: its greedy answers scored against the references (selfevo/metrics.py),
-and the reference NLL, how likely the model finds the reference answers (a smooth measure next to the
-n-gram overlap of its greedy ones)."""
+"""Closed-book evaluation of a model: its greedy answers scored against the references (selfevo/metrics.py)
+and, where the test records list them, against their facts (selfevo/facts.py); and the reference NLL, how
+likely the model finds the reference answers (a smooth measure next to the n-gram overlap of its greedy
+ones). Every headline figure comes with its 95% bootstrap interval over the questions."""
 
 from __future__ import annotations
 
 from selfevo.config import EvaluateParams
 from selfevo.errors import PipelineError
+from selfevo.facts import FactScore, chance_recall, fact_tokens, states
 from selfevo.generation import count_over, generate
 from selfevo.ifd import answer_nll
+from selfevo.intervals import Metric, interval, resamples
 from selfevo.jsonio import read_jsonl
-from selfevo.metrics import keyword_score, score_answers
+from selfevo.metrics import general_metrics, question_metrics, score_answers
 from selfevo.prompts import encode_example, qa_messages
+from selfevo.testset import has_facts
 
 
-def read_tests(path) -> list[dict]:
-    tests = read_jsonl(path, required=("question", "answer"), texts=("question", "answer"))
-    if not tests:
-        raise PipelineError(f"{path}: no test questions")
-    return tests
-
-
-def reference_nll(model, tokenizer, tests: list[dict], params: EvaluateParams, desc: str = "evaluate") -> float:
-    """The mean over test questions of the reference answer's per-token NLL after its question, with
-    no document, chat-formatted as in training. Lower is better. Unlike BLEU of a greedy answer, it
-    moves with every bit of knowledge a round adds, also when the greedy answer is still wrong."""
+def reference_nlls(model, tokenizer, tests: list[dict], params: EvaluateParams, desc: str = "evaluate") -> list[float]:
+    """Per test question, the reference answer's mean per-token NLL after its question, with no document,
+    chat-formatted as in training. Lower is better. Unlike BLEU of a greedy answer, it moves with every
+    bit of knowledge a round adds, also when the greedy answer is still wrong."""
     sequences = []
     for t in tests:
         prompt, answer = encode_example(tokenizer, qa_messages(t["question"]), t["answer"])
         sequences.append((prompt[-params.max_prompt_tokens:], answer))
     nll = answer_nll(model, sequences, pad_id=tokenizer.pad_token_id, batch_size=params.batch_size,
                      max_batch_tokens=params.max_batch_tokens, desc=f"{desc}: reference NLL")
-    return round(sum(nll) / len(nll), 4)
+    return [round(x, 4) for x in nll]
+
+
+def reference_nll(model, tokenizer, tests: list[dict], params: EvaluateParams, desc: str = "evaluate") -> float:
+    """The mean of `reference_nlls` over the test questions."""
+    nlls = reference_nlls(model, tokenizer, tests, params, desc)
+    return round(sum(nlls) / len(nlls), 4)
+
+
+def with_intervals(metrics: dict[str, Metric], n: int, params: EvaluateParams) -> dict[str, float]:
+    """Each metric on all n questions, and its 95% interval over `evaluate.bootstrap_draws` resamples
+    (`name_low`, `name_high`): the same resamples for every model, so differences are paired."""
+    samples = resamples(n, params.bootstrap_draws, params.seed)
+    figures = {}
+    for name, metric in metrics.items():
+        low, high = interval(metric, samples)
+        figures.update({name: round(metric(range(n)), 4), f"{name}_low": round(low, 4), f"{name}_high": round(high, 4)})
+    return figures
 
 
 def greedy_answers(model, tokenizer, questions: list[str], params: EvaluateParams, max_new_tokens: int,
@@ -41,18 +55,35 @@ def greedy_answers(model, tokenizer, questions: list[str], params: EvaluateParam
                     no_repeat_ngram=params.no_repeat_ngram, desc=desc)
 
 
-def closed_book(answerer, tokenizer, tests: list[dict], params: EvaluateParams, nll: float, desc: str = "evaluate"):
+def fact_figures(predictions: list[dict], tests: list[dict], params: EvaluateParams) -> dict:
+    """The share of questions whose answer states all its facts, and the chance level: the fact recall of
+    the same answers against the facts of other questions of the same kind (`kind`, where records have one)."""
+    answers, facts = [p["prediction"] for p in predictions], [t["facts"] for t in tests]
+    score = FactScore(stated=[sum(p["stated"]) for p in predictions], total=[len(f) for f in facts])
+    chance = chance_recall(answers, facts, [t.get("kind") for t in tests], seed=params.seed)
+    return {"facts_all": round(score.all_stated, 4), "fact_chance": round(chance, 4), "facts": sum(score.total)}
+
+
+def closed_book(answerer, tokenizer, tests: list[dict], params: EvaluateParams, nlls: list[float],
+                desc: str = "evaluate"):
     """Greedy answers to the test questions with no document, by `answerer` (a torch model, or a vLLM
-    one: selfevo.vllm_backend); the metrics, with the reference NLL `nll` (`reference_nll`, computed
-    first by the torch model), and, per question, the prediction next to the reference."""
+    one: selfevo.vllm_backend); the metrics with their intervals, from the per-question reference NLLs
+    `nlls` (`reference_nlls`, computed first by the torch model), and per question the prediction next
+    to the reference, its NLL, and which of its facts it states."""
     answers = greedy_answers(answerer, tokenizer, [t["question"] for t in tests], params, params.max_new_tokens, desc)
     budget = {"questions_cut": count_over(tokenizer, [qa_messages(t["question"]) for t in tests], params.max_prompt_tokens),
               "references_over_budget": sum(len(tokenizer(t["answer"], add_special_tokens=False)["input_ids"])
                                             > params.max_new_tokens for t in tests)}
+    predictions = [{"question": t["question"], "reference": t["answer"], "prediction": a, "nll": nll}
+                   for t, a, nll in zip(tests, answers, nlls)]
+    if has_facts(tests):
+        for p, t in zip(predictions, tests):
+            tokens = fact_tokens(p["prediction"])
+            p.update(facts=t["facts"], stated=[states(tokens, f) for f in t["facts"]])
     metrics = {**score_answers(answers, [t["answer"] for t in tests], params.bleu_tokenize),
-               "reference_nll": nll, "questions": len(tests), **budget}
-    predictions = [{"question": t["question"], "reference": t["answer"], "prediction": a}
-                   for t, a in zip(tests, answers)]
+               **with_intervals(question_metrics(predictions, params.bleu_tokenize), len(tests), params),
+               **(fact_figures(predictions, tests, params) if has_facts(tests) else {}),
+               "questions": len(tests), **budget}
     return metrics, predictions
 
 
@@ -74,8 +105,8 @@ def general_ability(answerer, tokenizer, items: list[dict], params: EvaluatePara
     everyday questions whose greedy reply holds a right keyword, and the reference answers' NLL `nll`."""
     answers = greedy_answers(answerer, tokenizer, [i["question"] for i in items], params,
                              params.general_max_new_tokens, desc)
-    metrics = {"general_score": keyword_score(answers, [i["keywords"] for i in items]),
-               "general_nll": nll, "general_questions": len(items)}
     predictions = [{"question": i["question"], "keywords": i["keywords"], "prediction": a}
                    for i, a in zip(items, answers)]
+    metrics = {**with_intervals(general_metrics(predictions), len(items), params),
+               "general_nll": nll, "general_questions": len(items)}
     return metrics, predictions

@@ -1,5 +1,7 @@
 """Answer-quality metrics against references, with no model: corpus BLEU and chrF (sacrebleu), mean
-ROUGE-L F1 (rouge-score), and the paper's score, BLEU relative to θ_HQ's. The report needs only these."""
+ROUGE-L F1 (rouge-score), fact recall (selfevo/facts.py), the paper's score, BLEU relative to θ_HQ's, and
+each headline figure as a function of the test questions it is computed on, for the bootstrap intervals
+(selfevo/intervals.py). The report needs only these."""
 
 from __future__ import annotations
 
@@ -7,8 +9,11 @@ import re
 
 import sacrebleu
 from rouge_score import rouge_scorer
+from sacrebleu.metrics import BLEU
 
-HEADLINE = ("bleu", "chrf", "rouge_l", "reference_nll", "general_score")
+from selfevo.intervals import Metric, mean_of, ratio_of_sums
+
+HEADLINE = ("bleu", "fact_recall", "fact_recall_low", "fact_recall_high", "reference_nll", "general_score")
 """What a model's metrics file holds, so that a plain `dvc metrics show` fits a terminal; the rest of an
 evaluation (rounds trained, counts, budgets, the general set's NLL) goes to its stats file."""
 
@@ -48,9 +53,39 @@ def paper_score(bleu: float, hq_bleu: float) -> float | None:
     return round(bleu / hq_bleu, 4) if hq_bleu > 0 else None
 
 
+def keyword_hit(prediction: str, words: list[str]) -> bool:
+    """Whether the prediction holds one of the words as a whole word, case-insensitive."""
+    return any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", prediction, re.IGNORECASE) for w in words)
+
+
 def keyword_score(predictions: list[str], keywords: list[list[str]]) -> float:
     """Share (0-1) of predictions holding one of their keywords as a whole word, case-insensitive."""
-    def hit(prediction: str, words: list[str]) -> bool:
-        return any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", prediction, re.IGNORECASE) for w in words)
-    hits = [hit(p, k) for p, k in zip(predictions, keywords)]
+    hits = [keyword_hit(p, k) for p, k in zip(predictions, keywords)]
     return round(sum(hits) / len(hits), 4) if hits else 0.0
+
+
+def bleu_of(hypotheses: list[str], references: list[str], tokenize: str) -> Metric:
+    """Corpus BLEU (0-100) of any multiset of the pairs, from each pair's n-gram counts: on all of them it
+    is sacrebleu's corpus_bleu."""
+    bleu = BLEU(tokenize=tokenize)
+    stats = bleu._extract_corpus_statistics(hypotheses, [references])  # one row of counts per pair
+
+    def metric(idx) -> float:
+        total = [sum(stats[i][k] for i in idx) for k in range(len(stats[0]))]
+        return bleu._compute_score_from_stats(total).score
+    return metric
+
+
+def question_metrics(records: list[dict], tokenize: str) -> dict[str, Metric]:
+    """The test-set figures as functions of question indices, from evaluate's prediction records
+    ({reference, prediction, nll, and with facts: stated, one bool per fact})."""
+    metrics = {"bleu": bleu_of([r["prediction"] for r in records], [r["reference"] for r in records], tokenize),
+               "reference_nll": mean_of([r["nll"] for r in records])}
+    if all("stated" in r for r in records):
+        metrics["fact_recall"] = ratio_of_sums([sum(r["stated"]) for r in records], [len(r["stated"]) for r in records])
+    return metrics
+
+
+def general_metrics(records: list[dict]) -> dict[str, Metric]:
+    """The general-ability score as a function of general-question indices."""
+    return {"general_score": mean_of([float(keyword_hit(r["prediction"], r["keywords"])) for r in records])}

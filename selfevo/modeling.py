@@ -94,6 +94,28 @@ def set_threads(params: ModelParams, device: torch.device) -> int:
     return threads
 
 
+def processor() -> dict:
+    """What a stage ran on, for its stats: results in bf16 (and greedy near-ties in any dtype) can differ
+    between processors. The CPU's model name and whether it multiplies bf16 natively; the GPU's, where
+    there is one; and torch's thread count."""
+    import platform
+
+    cpu, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                cpu = value.strip()
+            elif key.strip() in ("flags", "Features") and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    info = {"cpu": cpu, "cpu_bf16": bool(flags & {"avx512_bf16", "amx_bf16", "bf16"}), "threads": torch.get_num_threads()}
+    if torch.cuda.is_available():
+        info.update(gpu=torch.cuda.get_device_name(0), gpu_bf16=torch.cuda.is_bf16_supported())
+    return info
+
+
 def autocast_threads(params: ModelParams, device: torch.device | None = None) -> int | None:
     """The thread count results depend on: torch's, where bf16 autocast runs on a CPU; None elsewhere."""
     device = device or pick_device()

@@ -1,13 +1,16 @@
 """evaluate@r: θ_{r+1} answers every test question with no document, greedily; BLEU, chrF and ROUGE-L,
-and the NLL of the reference answers. Then the general-ability set, likewise: the share of replies
-with a right keyword and the reference NLL, to see whether domain tuning costs general ability.
+the NLL of the reference answers, and where the test records list their facts, the share of facts the
+answers state (fact recall), the share of questions with every fact stated, and the chance level. Then
+the general-ability set, likewise: the share of replies with a right keyword and the reference NLL, to
+see whether domain tuning costs general ability. Every headline figure has its 95% bootstrap interval.
 
     python stages/evaluate.py --model models/round_0 --test data/test.jsonl \
         --metrics metrics/eval/round_0.json --stats metrics/evaluate/round_0.json \
         --predictions reports/predictions/round_0.jsonl \
         --general data/general.jsonl --general-predictions reports/predictions/general/round_0.jsonl
 
-The metrics file holds the headline (selfevo.metrics.HEADLINE), the stats file the rest.
+The metrics file holds the headline (selfevo.metrics.HEADLINE), the stats file the rest, with the
+processor it ran on.
 `evaluate_base` and `evaluate_hq` run the same file on θ_0 and θ_HQ. With `generate.backend: vllm`
 the torch model computes the reference NLLs first and is freed; a vLLM engine then writes the answers.
 """
@@ -18,10 +21,11 @@ import sys
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
-from selfevo.evaluation import closed_book, general_ability, read_general, read_tests, reference_nll
+from selfevo.evaluation import closed_book, general_ability, read_general, reference_nll, reference_nlls
 from selfevo.jsonio import write_json, write_jsonl
 from selfevo.metrics import split_headline
-from selfevo.modeling import autocast, load_model, load_tokenizer, model_chain, release_memory
+from selfevo.modeling import autocast, load_model, load_tokenizer, model_chain, processor, release_memory
+from selfevo.testset import has_facts, read_tests
 from selfevo.vllm_backend import VllmModel
 
 
@@ -47,19 +51,19 @@ def main() -> None:
     _, adapters = model_chain(args.model)
     model, tokenizer = load_model(args.model, model_params), load_tokenizer(args.model, model_params)
     with autocast(model_params):
-        nll = reference_nll(model, tokenizer, tests, params)
+        nlls = reference_nlls(model, tokenizer, tests, params)
         general_nll = reference_nll(model, tokenizer, general, params, "general")
         if backend == "vllm":  # the engine takes the GPU's free memory when it starts: the torch model goes first
             del model
             release_memory()
             model = VllmModel.for_model_dir(args.model, model_params, seed=0)
         try:
-            metrics, predictions = closed_book(model, tokenizer, tests, params, nll)
+            metrics, predictions = closed_book(model, tokenizer, tests, params, nlls)
             general_metrics, general_predictions = general_ability(model, tokenizer, general, params, general_nll)
         finally:
             if backend == "vllm":
                 model.close()
-    metrics = {"rounds_trained": len(adapters), **metrics, **general_metrics}
+    metrics = {"rounds_trained": len(adapters), **metrics, **general_metrics, "processor": processor()}
     if metrics["references_over_budget"] or metrics["questions_cut"]:
         print(f"warning: evaluate: {metrics['references_over_budget']} of {len(tests)} reference answers are longer "
               f"than evaluate.max_new_tokens ({params.max_new_tokens}), so no answer can match them in full, and "
@@ -70,9 +74,12 @@ def main() -> None:
     write_json(args.stats, detail)
     write_jsonl(args.predictions, predictions)
     write_jsonl(args.general_predictions, general_predictions)
-    print(f"evaluate: {args.model} ({len(adapters)} adapters) BLEU {metrics['bleu']:.2f} chrF {metrics['chrf']:.2f} "
-          f"ROUGE-L {metrics['rouge_l']:.2f} reference NLL {metrics['reference_nll']:.4f}; general: score "
-          f"{metrics['general_score']:.3f} NLL {metrics['general_nll']:.4f} -> {args.metrics}")
+    facts = (f"fact recall {metrics['fact_recall']:.3f} [{metrics['fact_recall_low']:.3f}, "
+             f"{metrics['fact_recall_high']:.3f}] (chance {metrics['fact_chance']:.3f}), " if has_facts(tests) else
+             f"fact metrics absent ({args.test} lists no facts), ")
+    print(f"evaluate: {args.model} ({len(adapters)} adapters) {facts}BLEU {metrics['bleu']:.2f} "
+          f"[{metrics['bleu_low']:.2f}, {metrics['bleu_high']:.2f}], reference NLL {metrics['reference_nll']:.4f}; "
+          f"general: score {metrics['general_score']:.3f} NLL {metrics['general_nll']:.4f} -> {args.metrics}")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import PipelineError, run_stage
 from selfevo.evolution import choose_variant, diversity, question_template
 from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl
-from selfevo.modeling import autocast, autocast_threads, fingerprint, load_model, load_tokenizer
+from selfevo.modeling import autocast, autocast_threads, fingerprint, load_model, load_tokenizer, processor
 from selfevo.pairs import ItemCache, check_kept, generate_pairs
 from selfevo.prompts import load_prompts
 from selfevo.vllm_backend import VllmModel
@@ -80,6 +80,7 @@ def main() -> None:
               f"({params.max_prompt_tokens}) lost the start of their document: {stats['prompts_cut']['question']} "
               f"question prompts and {stats['prompts_cut']['answer']} answer prompts; raise it (within the model's "
               f"context) or lower corpus.max_chunk_chars", file=sys.stderr)
+    stats["processor"] = processor()
     write_json(args.stats, stats)  # first, so the reasons are on disk even when nothing was kept
     check_kept(f"generate@{args.round}", stats, params, args.prompts, f"The counts are in {args.stats}"
                + (f", the raw replies in {args.cache}" if args.cache else ""))

@@ -16,7 +16,7 @@ from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import read_jsonl, write_json, write_jsonl
 from selfevo.judge import DIMENSIONS, judge_pairs, load_judge
-from selfevo.modeling import autocast, load_model, load_tokenizer
+from selfevo.modeling import autocast, load_model, load_tokenizer, processor
 
 
 def main() -> None:
@@ -57,7 +57,8 @@ def main() -> None:
         if not failed:
             kept.append({**pair, "judge": score})
     mean = {d: round(sum(s[d] for s in scores) / len(scores), 4) if scores else None for d in DIMENSIONS}
-    stats = {"pairs": len(pairs), "kept": len(kept), "mean": mean, "dropped_below_min": dropped}
+    stats = {"pairs": len(pairs), "kept": len(kept), "mean": mean, "dropped_below_min": dropped,
+             "processor": processor()}
     write_json(args.stats, stats)
     if pairs and not kept:
         raise PipelineError(f"{args.scored}: the judge dropped all {len(pairs)} pairs (below judge.min_*: "

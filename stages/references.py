@@ -12,10 +12,11 @@ import argparse
 
 from selfevo.config import load_params, load_section
 from selfevo.errors import run_stage
-from selfevo.evaluation import closed_book, read_tests, reference_nll
+from selfevo.evaluation import closed_book, reference_nlls
 from selfevo.jsonio import write_json, write_jsonl
 from selfevo.metrics import split_headline
 from selfevo.modeling import autocast, check_source, load_pretrained, load_pretrained_tokenizer, release_memory
+from selfevo.testset import read_tests
 from selfevo.vllm_backend import VllmModel
 
 
@@ -40,13 +41,13 @@ def main() -> None:
         model = load_pretrained(name, params=model_params, spread=True, quantization=baselines.quantization)
         tokenizer = load_pretrained_tokenizer(name, params=model_params)
         with autocast(model_params):
-            nll = reference_nll(model, tokenizer, tests, params, name)
+            nlls = reference_nlls(model, tokenizer, tests, params, name)
             if backend == "vllm":  # as in stages/evaluate.py: the torch model goes before the engine starts
                 del model
                 release_memory()
                 model = VllmModel(name, None, model_params, seed=0, quantization=baselines.quantization)
             try:
-                result, answers = closed_book(model, tokenizer, tests, params, nll, desc=name)
+                result, answers = closed_book(model, tokenizer, tests, params, nlls, desc=name)
             finally:
                 if backend == "vllm":
                     model.close()

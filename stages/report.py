@@ -1,9 +1,11 @@
-"""report: every evaluation of this run, scored as in the paper (Score = BLEU / BLEU of θ_HQ), as a
-curve for `dvc plots show`, the Fig. 2 PNG, a summary of every model, and the score metric (θ_N's and
-the best round's).
+"""report: every evaluation of this run, with its 95% intervals: the paper's score (BLEU / BLEU of θ_HQ),
+fact recall against its chance level, BLEU, reference NLL and general score; for each round against the
+previous one, θ_0 and θ_HQ, whether each difference is outside its paired interval; the curve for
+`dvc plots show`, the Fig. 2 PNG, the summary, and the score metric (θ_N's and the best round's).
 
     python stages/report.py --rounds metrics/eval --details metrics/evaluate --hq metrics/baselines/hq.json \
-        --references metrics/baselines/references.json --plot reports/scores.json \
+        --references metrics/baselines/references.json --predictions reports/predictions \
+        --test data/test.jsonl --chunks data/prepared/chunks.jsonl --plot reports/scores.json \
         --figure reports/fig2.png --summary reports/summary.json --score metrics/score.json
 """
 
@@ -11,21 +13,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from selfevo.config import PARAMS_FILE, load_rounds
+from selfevo.comparisons import compare, figures, scored
+from selfevo.config import PARAMS_FILE, QA_FILE, load_params, load_rounds, load_section
 from selfevo.errors import PipelineError, run_stage
-from selfevo.jsonio import read_json, write_json
+from selfevo.facts import unsupported_facts
+from selfevo.jsonio import read_json, read_jsonl, write_json
 from selfevo.metrics import paper_score
-from selfevo.plots import score_chart
+from selfevo.plots import interval_panels
+from selfevo.testset import has_facts, read_tests
 
-METRICS = ("bleu", "chrf", "rouge_l", "reference_nll")
-
-
-GENERAL = ("general_score", "general_nll")  # the general-ability set (evaluate); reference models skip it
-
-
-def scored(metrics: dict, hq_bleu: float) -> dict:
-    return {**{k: metrics[k] for k in (*METRICS, *GENERAL) if k in metrics},
-            "score": paper_score(metrics["bleu"], hq_bleu)}
+DETAIL = ("chrf", "rouge_l", "facts_all", "fact_chance", "general_nll")  # reported without an interval
 
 
 def read_evaluation(metrics: Path, details: Path) -> dict:
@@ -52,65 +49,113 @@ def read_models(folder: Path, details: Path, names: list[str]) -> list[dict]:
     return models
 
 
+def read_predictions(folder: Path, name: str) -> tuple[list[dict], list[dict]]:
+    general = folder / "general" / f"{name}.jsonl"
+    return (read_jsonl(folder / f"{name}.jsonl", required=("prediction", "reference", "nll")),
+            read_jsonl(general, required=("prediction", "keywords")) if general.is_file() else [])
+
+
+def self_taught(raw: dict) -> bool:
+    """Whether θ_HQ's teacher is θ_0 itself, so that the score is measured against a self-taught yardstick."""
+    teacher = load_section("baselines", raw).teacher
+    return teacher != QA_FILE and teacher == load_section("model", raw).base
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Score every model against θ_HQ; Fig. 2.")
-    parser.add_argument("--rounds", required=True, help="folder of evaluate metrics (θ_0 and every round)")
-    parser.add_argument("--details", required=True, help="folder of evaluate stats (the same names, and hq)")
-    parser.add_argument("--hq", required=True, help="θ_HQ's evaluate metrics")
-    parser.add_argument("--references", required=True, help="reference models' metrics")
-    parser.add_argument("--plot", required=True)
-    parser.add_argument("--figure", required=True)
-    parser.add_argument("--summary", required=True)
-    parser.add_argument("--score", required=True, help="the score metric: θ_N's and the best round's")
+    parser = argparse.ArgumentParser(description="Score every model against θ_HQ, with intervals; Fig. 2.")
+    for name, text in (("rounds", "folder of evaluate metrics (θ_0 and every round)"),
+                       ("details", "folder of evaluate stats (the same names, and hq)"), ("hq", "θ_HQ's metrics"),
+                       ("references", "reference models' metrics"), ("predictions", "folder of evaluate predictions"),
+                       ("test", "the test set"), ("chunks", "the corpus' chunks"), ("plot", "the curve (JSON)"),
+                       ("figure", "Fig. 2 (PNG)"), ("summary", "every model and comparison (JSON)"),
+                       ("score", "the score metric: θ_N's and the best round's")):
+        parser.add_argument(f"--{name}", required=True, help=text)
     args = parser.parse_args()
 
-    rounds = load_rounds()
+    raw = load_params()
+    rounds, params = load_rounds(raw), load_section("evaluate", raw)
     if not Path(args.hq).is_file():
         raise PipelineError(f"{args.hq}: θ_HQ's metrics are missing, and every score is relative to them; "
                             f"run `dvc repro evaluate_hq` (or the whole pipeline, `dvc repro`)")
-    hq = read_evaluation(Path(args.hq), Path(args.details) / "hq.json")
-    models = read_models(Path(args.rounds), Path(args.details), ["base"] + [f"round_{r.round}" for r in rounds])
+    names = {"theta_HQ": "hq", "theta_0": "base", **{f"theta_{r.round + 1}": f"round_{r.round}" for r in rounds}}
+    evaluations = {"theta_HQ": read_evaluation(Path(args.hq), Path(args.details) / "hq.json"),
+                   **dict(zip(list(names)[1:], read_models(Path(args.rounds), Path(args.details), list(names.values())[1:])))}
+    tests = read_tests(args.test)
+    records = {label: read_predictions(Path(args.predictions), name) for label, name in names.items()}
+    hq = scored(*records["theta_HQ"], params.bleu_tokenize)
+    models = {label: scored(*records[label], params.bleu_tokenize, hq) for label in names}  # θ_HQ's score: 1
+    n_test, n_general = len(tests), len(records["theta_HQ"][1])
+    for label, (recs, _) in records.items():
+        if len(recs) != n_test:
+            raise PipelineError(f"{args.predictions}/{names[label]}.jsonl: {len(recs)} answers for {n_test} test "
+                                f"questions in {args.test}; run `dvc repro`")
+    defined = evaluations["theta_HQ"]["bleu"] > 0
+    summary = {}
+    for label, model in models.items():
+        figs = figures(model, n_test, n_general, params.bootstrap_draws, params.seed)
+        if not defined:
+            figs.pop("score", None)
+        summary[label] = {**figs, **{k: evaluations[label][k] for k in DETAIL if k in evaluations[label]}}
+    pairs = [(f"theta_{k}", other) for k in range(1, len(rounds) + 1)
+             for other in dict.fromkeys([f"theta_{k - 1}", "theta_0", "theta_HQ"])] + [("theta_0", "theta_HQ")]
+    summary["comparisons"] = compare(models, pairs, n_test, n_general, params.bootstrap_draws, params.seed)
     references = read_json(args.references) if Path(args.references).is_file() else {}
-
-    curve = [{"rounds_trained": m["rounds_trained"], **scored(m, hq["bleu"])} for m in models]
-    defined = hq["bleu"] > 0
-    if not defined:
-        print(f"warning: {args.hq}: θ_HQ has BLEU 0, so the score BLEU / BLEU(θ_HQ) is undefined (null in the "
-              f"summary); Fig. 2 shows BLEU itself, and every other metric is reported", file=sys.stderr)
-    base = curve[0]
-    for row in curve:
-        row.update(theta_0=base["score"], theta_HQ=1.0 if defined else None, theta_HQ_reference_nll=hq["reference_nll"])
-        if "general_score" in hq:
-            row.update(theta_HQ_general_score=hq["general_score"])
-    summary = {
-        "theta_HQ": scored(hq, hq["bleu"]),
-        **{f"theta_{r['rounds_trained']}": {k: r[k] for k in (*METRICS, *GENERAL, "score") if k in r}
-           for r in curve},
-        "references": {name: scored(m, hq["bleu"]) for name, m in references.items()},
-        "final_score": curve[-1]["score"], "best_score": max(r["score"] for r in curve) if defined else None,
-    }
+    summary["references"] = {name: {**m, "score": paper_score(m["bleu"], evaluations["theta_HQ"]["bleu"])}
+                             for name, m in references.items()}
+    theta = [label for label in names if label != "theta_HQ"]
+    scores = [summary[t]["score"]["value"] if defined else None for t in theta]
+    summary.update(final_score=scores[-1], best_score=max(scores) if defined else None)
+    notes = []
     if not defined:
         summary["score_undefined"] = f"θ_HQ's BLEU is 0 ({args.hq})"
+        notes.append(f"θ_HQ's BLEU is 0 ({args.hq}): the score BLEU / BLEU(θ_HQ) is undefined; Fig. 2 shows BLEU")
+    if self_taught(raw):
+        notes.append("θ_HQ was tuned on θ_0's own QA (baselines.teacher is model.base): every score is against a "
+                     "self-taught yardstick, not a stronger teacher")
+    if has_facts(tests):
+        missing = unsupported_facts(tests, [c["text"] for c in read_jsonl(args.chunks, required=("text",))])
+        summary["unsupported_facts"] = [{"record": n, "fact": f} for n, f in missing]
+        if missing:
+            print(f"warning: {args.test}: {len(missing)} facts appear in no chunk of the corpus, so no model can "
+                  f"learn them from it: " + ", ".join(f"record {n}: {f!r}" for n, f in missing[:10]), file=sys.stderr)
+    else:
+        notes.append(f"fact metrics absent: {args.test} lists no `facts` (README: the test set)")
+    summary["notes"] = notes
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+
+    curve = [{"rounds_trained": n, **{f"{metric}{part}": summary[t][metric][key]
+                                      for metric in summary[t] if isinstance(summary[t][metric], dict)
+                                      for part, key in (("", "value"), ("_low", "low"), ("_high", "high"))},
+              **{k: summary[t][k] for k in DETAIL if k in summary[t]},
+              **{f"theta_0{'' if m == 'score' else '_' + m}": summary["theta_0"][m]["value"] for m in ("score",) if defined},
+              **{f"theta_HQ{'' if m == 'score' else '_' + m}": summary["theta_HQ"][m]["value"]
+                 for m in ("score", "reference_nll", "fact_recall", "general_score") if m in summary["theta_HQ"]}}
+             for n, t in enumerate(theta)]
+    if not defined:
+        for row in curve:
+            row["score"] = None
     write_json(args.plot, curve)
     write_json(args.summary, summary)
     write_json(args.score, {"score": summary["final_score"], "best_score": summary["best_score"]})
     key = "score" if defined else "bleu"
-    series = {"Self-Evolution": [r[key] for r in curve]}
-    if all("general_score" in r for r in curve):
-        series["general questions right (share)"] = [r["general_score"] for r in curve]
-    score_chart(args.figure, [r["rounds_trained"] for r in curve], series,
-                {"θ_0 (base)": base[key], "θ_HQ (teacher QA)": 1.0 if defined else hq["bleu"],
-                 **{name: m[key] for name, m in summary["references"].items()}},
-                title="Closed-book score by round (Fig. 2)" if defined else
-                "Closed-book BLEU by round (score undefined: θ_HQ's BLEU is 0)",
-                ylabel="Score = BLEU / BLEU(θ_HQ)" if defined else "BLEU")
-    print(f"  θ_HQ: BLEU {hq['bleu']:6.2f}  (score 1 by definition)  reference NLL {hq['reference_nll']:.4f}")
-    for r in curve:
-        general = f"  general {r['general_score']:.3f} (NLL {r['general_nll']:.4f})" if "general_score" in r else ""
-        print(f"  θ_{r['rounds_trained']}: BLEU {r['bleu']:6.2f}  chrF {r['chrf']:6.2f}  ROUGE-L {r['rouge_l']:6.2f}"
-              f"  score {'undefined' if r['score'] is None else format(r['score'], '.3f')}"
-              f"  reference NLL {r['reference_nll']:.4f}{general}")
-    print(f"report: {len(curve)} models -> {args.plot}, {args.figure}, {args.summary}, {args.score}")
+    panels = [{"title": "Closed-book score (Fig. 2)" if defined else "Closed-book BLEU (score undefined)",
+               "ylabel": "Score = BLEU / BLEU(θ_HQ)" if defined else "BLEU", "series": {"Self-Evolution": key},
+               "baselines": {"θ_HQ (teacher QA)": summary["theta_HQ"][key]["value"]}}]
+    if has_facts(tests):
+        panels.append({"title": "Facts stated", "ylabel": "fact recall", "series": {"Self-Evolution": "fact_recall"},
+                       "baselines": {"θ_HQ (teacher QA)": summary["theta_HQ"]["fact_recall"]["value"],
+                                     "chance (θ_N, other questions' facts)": summary[theta[-1]]["fact_chance"]}})
+    interval_panels(args.figure, list(range(len(theta))), curve, panels)
+    for label in names:
+        row = summary[label]
+        shown = "  ".join(f"{m} {row[m]['value']:.3f} [{row[m]['low']:.3f}, {row[m]['high']:.3f}]"
+                          for m in ("score", "fact_recall", "bleu", "reference_nll", "general_score") if m in row)
+        chance = f"  (chance {row['fact_chance']:.3f})" if "fact_chance" in row else ""
+        print(f"  {label}: {shown}{chance}")
+    real = [c for c in summary["comparisons"] if c["differs"]]
+    print(f"report: {len(theta)} models, {len(real)} of {len(summary['comparisons'])} paired differences outside "
+          f"their interval -> {args.plot}, {args.figure}, {args.summary}, {args.score}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import PipelineError, run_stage
 from selfevo.evolution import question_template
 from selfevo.jsonio import read_json, read_jsonl, write_json
-from selfevo.modeling import LINEAGE, autocast, load_model, load_tokenizer, write_lineage
+from selfevo.modeling import LINEAGE, autocast, load_model, load_tokenizer, processor, write_lineage
 from selfevo.prompts import load_prompts, qa_messages
 from selfevo.training import add_lora, question_replay, tokenize_examples, train
 
@@ -100,7 +100,7 @@ def main() -> None:
         shutil.rmtree(out, ignore_errors=True)
         tmp.rename(out)  # lineage paths are relative to the round folder, which the rename does not change
     stats.update(new_pairs=len(new), selected_pairs=len(selected), replayed_questions=len(replay),
-                 too_long_dropped=too_long)
+                 too_long_dropped=too_long, processor=processor())
     write_json(args.stats, stats)
     print(f"train {out.name}: {len(data)} pairs + {len(replay)} question examples ({too_long} too long), loss {stats['first_loss']} -> {stats['final_loss']}, "
           f"{stats['tokens_per_second']} tok/s -> {out}")

@@ -19,7 +19,7 @@ from selfevo.prompts import encode_example, qa_messages
 from selfevo.training import tokenize_examples, train
 
 PARAMS = EvaluateParams(bleu_tokenize="13a", max_new_tokens=12, max_prompt_tokens=256, batch_size=2,
-                        max_batch_tokens=None, no_repeat_ngram=0, general_max_new_tokens=8)
+                        max_batch_tokens=None, no_repeat_ngram=0, general_max_new_tokens=8, bootstrap_draws=200, seed=0)
 TESTS = [{"question": "What causes the fan alarm?", "answer": "The fan tray is faulty."},
          {"question": "How is the cable alarm cleared?", "answer": "Tighten the loose cable, then check the port."},
          {"question": "Which planet is largest?", "answer": "Jupiter is the largest planet."}]
@@ -82,8 +82,9 @@ def test_general_set_is_read_and_scored(tiny_base, model_params, tmp_path):
     model, tokenizer = load_model(tiny_base, model_params), load_tokenizer(tiny_base, model_params)
     nll = reference_nll(model, tokenizer, items[:4], PARAMS)
     metrics, predictions = general_ability(model, tokenizer, items[:4], PARAMS, nll)
-    assert metrics == {"general_score": metrics["general_score"], "general_nll": nll, "general_questions": 4}
-    assert 0 <= metrics["general_score"] <= 1 and nll > 0
+    assert set(metrics) == {"general_score", "general_score_low", "general_score_high", "general_nll",
+                            "general_questions"} and metrics["general_nll"] == nll and metrics["general_questions"] == 4
+    assert 0 <= metrics["general_score_low"] <= metrics["general_score"] <= metrics["general_score_high"] <= 1 and nll > 0
     assert [p["question"] for p in predictions] == [i["question"] for i in items[:4]]
     hits = keyword_score([p["prediction"] for p in predictions], [i["keywords"] for i in items[:4]])
     assert metrics["general_score"] == hits
@@ -91,8 +92,32 @@ def test_general_set_is_read_and_scored(tiny_base, model_params, tmp_path):
 
 def test_references_longer_than_the_reply_budget_are_counted(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
-    metrics, _ = closed_book(model, tokenizer, TESTS, PARAMS, nll=1.5)
+    metrics, _ = closed_book(model, tokenizer, TESTS, PARAMS, nlls=[1.5] * len(TESTS))
     assert metrics["reference_nll"] == 1.5 and metrics["questions"] == len(TESTS)
     lengths = [len(tokenizer(t["answer"], add_special_tokens=False)["input_ids"]) for t in TESTS]
     assert metrics["references_over_budget"] == sum(n > PARAMS.max_new_tokens for n in lengths) > 0
     assert metrics["questions_cut"] == 0
+
+
+def test_closed_book_scores_facts_with_intervals_and_a_chance_level(model_and_tokenizer):
+    """A test set with facts: each prediction says which facts it states, fact recall is their share, and
+    every headline figure lies inside its interval; without facts the fact figures are absent, not 0."""
+    model, tokenizer = model_and_tokenizer
+    from tiny import pipeline_cards, severity_answer, severity_question
+
+    tests = [{"question": severity_question(code), "answer": severity_answer(code, level), "facts": [level, "alarm"],
+              "kind": "severity"} for code, level in pipeline_cards()]
+    nlls = [1.0 + i / 10 for i in range(len(tests))]
+    metrics, predictions = closed_book(model, tokenizer, tests, PARAMS, nlls)
+    stated = [s for p in predictions for s in p["stated"]]
+    assert all(len(p["stated"]) == 2 for p in predictions) and metrics["facts"] == 2 * len(tests)
+    assert metrics["fact_recall"] == round(sum(stated) / len(stated), 4)
+    assert metrics["facts_all"] == round(sum(all(p["stated"]) for p in predictions) / len(tests), 4)
+    for name in ("bleu", "fact_recall", "reference_nll"):
+        assert metrics[f"{name}_low"] <= metrics[name] <= metrics[f"{name}_high"], name
+    assert metrics["reference_nll"] == pytest.approx(sum(nlls) / len(nlls), abs=1e-4)
+    assert 0 <= metrics["fact_chance"] <= 1
+    plain, plain_predictions = closed_book(model, tokenizer, [{k: t[k] for k in ("question", "answer")} for t in tests],
+                                           PARAMS, nlls)
+    assert not {"fact_recall", "facts_all", "fact_chance"} & set(plain) and "stated" not in plain_predictions[0]
+    assert plain["bleu"] == metrics["bleu"]

@@ -35,12 +35,13 @@ def test_generate_that_keeps_nothing_names_the_reasons_and_params(tmp_path, tiny
     assert not (tmp_path / "qa.jsonl").exists()
 
 
-def run_teacher(folder, qa_file, chunks):
-    (folder / "params.yaml").write_text(yaml.safe_dump({"baselines": {"teacher": "qa_file", "references": [], "quantization": None}}))
+def run_teacher(folder, qa_file, chunks, test=REPO / "data" / "test.jsonl"):
+    baselines = yaml.safe_load((REPO / "params.yaml").read_text())["baselines"]
+    (folder / "params.yaml").write_text(yaml.safe_dump({"baselines": {**baselines, "teacher": "qa_file"}}))
     (folder / "chunks.jsonl").write_text("".join(json.dumps(c) + "\n" for c in chunks))
     return subprocess.run([sys.executable, str(REPO / "stages" / "teacher.py"), "--chunks", "chunks.jsonl",
-                           "--prompts", str(REPO / "prompts" / "en"), "--qa-file", str(qa_file), "--out", "out.jsonl",
-                           "--stats", "stats.json"], cwd=folder, capture_output=True, text=True)
+                           "--prompts", str(REPO / "prompts" / "en"), "--qa-file", str(qa_file), "--test", str(test),
+                           "--out", "out.jsonl", "--stats", "stats.json"], cwd=folder, capture_output=True, text=True)
 
 
 def test_a_teacher_file_about_another_domain_is_flagged(tmp_path):
@@ -50,6 +51,8 @@ def test_a_teacher_file_about_another_domain_is_flagged(tmp_path):
     shipped = run_teacher(tmp_path, REPO / "data" / "teacher" / "qa.jsonl", chunks)
     assert shipped.returncode == 0 and "warning" not in shipped.stderr, shipped.stderr
     assert json.loads((tmp_path / "stats.json").read_text())["corpus_overlap"] > 0.6
+    overlap = json.loads((tmp_path / "stats.json").read_text())["test_overlap"]
+    assert overlap["over_threshold"] == 0 and 0 <= overlap["median"] <= overlap["max"] < overlap["threshold"]
     general = tmp_path / "general.jsonl"  # everyday QA, nothing about the alarms
     general.write_text((REPO / "data" / "general.jsonl").read_text())
     other = run_teacher(tmp_path, general, chunks)
@@ -68,10 +71,27 @@ def test_a_teacher_model_that_keeps_nothing_stops_its_own_stage(tmp_path, tiny_b
     (tmp_path / "chunks.jsonl").write_text("".join(json.dumps({"id": f"c{i}", "text": f"Alarm ALM-{i} is raised."})
                                                    + "\n" for i in range(3)))
     result = subprocess.run([sys.executable, str(REPO / "stages" / "teacher.py"), "--chunks", "chunks.jsonl",
-                             "--prompts", str(REPO / "prompts" / "en"), "--qa-file", "none.jsonl", "--out", "out.jsonl",
+                             "--prompts", str(REPO / "prompts" / "en"), "--qa-file", "none.jsonl",
+                             "--test", str(REPO / "data" / "test.jsonl"), "--out", "out.jsonl",
                              "--stats", "stats.json"], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 1, result.stderr
     assert f"teacher ({tiny_base}): kept 0 of 3 chunks' pairs. Dropped: " in result.stderr
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["pairs"] == 0 and sum(stats["dropped"].values()) == 3
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_teacher_answer_copied_from_the_test_set_is_named(tmp_path):
+    """A planted copy of a test reference among the shipped teacher pairs: the stage warns, naming it."""
+    from selfevo.corpus import prepare_chunks, read_documents
+
+    chunks, _ = prepare_chunks(read_documents(REPO / "data" / "corpus", "text")[0], 1500, 20)
+    pairs = (REPO / "data" / "teacher" / "qa.jsonl").read_text().splitlines()
+    planted = json.loads((REPO / "data" / "test.jsonl").read_text().splitlines()[6])
+    pairs[3] = json.dumps({"question": "Q?", "answer": planted["answer"]})
+    (tmp_path / "qa.jsonl").write_text("\n".join(pairs) + "\n")
+    result = run_teacher(tmp_path, tmp_path / "qa.jsonl", chunks)
+    assert result.returncode == 0, result.stderr
+    assert "1 of 60 teacher answers share more than 90% of their word 4-grams with a test reference" in result.stderr
+    assert "hq-3 ~ test record 7 (100%)" in result.stderr
+    assert json.loads((tmp_path / "stats.json").read_text())["test_overlap"]["over_threshold"] == 1

@@ -1,0 +1,75 @@
+"""Which differences between models are real: every model's per-question records (evaluate's predictions)
+scored on the same bootstrap resamples, so each difference between two models gets a paired 95% interval.
+The paper's score of a model on a resample is its BLEU over θ_HQ's BLEU on that same resample."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from selfevo.intervals import Metric, paired_difference, percentile_interval, resamples
+from selfevo.metrics import general_metrics, question_metrics
+
+LOWER_IS_BETTER = {"reference_nll"}
+
+
+@dataclass
+class Scored:
+    """One model's figures as functions of question indices: test-set ones and general-set ones."""
+    test: dict[str, Metric]
+    general: dict[str, Metric]
+
+
+def scored(records: list[dict], general_records: list[dict], tokenize: str, hq: "Scored | None" = None) -> Scored:
+    """A model's metrics from its prediction records; with θ_HQ's (`hq`), the paper's score too."""
+    test = question_metrics(records, tokenize)
+    if hq is not None:
+        test["score"] = ratio(test["bleu"], hq.test["bleu"])
+    return Scored(test=test, general=general_metrics(general_records) if general_records else {})
+
+
+def ratio(numerator: Metric, denominator: Metric) -> Metric:
+    def metric(idx) -> float:
+        below = denominator(idx)
+        return numerator(idx) / below if below > 0 else float("nan")
+    return metric
+
+
+def with_interval(metric: Metric, samples: list[list[int]]) -> dict:
+    """The metric on every question and its 95% interval over the resamples (those where it is defined)."""
+    n = len(samples[0])
+    values = [v for v in (metric(s) for s in samples) if v == v]
+    low, high = percentile_interval(values) if values else (float("nan"), float("nan"))
+    return {"value": round(metric(range(n)), 4), "low": round(low, 4), "high": round(high, 4)}
+
+
+def figures(model: Scored, n_test: int, n_general: int, draws: int, seed: int) -> dict[str, dict]:
+    """{metric: {value, low, high}} for every metric of the model."""
+    test, general = resamples(n_test, draws, seed), resamples(n_general, draws, seed) if n_general else []
+    return {**{name: with_interval(m, test) for name, m in model.test.items()},
+            **{name: with_interval(m, general) for name, m in model.general.items()}}
+
+
+def compare(models: dict[str, Scored], pairs: list[tuple[str, str]], n_test: int, n_general: int, draws: int,
+            seed: int) -> list[dict]:
+    """For each (a, b), every metric both models have: a - b, its paired interval, whether it leaves out 0
+    (`differs`), and whether a is the better one there (`better`: lower for an NLL)."""
+    test, general = resamples(n_test, draws, seed), resamples(n_general, draws, seed) if n_general else []
+    rows = []
+    for a, b in pairs:
+        for kind, samples in (("test", test), ("general", general)):
+            for name, metric in getattr(models[a], kind).items():
+                other = getattr(models[b], kind).get(name)
+                if other is None or not samples:
+                    continue
+                diff = paired_difference(_defined(metric), _defined(other), samples)
+                better = diff["difference"] < 0 if name in LOWER_IS_BETTER else diff["difference"] > 0
+                rows.append({"model": a, "against": b, "metric": name, **diff, "better": better})
+    return rows
+
+
+def _defined(metric: Metric) -> Metric:
+    """NaN (a ratio over θ_HQ's BLEU of 0 on a resample) as 0, so a difference stays a number."""
+    def safe(idx) -> float:
+        value = metric(idx)
+        return value if value == value else 0.0
+    return safe

@@ -1,0 +1,35 @@
+"""The shipped sample data: every test record lists facts its document states, and the teacher's QA, written
+without the test set, shares no sentence with a test reference."""
+
+import json
+import re
+
+from conftest import REPO
+from selfevo.contamination import reference_overlap, shared_sentences
+from selfevo.facts import states
+from selfevo.testset import has_facts, read_tests
+
+TESTS = read_tests(REPO / "data" / "test.jsonl")
+TEACHER = [json.loads(line) for line in (REPO / "data" / "teacher" / "qa.jsonl").read_text().splitlines()]
+
+
+def test_every_test_record_lists_facts_its_document_states():
+    assert has_facts(TESTS) and all(t["facts"] and t["kind"] for t in TESTS)
+    for t in TESTS:
+        document = (REPO / "data" / "corpus" / f"{t['alarm']}.md").read_text()
+        for fact in t["facts"]:
+            assert states(document, fact), (t["alarm"], fact)
+            assert states(t["answer"], fact), (t["answer"], fact)  # and the reference answer states it
+
+
+def test_no_teacher_answer_shares_a_sentence_with_a_test_reference():
+    answers, references = [p["answer"] for p in TEACHER], [t["answer"] for t in TESTS]
+    assert shared_sentences(answers, references) == []
+    assert max(share for share, _ in reference_overlap(answers, references)) < 0.9  # baselines.max_test_overlap
+    assert shared_sentences(["Fine. " + references[3]], references) == [(0, 3)]  # the check can fail
+
+
+def test_the_teacher_does_not_reuse_the_test_templates():
+    """Its questions are not the test's either, not even up to the alarm code and device."""
+    mask = lambda text: re.sub(r"ALM-\d+|\d+", "#", text)  # noqa: E731
+    assert not {mask(p["question"]) for p in TEACHER} & {mask(t["question"]) for t in TESTS}
