@@ -16,7 +16,7 @@ import argparse
 import sys
 from typing import TextIO
 
-from selfevo.config import load_params, load_rounds, load_section
+from selfevo.config import evaluation_model_params, load_params, load_rounds, load_section
 from selfevo.errors import run_stage
 
 
@@ -42,7 +42,8 @@ def one_line(reply: str) -> str:
 def chat(model_dir: str, stdin: TextIO, stdout: TextIO, raw: dict) -> None:
     from selfevo.modeling import autocast, load_model, load_tokenizer
 
-    model_params, params = load_section("model", raw), load_section("evaluate", raw)
+    params = load_section("evaluate", raw)
+    model_params = evaluation_model_params(load_section("model", raw), params)
     model, tokenizer = load_model(model_dir, model_params), load_tokenizer(model_dir, model_params)
     interactive = stdin.isatty()
     if interactive:

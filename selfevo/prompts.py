@@ -49,15 +49,34 @@ def qa_messages(question: str) -> Messages:
     return [{"role": "user", "content": question}]
 
 
+_JOINER = "\u2060"  # word joiner: invisible, and no special token holds it
+
+
+def defuse(tokenizer, text: str) -> str:
+    """The text with every special token's string broken by an invisible character, so that a document
+    (or an answer) holding `<|im_start|>assistant` is read as text, never as the chat's control tokens."""
+    for token in sorted(set(tokenizer.all_special_tokens) | {t.content for t in tokenizer.added_tokens_decoder.values()
+                                                             if t.special}, key=len, reverse=True):
+        if len(token) > 1 and token in text:
+            text = text.replace(token, token[0] + _JOINER + token[1:])
+    return text
+
+
+def _defused(tokenizer, messages: Messages) -> Messages:
+    return [{**m, "content": defuse(tokenizer, m["content"])} for m in messages]
+
+
 def render_prompt(tokenizer, messages: Messages) -> str:
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    """The chat template's prompt for the messages, their text defused (`defuse`)."""
+    return tokenizer.apply_chat_template(_defused(tokenizer, messages), tokenize=False, add_generation_prompt=True)
 
 
 def encode_example(tokenizer, messages: Messages, completion: str) -> tuple[list[int], list[int]]:
     """Token ids of the prompt and of the assistant's completion (its text and end-of-turn marker),
-    exactly as the chat template writes them."""
+    exactly as the chat template writes them, every text defused."""
     prompt = render_prompt(tokenizer, messages)
-    full = tokenizer.apply_chat_template(messages + [{"role": "assistant", "content": completion}], tokenize=False)
+    full = tokenizer.apply_chat_template(_defused(tokenizer, messages + [{"role": "assistant", "content": completion}]),
+                                         tokenize=False)
     if not full.startswith(prompt):
         raise PipelineError("the tokenizer's chat template does not extend the generation prompt with the answer")
     tail = full[len(prompt):]

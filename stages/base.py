@@ -33,7 +33,8 @@ def main() -> None:
         raise PipelineError(f"params.yaml: model.base: {params.base!r} is not a model folder; did you mean the "
                             f"embedded model, {EMBEDDED!r}?")
     # everything that can fail on a bad value runs before a folder is written
-    source = locate_gguf() if params.base == EMBEDDED else resolve_pointer(params.base, params.revision)
+    source = (locate_gguf() if params.base == EMBEDDED else
+              resolve_pointer(params.base, params.revision, trust_remote_code=params.trust_remote_code))
     out = Path(args.out)
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)

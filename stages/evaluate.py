@@ -18,7 +18,7 @@ the torch model computes the reference NLLs first and is freed; a vLLM engine th
 import argparse
 import sys
 
-from selfevo.config import load_params, load_rounds, load_section
+from selfevo.config import evaluation_model_params, load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
 from selfevo.evaluation import closed_book, general_ability, read_general, reference_nll, reference_nlls
@@ -46,7 +46,7 @@ def main() -> None:
     if backend == "torch":  # one process per GPU when there are several; vLLM spreads a model itself
         launch_on_every_gpu()
     params = load_section("evaluate", raw)
-    model_params = load_section("model", raw)
+    model_params = evaluation_model_params(load_section("model", raw), params)
     tests, general = read_tests(args.test), read_general(args.general)
     _, adapters = model_chain(args.model)
     model, tokenizer = load_model(args.model, model_params), load_tokenizer(args.model, model_params)

@@ -10,7 +10,7 @@ mappings, so the report always finds the file.
 
 import argparse
 
-from selfevo.config import load_params, load_section
+from selfevo.config import evaluation_model_params, load_params, load_section
 from selfevo.errors import run_stage
 from selfevo.evaluation import closed_book, reference_nlls
 from selfevo.jsonio import write_json, write_jsonl
@@ -31,11 +31,12 @@ def main() -> None:
     raw = load_params()
     baselines = load_section("baselines", raw)
     names = baselines.references
-    params, model_params = load_section("evaluate", raw), load_section("model", raw)
+    params = load_section("evaluate", raw)
+    model_params = evaluation_model_params(load_section("model", raw), params)
     backend = load_section("generate", raw).backend
     tests = read_tests(args.test)
     for name in names:  # fail before any model is loaded
-        check_source(name, "baselines.references")
+        check_source(name, "baselines.references", trust_remote_code=model_params.trust_remote_code)
     metrics, stats, predictions = {}, {}, []
     for name in names:
         model = load_pretrained(name, params=model_params, spread=True, quantization=baselines.quantization)

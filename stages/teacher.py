@@ -106,7 +106,7 @@ def main() -> None:
         if not chunks:
             raise PipelineError(f"{args.chunks}: no chunks for the teacher")
         prompts = load_prompts(args.prompts)
-        check_source(teacher, "baselines.teacher")
+        check_source(teacher, "baselines.teacher", trust_remote_code=model_params.trust_remote_code)
         params = load_section("generate", raw)
         tokenizer = load_pretrained_tokenizer(teacher, params=model_params)
         model = (VllmModel(teacher, None, model_params, seed=params.seed, quantization=baselines.quantization)

@@ -3,11 +3,13 @@ folder's content hash), so new weights behind the same name are a new θ_0 for D
 before anything is written, and says when offline mode is why a model was not found."""
 
 import json
+import shutil
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import REPO
@@ -84,3 +86,27 @@ def test_a_typo_of_the_embedded_name_is_caught(tmp_path):
     result = run_base(tmp_path, tmp_path / "hub", base="smollm3")
     assert result.returncode == 1
     assert "model.base: 'smollm3' is not a model folder; did you mean the embedded model, 'smollm2'?" in result.stderr
+
+
+@pytest.mark.parametrize("answer", ["y\n", None])
+def test_a_folder_with_its_own_code_is_refused_without_running_it(tmp_path, tiny_base, answer):
+    """model.trust_remote_code: false: a folder whose config.json maps AutoConfig to its own Python file
+    stops the base stage with a clear error, and that file never runs, whatever standard input says."""
+    evil = tmp_path / "evil"
+    shutil.copytree(tiny_base, evil)
+    config = json.loads((evil / "config.json").read_text())
+    config.update(model_type="evilllama", auto_map={"AutoConfig": "configuration_evil.EvilConfig"})
+    (evil / "config.json").write_text(json.dumps(config))
+    marker = tmp_path / "ran"
+    (evil / "configuration_evil.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n"
+                                                "from transformers import LlamaConfig\n"
+                                                "class EvilConfig(LlamaConfig):\n    model_type = 'evilllama'\n")
+    params = {"model": {"base": str(evil), "revision": None, "dtype": "float32", "cpu_autocast": False,
+                        "trust_remote_code": False, "threads": None}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    result = subprocess.run([sys.executable, str(REPO / "stages" / "base.py"), "--out", "models/base",
+                             "--stats", "base.json"], cwd=tmp_path, input=answer, capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 1
+    assert "model.base" in result.stderr and "model.trust_remote_code is false, so none of it was run" in result.stderr
+    assert not marker.exists() and not (tmp_path / "models" / "base").exists()

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 import torch
 
+from conftest import REPO
 from selfevo.errors import PipelineError
 from selfevo import modeling
 from selfevo.modeling import (FINGERPRINT, autocast, fingerprint, hash_files, load_model, load_tokenizer, model_chain,
@@ -261,3 +262,22 @@ def test_a_process_closes_its_group_before_it_exits(monkeypatch):
     assert dist.is_initialized() and at_exit == [distributed._leave_group]
     at_exit[0]()
     assert not dist.is_initialized()
+
+
+def test_a_saved_tokenizer_has_the_same_bytes_with_and_without_hf_hub_offline(tmp_path):
+    """transformers records how a tokenizer was loaded (local_files_only follows HF_HUB_OFFLINE) in what
+    it saves; save_tokenizer leaves that out, so a written base keeps its DVC hash."""
+    import subprocess
+
+    from tiny import TINY_CHAT
+
+    saved = {}
+    for offline in ("1", "0"):
+        script = ("import sys; from transformers import AutoTokenizer; from selfevo.modeling import save_tokenizer; "
+                  "save_tokenizer(AutoTokenizer.from_pretrained(sys.argv[1]), sys.argv[2])")
+        out = tmp_path / offline
+        result = subprocess.run([sys.executable, "-c", script, str(TINY_CHAT), str(out)], capture_output=True, text=True,
+                                env={**os.environ, "HF_HUB_OFFLINE": offline, "PYTHONPATH": str(REPO)})
+        assert result.returncode == 0, result.stderr
+        saved[offline] = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert saved["1"] == saved["0"] and b"local_files_only" not in saved["1"]["tokenizer_config.json"]

@@ -67,6 +67,24 @@ def test_export_loads_with_plain_transformers_and_answers_the_same(round_model, 
     assert any(not torch.equal(base[k], v) for k, v in plain.state_dict().items() if "proj" in k)
 
 
+def test_export_never_replaces_a_folder_it_did_not_write(round_model, model_params, tmp_path):
+    from selfevo.errors import PipelineError
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "corpus.md").write_text("a user's file")
+    (tmp_path / "data.tmp").mkdir()  # a sibling named like a scratch folder stays too
+    (tmp_path / "data.tmp" / "keep.md").write_text("keep")
+    with pytest.raises(PipelineError, match=r"data: a folder that export did not write, and not empty"):
+        export(round_model, data, model_params)
+    assert (data / "corpus.md").read_text() == "a user's file" and (tmp_path / "data.tmp" / "keep.md").is_file()
+    out = export(round_model, tmp_path / "exported", model_params)
+    assert export(round_model, out, model_params) == out  # its own folder: replaced
+    assert export(round_model, data, model_params, force=True) == data and not (data / "corpus.md").exists()
+    assert (tmp_path / "data.tmp" / "keep.md").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "data.tmp", "exported"]  # no scratch left
+
+
 def test_chat_command_reads_standard_input(round_model, raw_params, model_params, tmp_path):
     """`python -m selfevo.chat MODEL` (what `make chat` runs) from a folder holding params.yaml."""
     import subprocess
