@@ -37,10 +37,12 @@ def _decode(path: Path) -> str:
 
 def read_documents(path: str | Path, text_field: str) -> tuple[list[Document], list[str]]:
     """All documents of a corpus folder or file, in a stable order, and the files of a folder that
-    were skipped for not being .txt/.md (hidden files aside). Empty input is an error."""
+    were skipped for not being .txt/.md (hidden files and folders aside). Empty input is an error."""
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        # hidden files and everything under a hidden folder (.git/, .ipynb_checkpoints/) are not documents
+        files = sorted(p for p in path.rglob("*")
+                       if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
         texts = [f for f in files if f.suffix.lower() in TEXT_SUFFIXES]
         skipped = [str(f.relative_to(path)) for f in files if f.suffix.lower() not in TEXT_SUFFIXES]
         if not texts:

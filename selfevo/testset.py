@@ -4,6 +4,8 @@ level), checked with errors that name the file and record."""
 
 from __future__ import annotations
 
+import sys
+
 from selfevo.errors import PipelineError
 from selfevo.jsonio import read_jsonl
 
@@ -25,6 +27,12 @@ def read_tests(path) -> list[dict]:
         missing = next(n for n, t in enumerate(tests, 1) if "facts" not in t)
         raise PipelineError(f"{path}: record {missing}: no `facts`, where {with_facts} of {len(tests)} records have "
                             f"them; give every record its facts, or none")
+    seen: dict[str, int] = {}
+    for line, record in enumerate(tests, 1):
+        first = seen.setdefault(" ".join(record["question"].lower().split()), line)
+        if first != line:
+            print(f"warning: {path}: record {line} asks the question of record {first} again; it counts once per "
+                  f"copy in every figure", file=sys.stderr)
     return tests
 
 

@@ -8,7 +8,7 @@ import sys
 
 from selfevo.config import load_section
 from selfevo.corpus import prepare_chunks, read_documents
-from selfevo.errors import run_stage
+from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import write_json, write_jsonl
 
 
@@ -30,6 +30,10 @@ def main() -> None:
         print(f"warning: {source}: cut into {n} chunks of at most corpus.max_chunk_chars "
               f"({params.max_chunk_chars}); a document this long with few paragraph breaks is often a bad "
               f"text extraction or several documents in one", file=sys.stderr)
+    if not chunks:
+        raise PipelineError(f"{args.corpus}: no chunk of at least corpus.min_chunk_chars ({params.min_chunk_chars}) "
+                            f"characters: {stats['too_short_dropped']} too short, {stats['duplicates_dropped']} "
+                            f"duplicates; lower corpus.min_chunk_chars or add documents")
     write_jsonl(args.out, chunks)
     write_json(args.stats, stats)
     print(f"prepare: {stats['documents']} documents -> {stats['chunks']} chunks "

@@ -13,6 +13,9 @@ def test_folder_of_text_files(tmp_path):
     (tmp_path / "a.txt").write_text("Alarm: A")
     (tmp_path / "skip.csv").write_text("x")
     (tmp_path / ".hidden").write_text("x")
+    (tmp_path / ".git" / "objects").mkdir(parents=True)  # a checkout's own files are not documents
+    (tmp_path / ".git" / "objects" / "notes.md").write_text("x")
+    (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main")
     docs, skipped = read_documents(tmp_path, "instruction")
     assert [d.source for d in docs] == ["a.txt", "b.md"]
     assert skipped == ["skip.csv"]
@@ -95,3 +98,22 @@ def test_blank_or_binary_records_name_the_record(tmp_path, text):
     (tmp_path / "c.jsonl").write_text(json.dumps({"text": "fine"}) + "\n" + json.dumps({"text": text}) + "\n")
     with pytest.raises(PipelineError, match=r"c.jsonl: record 2: 'text' (is empty|holds NUL)"):
         read_documents(tmp_path / "c.jsonl", "text")
+
+
+def test_a_corpus_that_gives_no_chunk_stops_prepare_naming_the_param(tmp_path):
+    import subprocess
+    import sys
+
+    import yaml
+
+    from conftest import REPO
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.md").write_text("Short.")
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"corpus": params["corpus"]}))
+    result = subprocess.run([sys.executable, str(REPO / "stages" / "prepare.py"), "--corpus", "corpus", "--out",
+                             "chunks.jsonl", "--stats", "stats.json"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "corpus: no chunk of at least corpus.min_chunk_chars (20) characters: 1 too short" in result.stderr
+    assert not (tmp_path / "chunks.jsonl").exists()

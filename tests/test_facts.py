@@ -1,6 +1,7 @@
 """Fact-level scoring: a fact is stated when its words appear in order in the answer, numbers as numbers,
 case, punctuation and spacing ignored; the chance level pairs answers with other questions' facts."""
 
+import json
 import random
 
 import pytest
@@ -76,3 +77,10 @@ def test_a_bad_facts_field_names_the_record(tmp_path, line, message):
     (tmp_path / "t.jsonl").write_text('{"question": "Q?", "answer": "A.", "facts": ["A"]}\n' + line + "\n")
     with pytest.raises(PipelineError, match=r"t.jsonl: " + message):
         read_tests(tmp_path / "t.jsonl")
+
+
+def test_a_repeated_test_question_is_warned_about(tmp_path, capsys):
+    (tmp_path / "t.jsonl").write_text("".join(json.dumps({"question": q, "answer": "A."}) + "\n"
+                                              for q in ("Why?", "How?", "why? ")))
+    assert len(read_tests(tmp_path / "t.jsonl")) == 3
+    assert "t.jsonl: record 3 asks the question of record 1 again" in capsys.readouterr().err
