@@ -143,7 +143,8 @@ class ScoreParams:
 
     def __post_init__(self):
         _check(self.batch_size > 0, "score.batch_size", "must be positive")
-        _check(self.max_length > 0, "score.max_length", "must be positive")
+        _check(self.max_length >= 16, "score.max_length", "must be >= 16 tokens: below that every pair's answer is "
+               "cut to a few tokens and its IFD measures nothing")
         _check_budget(self.max_batch_tokens, "score.max_batch_tokens")
 
 
@@ -219,6 +220,10 @@ class TrainParams:
         _check(self.lr > 0, "train.lr", "must be positive")
         _check(self.epochs > 0, "train.epochs", "must be positive")
         _check(self.batch_size > 0, "train.batch_size", "must be positive")
+        _check(self.max_length >= 16, "train.max_length", "must be >= 16 tokens: shorter examples are all dropped")
+        _check(self.target_modules == "all-linear" or (isinstance(self.target_modules, list) and self.target_modules
+                                                       and all(isinstance(m, str) and m for m in self.target_modules)),
+               "train.target_modules", "must be all-linear or a list of module names")
 
 
 @dataclass

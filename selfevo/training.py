@@ -16,8 +16,8 @@ import torch
 from tqdm import tqdm
 
 from selfevo.distributed import process_group, rank, sum_across, world_size
-from selfevo.ifd import answer_token_nll
 from selfevo.errors import PipelineError
+from selfevo.ifd import answer_token_nll
 from selfevo.prompts import Messages, Prompts, encode_example, question_messages
 
 IGNORE = -100
@@ -200,4 +200,9 @@ def add_lora(model, r: int, alpha: int, dropout: float, target_modules, seed: in
     torch.manual_seed(seed)
     config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules,
                         task_type="CAUSAL_LM", bias="none")
-    return get_peft_model(model, config)
+    try:
+        return get_peft_model(model, config)
+    except ValueError as e:  # peft: "Target modules {...} not found in the base model"
+        names = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)})
+        raise PipelineError(f"params.yaml: train.target_modules: {target_modules!r} does not match the model's "
+                            f"linear layers ({', '.join(names)}), or use all-linear: {e}") from None

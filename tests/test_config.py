@@ -87,6 +87,9 @@ def test_readme_commands_are_the_ones_ci_and_make_run():
 @pytest.mark.parametrize("section,key,value,message", [
     ("train", "lr", "abc", r"train.lr: must be a number, got 'abc'"),
     ("train", "epochs", 2.5, r"train.epochs: must be an integer, got 2.5"),
+    ("train", "max_length", 0, r"train.max_length: must be >= 16 tokens"),
+    ("train", "target_modules", [], r"train.target_modules: must be all-linear or a list of module names"),
+    ("score", "max_length", 1, r"score.max_length: must be >= 16 tokens"),
     ("train", "epochs", True, r"train.epochs: must be an integer, got True"),
     ("model", "cpu_autocast", "yes", r"model.cpu_autocast: must be true or false, got 'yes'"),
     ("model", "threads", 0, r"model.threads: must be null or an integer >= 1"),

@@ -281,3 +281,9 @@ def test_a_saved_tokenizer_has_the_same_bytes_with_and_without_hf_hub_offline(tm
         assert result.returncode == 0, result.stderr
         saved[offline] = {p.name: p.read_bytes() for p in out.iterdir()}
     assert saved["1"] == saved["0"] and b"local_files_only" not in saved["1"]["tokenizer_config.json"]
+
+
+def test_an_unknown_target_module_names_the_param_and_the_model_layers(tiny_base, model_params):
+    model = load_model(tiny_base, model_params, torch.device("cpu"))
+    with pytest.raises(PipelineError, match=r"train.target_modules: \['q_projj'\] does not match .*q_proj"):
+        add_lora(model, 4, 8, 0.0, ["q_projj"], 0)
