@@ -212,6 +212,30 @@ def test_a_typo_in_the_base_costs_nothing_once_fixed(pipeline, tmp_path):
     assert (copy / "models" / "base" / "pointer.json").is_file() and (copy / "metrics" / "base.json").is_file()
 
 
+def test_a_failed_evaluate_or_report_loses_no_headline_result(pipeline, tmp_path):
+    """DVC deletes a stage's outputs before it runs: the headline metrics and the report's files are cached
+    outputs, so after a failed evaluate `dvc checkout` brings them back, and a failed report leaves every
+    evaluation's metrics in place."""
+    repo, _ = pipeline
+    copy = tmp_path / "copy"
+    shutil.copytree(repo, copy)
+    headline, summary = copy / "metrics/eval/round_0.json", copy / "reports/summary.json"
+    before = headline.read_bytes(), summary.read_bytes()
+    set_params(copy, **{"evaluate.max_new_tokens": 0})
+    result = dvc(copy, "repro", "-s", "evaluate@0", check=False)
+    assert result.returncode != 0 and "evaluate.max_new_tokens" in result.stderr
+    set_params(copy, **{"evaluate.max_new_tokens": 16})
+    dvc(copy, "checkout", "evaluate@0")
+    assert headline.read_bytes() == before[0]
+    set_params(copy, **{"evaluate.bootstrap_draws": 5})
+    result = dvc(copy, "repro", "-s", "report", check=False)
+    assert result.returncode != 0 and "evaluate.bootstrap_draws" in result.stderr
+    assert headline.read_bytes() == before[0] and (copy / "metrics/eval/base.json").is_file()
+    set_params(copy, **{"evaluate.bootstrap_draws": 1000})
+    dvc(copy, "checkout", "report")
+    assert summary.read_bytes() == before[1]
+
+
 def test_a_broken_rounds_chain_stops_the_run(pipeline, tmp_path):
     """Round 2 set to start from θ_1 (round_0) instead of θ_2: every round stage and the report refuse
     it before any work, so no model is trained on the wrong chain and no report names the wrong model."""
