@@ -42,18 +42,27 @@ def with_interval(metric: Metric, samples: list[list[int]]) -> dict:
     return {"value": round(metric(range(n)), 4), "low": round(low, 4), "high": round(high, 4)}
 
 
-def figures(model: Scored, n_test: int, n_general: int, draws: int, seed: int) -> dict[str, dict]:
+@dataclass
+class Resamples:
+    """The bootstrap resamples of the test questions and of the general ones, shared by every model."""
+    test: list[list[int]]
+    general: list[list[int]]
+
+    @classmethod
+    def draw(cls, n_test: int, n_general: int, draws: int, seed: int) -> "Resamples":
+        return cls(resamples(n_test, draws, seed), resamples(n_general, draws, seed) if n_general else [])
+
+
+def figures(model: Scored, samples: Resamples) -> dict[str, dict]:
     """{metric: {value, low, high}} for every metric of the model."""
-    test, general = resamples(n_test, draws, seed), resamples(n_general, draws, seed) if n_general else []
-    return {**{name: with_interval(m, test) for name, m in model.test.items()},
-            **{name: with_interval(m, general) for name, m in model.general.items()}}
+    return {**{name: with_interval(m, samples.test) for name, m in model.test.items()},
+            **{name: with_interval(m, samples.general) for name, m in model.general.items()}}
 
 
-def compare(models: dict[str, Scored], pairs: list[tuple[str, str]], n_test: int, n_general: int, draws: int,
-            seed: int) -> list[dict]:
+def compare(models: dict[str, Scored], pairs: list[tuple[str, str]], samples: Resamples) -> list[dict]:
     """For each (a, b), every metric both models have: a - b, its paired interval, whether it leaves out 0
     (`differs`), and whether a is the better one there (`better`: lower for an NLL)."""
-    test, general = resamples(n_test, draws, seed), resamples(n_general, draws, seed) if n_general else []
+    test, general = samples.test, samples.general
     rows = []
     for a, b in pairs:
         for kind, samples in (("test", test), ("general", general)):

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import re
 
-_WORD = re.compile(r"[\u3400-\u9fff]|[^\W_\u3400-\u9fff]+")
+from selfevo.prompts import words
+
 _SENTENCE_END = re.compile(r"(?<=[.!?;。！？；])\s*")
-
-
-def words(text: str) -> list[str]:
-    """Lower-case words; each Chinese character a word of its own."""
-    return _WORD.findall(text.lower())
 
 
 def ngrams(tokens: list[str], n: int) -> set[tuple[str, ...]]:

@@ -18,9 +18,17 @@ def score_chart(path: str | Path, x: list[int], series: dict[str, list[float]], 
         ax.plot(x, ys, marker="o", label=name)
     for (name, y), style in zip(baselines.items(), ["--", ":", "-.", (0, (5, 1)), (0, (1, 3))] * 4):
         ax.axhline(y, linestyle=style, color="gray" if name.startswith("θ_0") else None, label=name)
+    _label(ax, title, xlabel, ylabel, x)
+    _save(fig, path)
+
+
+def _label(ax, title: str, xlabel: str, ylabel: str, x: list[int]) -> None:
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xticks=x)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
+
+
+def _save(fig, path: str | Path) -> None:
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,11 +48,5 @@ def interval_panels(path: str | Path, x: list[int], rows: list[dict], panels: li
             ax.errorbar(x, ys, yerr=[below, above], marker="o", capsize=4, label=f"{label} (95% interval)")
         for (label, y), style in zip(panel["baselines"].items(), ["--", ":", "-.", (0, (5, 1))] * 4):
             ax.axhline(y, linestyle=style, color="gray" if label.startswith("chance") else None, label=label)
-        ax.set(title=panel["title"], xlabel="rounds trained", ylabel=panel["ylabel"], xticks=x)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+        _label(ax, panel["title"], "rounds trained", panel["ylabel"], x)
+    _save(fig, path)

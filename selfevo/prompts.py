@@ -143,14 +143,19 @@ def clean_question(text: str, knowledge: str = "", named_subject: bool = False) 
 _WORD = re.compile(r"[\u4e00-\u9fff]|[^\W\u4e00-\u9fff_]+")  # a CJK character, or a run of other letters/digits
 
 
+def words(text: str) -> list[str]:
+    """Lower-case words; each Chinese character a word of its own."""
+    return _WORD.findall(text.lower())
+
+
 def grounding(answer: str, knowledge: str) -> float:
     """The share of the answer's words (Chinese: characters) that occur in the knowledge text, from 0
     to 1: a cheap check that an answer was read from its chunk rather than made up."""
-    words = _WORD.findall(answer.lower())
-    if not words:
+    said = words(answer)
+    if not said:
         return 0.0
-    known = set(_WORD.findall(knowledge.lower()))
-    return sum(w in known for w in words) / len(words)
+    known = set(words(knowledge))
+    return sum(w in known for w in said) / len(said)
 
 
 _SENTENCE_END = re.compile(r"[.!?。！？][\"')”’]?")

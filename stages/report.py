@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from selfevo.comparisons import compare, figures, scored
+from selfevo.comparisons import Resamples, compare, figures, scored
 from selfevo.config import PARAMS_FILE, QA_FILE, load_params, load_rounds, load_section
 from selfevo.errors import PipelineError, run_stage
 from selfevo.facts import unsupported_facts
@@ -90,15 +90,16 @@ def main() -> None:
             raise PipelineError(f"{args.predictions}/{names[label]}.jsonl: {len(recs)} answers for {n_test} test "
                                 f"questions in {args.test}; run `dvc repro`")
     defined = evaluations["theta_HQ"]["bleu"] > 0
+    samples = Resamples.draw(n_test, n_general, params.bootstrap_draws, params.seed)
     summary = {}
     for label, model in models.items():
-        figs = figures(model, n_test, n_general, params.bootstrap_draws, params.seed)
+        figs = figures(model, samples)
         if not defined:
             figs.pop("score", None)
         summary[label] = {**figs, **{k: evaluations[label][k] for k in DETAIL if k in evaluations[label]}}
     pairs = [(f"theta_{k}", other) for k in range(1, len(rounds) + 1)
              for other in dict.fromkeys([f"theta_{k - 1}", "theta_0", "theta_HQ"])] + [("theta_0", "theta_HQ")]
-    summary["comparisons"] = compare(models, pairs, n_test, n_general, params.bootstrap_draws, params.seed)
+    summary["comparisons"] = compare(models, pairs, samples)
     references = read_json(args.references) if Path(args.references).is_file() else {}
     summary["references"] = {name: {**m, "score": paper_score(m["bleu"], evaluations["theta_HQ"]["bleu"])}
                              for name, m in references.items()}

@@ -3,7 +3,7 @@ with itself never differs, a clearly better one does."""
 
 import pytest
 
-from selfevo.comparisons import compare, scored
+from selfevo.comparisons import Resamples, compare, scored
 from selfevo.intervals import interval, mean_of, paired_difference, percentile_interval, resamples
 
 
@@ -44,7 +44,7 @@ def test_compare_covers_every_metric_and_marks_the_better_model():
     bad = [record("no idea", r, 3.0, [False]) for r in refs]
     general = [{"prediction": "yes", "keywords": ["yes"]}] * 10
     models = {"good": scored(good, general, "13a"), "bad": scored(bad, general, "13a")}
-    rows = compare(models, [("good", "bad"), ("bad", "bad")], 30, 10, 200, 0)
+    rows = compare(models, [("good", "bad"), ("bad", "bad")], Resamples.draw(30, 10, 200, 0))
     by = {(r["model"], r["against"], r["metric"]): r for r in rows}
     assert {m for (a, _, m) in by if a == "good"} == {"bleu", "reference_nll", "fact_recall", "general_score"}
     for metric in ("bleu", "reference_nll", "fact_recall"):
