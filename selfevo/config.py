@@ -44,6 +44,9 @@ class CorpusParams:
     """Chunks shorter than this are dropped as empty or boilerplate."""
 
     def __post_init__(self):
+        _check(isinstance(self.path, str) and self.path.strip() != "" and not set("'\n\r") & set(self.path),
+               "corpus.path", "must be a path with no single quote or line break (dvc.yaml hands it to the "
+               f"shell in single quotes), got {self.path!r}")
         _check(self.max_chunk_chars > 0, "corpus.max_chunk_chars", "must be positive")
         _check(0 <= self.min_chunk_chars < self.max_chunk_chars, "corpus.min_chunk_chars",
                "must be >= 0 and below corpus.max_chunk_chars")

@@ -1,15 +1,55 @@
 """The one exception type the stages report to users, and the wrapper that reports it."""
 
+import os
+import signal
 import sys
+import threading
+import time
+from pathlib import Path
 from typing import Callable
+
+SHELLS = {"sh", "dash", "bash", "zsh", "fish", "ksh"}
 
 
 class PipelineError(Exception):
     """Bad input or configuration: always names the file, record or key at fault."""
 
 
+def _parent_of(pid: int) -> int | None:
+    """The parent pid of a live process (Linux /proc), or None when it cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _stop_with_launcher(poll_s: float = 1.0) -> None:
+    """SIGTERM ends the stage as an exception (so atomic writes clean up after themselves), and the stage
+    stops itself when whoever started it is gone: dvc runs a stage's command through `$SHELL -c`, so the
+    launcher is the shell's parent when the parent is a shell (dash does not exec the command), else the
+    parent. A stopped or killed `dvc repro` leaves no stage writing behind it."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    parent = os.getppid()
+    grandparent = _parent_of(parent)
+    if grandparent is None:  # no /proc: not Linux
+        return
+    try:
+        shell = Path(f"/proc/{parent}/comm").read_text().strip() in SHELLS
+    except OSError:
+        shell = False
+
+    def watch() -> None:
+        while os.getppid() == parent and (not shell or _parent_of(parent) == grandparent):
+            time.sleep(poll_s)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True, name="stop-with-launcher").start()
+
+
 def run_stage(main: Callable[[], None]) -> None:
     """Run a stage's main(); a PipelineError ends it with one clear line and exit status 1."""
+    _stop_with_launcher()
     try:
         main()
     except PipelineError as e:

@@ -20,24 +20,29 @@ def read_jsonl(path: str | Path, required: tuple[str, ...] = (), texts: tuple[st
     path = Path(path)
     if not path.is_file():
         raise PipelineError(f"{path}: file not found")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise PipelineError(f"{path}: line {line}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    # blank lines are skipped, but errors name the line as an editor shows it
+    numbered = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
     records = []
     try:
-        with jsonlines.open(path) as reader:
-            for lineno, record in enumerate(reader.iter(skip_empty=True), 1):
-                if not isinstance(record, dict):
-                    raise PipelineError(f"{path}: line {lineno}: expected a JSON object, got {type(record).__name__}")
-                missing = [k for k in required if k not in record]
-                if missing:
-                    raise PipelineError(f"{path}: line {lineno}: missing key(s) {', '.join(missing)}")
-                blank = next((k for k in texts if not isinstance(record[k], str) or not record[k].strip()), None)
-                if blank:
-                    raise PipelineError(f"{path}: line {lineno}: `{blank}` must be a non-empty string, "
-                                        f"got {record[blank]!r}")
-                records.append(record)
+        for (lineno, _), record in zip(numbered, jsonlines.Reader(line for _, line in numbered)):
+            if not isinstance(record, dict):
+                raise PipelineError(f"{path}: line {lineno}: expected a JSON object, got {type(record).__name__}")
+            missing = [k for k in required if k not in record]
+            if missing:
+                raise PipelineError(f"{path}: line {lineno}: missing key(s) {', '.join(missing)}")
+            blank = next((k for k in texts if not isinstance(record[k], str) or not record[k].strip()), None)
+            if blank:
+                raise PipelineError(f"{path}: line {lineno}: `{blank}` must be a non-empty string, "
+                                    f"got {record[blank]!r}")
+            records.append(record)
     except jsonlines.InvalidLineError as e:
-        raise PipelineError(f"{path}: line {e.lineno}: not valid JSON ({e})") from None
-    except UnicodeDecodeError as e:
-        raise PipelineError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        raise PipelineError(f"{path}: line {numbered[e.lineno - 1][0]}: not valid JSON ({e.__cause__ or e})") from None
     return records
 
 

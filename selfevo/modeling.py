@@ -12,6 +12,7 @@ A model directory is one of:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -277,6 +278,18 @@ def placement(params: ModelParams, device: torch.device, *, spread: bool, quanti
     return options
 
 
+@contextlib.contextmanager
+def _naming_broken_weights(folder):
+    """A truncated or corrupt safetensors file ends in an error naming its folder, not the reader's."""
+    from safetensors import SafetensorError
+
+    try:
+        yield
+    except SafetensorError as e:
+        raise PipelineError(f"{folder}: its safetensors weights cannot be read ({e}); a copy cut short? "
+                            "Rebuild it with `dvc repro -f` on the stage that wrote it, or `dvc checkout`") from None
+
+
 def load_pretrained(source: str, revision: str | None = None, *, params: ModelParams,
                     device: torch.device | None = None, spread: bool = False, quantization: str | None = None):
     """Weights from a folder or hub id (at a revision; safetensors only), on the device (or placed as
@@ -287,9 +300,10 @@ def load_pretrained(source: str, revision: str | None = None, *, params: ModelPa
     set_threads(params, device)
     options = placement(params, device, spread=spread, quantization=quantization)
     try:
-        model = AutoModelForCausalLM.from_pretrained(
-            source, revision=revision, dtype=pick_dtype(params, device), trust_remote_code=params.trust_remote_code,
-            use_safetensors=True, **options)
+        with _naming_broken_weights(source):
+            model = AutoModelForCausalLM.from_pretrained(
+                source, revision=revision, dtype=pick_dtype(params, device),
+                trust_remote_code=params.trust_remote_code, use_safetensors=True, **options)
     except ImportError as e:
         if not quantization:
             raise
@@ -308,7 +322,8 @@ def load_model(model_dir: str | Path, params: ModelParams, device: torch.device 
         from peft import PeftModel  # imported only when needed: ~2 s of every stage's start-up
 
     for adapter in adapters:
-        model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+        with _naming_broken_weights(adapter):
+            model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     model.eval()
     return model
 

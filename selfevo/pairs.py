@@ -70,8 +70,16 @@ class ItemCache:
         return hit["raw"] if hit and hit["question"] == question else None
 
     def save(self) -> None:
-        if self.path:
+        """Store what was made so far; a cache that cannot be written (read-only, disk full) is
+        switched off with a warning, and the stage goes on with what it made."""
+        if not self.path:
+            return
+        try:
             write_json(self.path, {"settings": self.settings, "questions": self.questions, "answers": self.answers})
+        except OSError as e:
+            print(f"warning: the generation cache {self.path.parent} cannot be written ({e.strerror}); "
+                  "going on without it", file=sys.stderr)
+            self.path = None
 
 
 def _generate_missing(model, tokenizer, conversations, seeds, cached: list[str | None], **kwargs) -> list[str]:

@@ -41,6 +41,12 @@ def _vllm():
     return vllm
 
 
+def require(backend: str) -> None:
+    """Stop at a stage's start, before any work, when `generate.backend: vllm` has no vLLM to run."""
+    if backend == "vllm":
+        _vllm()
+
+
 class VllmModel:
     """A model served by a vLLM engine: `source` (a folder or hub id, at `revision`), with at most one
     LoRA adapter, quantized to 4 bits in flight on request (`baselines.quantization`).

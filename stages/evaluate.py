@@ -26,7 +26,7 @@ from selfevo.jsonio import write_json, write_jsonl
 from selfevo.metrics import split_headline
 from selfevo.modeling import autocast, load_model, load_tokenizer, model_chain, processor, release_memory
 from selfevo.testset import has_facts, read_tests
-from selfevo.vllm_backend import VllmModel
+from selfevo.vllm_backend import VllmModel, require as require_vllm
 
 
 def main() -> None:
@@ -43,6 +43,7 @@ def main() -> None:
     raw = load_params()
     load_rounds(raw)  # a broken chain stops every round's stage before any work
     backend = load_section("generate", raw).backend
+    require_vllm(backend)
     if backend == "torch":  # one process per GPU when there are several; vLLM spreads a model itself
         launch_on_every_gpu()
     params = load_section("evaluate", raw)

@@ -17,7 +17,7 @@ from selfevo.jsonio import write_json, write_jsonl
 from selfevo.metrics import split_headline
 from selfevo.modeling import autocast, check_source, load_pretrained, load_pretrained_tokenizer, release_memory
 from selfevo.testset import read_tests
-from selfevo.vllm_backend import VllmModel
+from selfevo.vllm_backend import VllmModel, require as require_vllm
 
 
 def main() -> None:
@@ -34,6 +34,7 @@ def main() -> None:
     params = load_section("evaluate", raw)
     model_params = evaluation_model_params(load_section("model", raw), params)
     backend = load_section("generate", raw).backend
+    require_vllm(backend)
     tests = read_tests(args.test)
     for name in names:  # fail before any model is loaded
         check_source(name, "baselines.references", trust_remote_code=model_params.trust_remote_code)

@@ -5,12 +5,15 @@ call them up to date; a dep it does not import would rerun it for nothing."""
 
 import ast
 import re
+import shlex
 from pathlib import Path
 
 import pytest
 import yaml
 
 from conftest import REPO
+from selfevo.config import CorpusParams
+from selfevo.errors import PipelineError
 
 
 def selfevo_imports(path: Path) -> set[str]:
@@ -58,3 +61,18 @@ def test_the_import_scan_sees_imports_inside_functions():
     """evaluation.py imports ifd and generation inside functions (torch stays out of the report)."""
     assert {"selfevo/ifd.py", "selfevo/generation.py"} <= selfevo_imports(REPO / "selfevo/evaluation.py")
     assert "selfevo/batching.py" in code_closure("stages/evaluate.py")
+
+
+@pytest.mark.parametrize("name", sorted(stages()))
+def test_every_interpolated_value_reaches_its_stage_as_one_argument(name):
+    """dvc runs a command through the shell: a value with spaces or shell syntax stays one argument."""
+    hostile = "my docs;touch X;# $(id) `id` *"
+    cmd = stages()[name]["cmd"]
+    argv = shlex.split(re.sub(r"\$\{[^}]+\}", lambda m: hostile, cmd))
+    assert len(argv) == len(shlex.split(re.sub(r"\$\{[^}]+\}", "x", cmd)))
+    assert sum(arg.count(hostile) for arg in argv) == cmd.count("${")
+
+
+def test_a_corpus_path_that_would_break_the_quoting_is_refused():
+    with pytest.raises(PipelineError, match=r"corpus.path: must be a path with no single quote"):
+        CorpusParams(path="it's; touch X", text_field="t", max_chunk_chars=10, min_chunk_chars=1)

@@ -287,3 +287,17 @@ def test_an_unknown_target_module_names_the_param_and_the_model_layers(tiny_base
     model = load_model(tiny_base, model_params, torch.device("cpu"))
     with pytest.raises(PipelineError, match=r"train.target_modules: \['q_projj'\] does not match .*q_proj"):
         add_lora(model, 4, 8, 0.0, ["q_projj"], 0)
+
+
+def test_truncated_weights_name_their_folder(tiny_base, model_params, tmp_path):
+    models = tmp_path / "models"
+    shutil.copytree(tiny_base, models / "base")
+    train_round(models / "base", models / "round_0", model_params, 0, seed=0)
+    adapter = models / "round_0" / "adapter_model.safetensors"
+    adapter.write_bytes(adapter.read_bytes()[:100])
+    with pytest.raises(PipelineError, match=r"round_0: its safetensors weights cannot be read"):
+        load_model(models / "round_0", model_params)
+    weights = models / "base" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(PipelineError, match=r"base: its safetensors weights cannot be read"):
+        load_model(models / "base", model_params)

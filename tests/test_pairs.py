@@ -127,3 +127,11 @@ def test_every_drop_reason_is_explained_with_the_param_that_decides_it():
     assert text.startswith("Dropped: not_a_question 9, not_grounded 5, names_no_subject 2.")
     assert "generate.min_grounding (0.75)" in text and "generate.named_subject (True)" in text
     assert "prompts/zh/question.txt" in text
+
+
+def test_a_cache_that_cannot_be_written_loses_no_generation(model, tmp_path, capsys):
+    blocked = tmp_path / "a_file"
+    blocked.write_text("not a folder")  # stands for a read-only or full disk, which root would not notice
+    pairs, stats = run(model, chunks(TEXTS), blocked / "cache")
+    assert pairs == run(model, chunks(TEXTS))[0] and stats["generated"] > 0
+    assert capsys.readouterr().err.count("cannot be written") == 1

@@ -182,3 +182,19 @@ def test_missing_vllm_says_how_to_install_it(tiny_base, model_params, monkeypatc
     monkeypatch.setitem(sys.modules, "vllm", None)  # import vllm raises ImportError
     with pytest.raises(PipelineError, match=r'generate.backend: vllm: cannot import vllm .*pip install -e ".\[vllm\]"'):
         VllmModel.for_model_dir(tiny_base, model_params, seed=0)
+
+
+@pytest.mark.parametrize("stage", ["evaluate", "references"])
+def test_missing_vllm_stops_a_stage_before_any_work(stage, tmp_path):
+    """No model is loaded (here: none exists) and no reference NLL computed before the backend is found missing."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["generate"]["backend"] = "vllm"
+    params["baselines"]["references"] = [str(tmp_path / "no_model")]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    args = {"evaluate": ["--model", "no_model", "--general", "g.jsonl", "--general-predictions", "g.jsonl"],
+            "references": []}[stage]
+    result = subprocess.run([sys.executable, str(REPO / "stages" / f"{stage}.py"), "--test", "t.jsonl", "--metrics", "m",
+                             "--stats", "s", "--predictions", "p", *args],
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: generate.backend: vllm: cannot import vllm"), result.stderr
