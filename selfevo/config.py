@@ -358,7 +358,12 @@ def load_params(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise PipelineError(f"{path}: file not found (run from the repository root)")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        where = getattr(e, "problem_mark", None)
+        line = f"line {where.line + 1}: " if where else ""
+        raise PipelineError(f"{path}: {line}not valid YAML ({getattr(e, 'problem', None) or e})") from None
     _check(isinstance(raw, dict), "(top level)", "must be a mapping")
     for name in sorted(set(raw) - set(SECTIONS) - {"rounds"}):
         print(f"warning: {path}: unknown section {name!r} is ignored (known: {', '.join(SECTIONS)}, rounds)",

@@ -135,7 +135,10 @@ def check_source(name_or_path: str, key: str = "model.base", revision: str | Non
     from transformers.utils import cached_file
 
     try:
-        config = Path(cached_file(name_or_path, "config.json", revision=revision))
+        found = cached_file(name_or_path, "config.json", revision=revision)
+        if found is None:  # a local folder without one (transformers returns None rather than raising)
+            raise OSError("it holds no config.json")
+        config = Path(found)
         try:
             auto_map = json.loads(config.read_text(encoding="utf-8")).get("auto_map")
         except (ValueError, AttributeError):
@@ -151,8 +154,9 @@ def check_source(name_or_path: str, key: str = "model.base", revision: str | Non
         offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
         hint = (" HF_HUB_OFFLINE is set (the Makefile sets it), so nothing is downloaded: put the model in the "
                 "Hugging Face cache first, or run once with HF_HUB_OFFLINE=0." if offline else "")
+        reason = str(e).rstrip(".")
         raise PipelineError(f"params.yaml: {key}: cannot load {name_or_path!r} "
-                            f"(not a model folder, and not in the local Hugging Face cache): {e}{hint}") from None
+                            f"(not a model folder, and not in the local Hugging Face cache): {reason}.{hint}") from None
 
 
 def resolve_pointer(name_or_path: str, revision: str | None, *, trust_remote_code: bool) -> dict:

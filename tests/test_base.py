@@ -82,6 +82,14 @@ def test_a_missing_model_fails_before_writing_and_names_offline_mode(tmp_path):
     assert not (tmp_path / "models").exists()  # no half-written folder, no base.tmp left behind
 
 
+def test_a_folder_without_a_config_is_named(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("not a model")
+    result = run_base(tmp_path, tmp_path / "hub", base=str(tmp_path / "docs"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "docs' (not a model folder, and not in the local Hugging Face cache): it holds no config.json" in result.stderr
+
+
 def test_a_typo_of_the_embedded_name_is_caught(tmp_path):
     result = run_base(tmp_path, tmp_path / "hub", base="smollm3")
     assert result.returncode == 1

@@ -146,3 +146,9 @@ def test_the_lock_pins_every_dependency_at_the_version_pyproject_asks():
             assert locked.get(norm(name)) == version, f"requirements.lock: {name} is not {version}: run make lock"
         else:
             assert norm(re.split(r"[<>=]", name)[0]) in locked, pin
+
+
+def test_params_that_are_not_yaml_name_the_line(tmp_path):
+    (tmp_path / "params.yaml").write_text("corpus:\n  path: data\nmodel: [\n")
+    with pytest.raises(PipelineError, match=r"params.yaml: line 4: not valid YAML"):
+        load_params(tmp_path / "params.yaml")
