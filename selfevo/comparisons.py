@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from selfevo.intervals import Metric, paired_difference, percentile_interval, resamples
 from selfevo.metrics import general_metrics, question_metrics
 
-LOWER_IS_BETTER = {"reference_nll"}
+LOWER_IS_BETTER = {"reference_nll", "question_replies"}
 
 
 @dataclass

@@ -42,12 +42,15 @@ class CorpusParams:
     """Documents longer than this are split on paragraph boundaries (characters: model-independent)."""
     min_chunk_chars: int
     """Chunks shorter than this are dropped as empty or boilerplate."""
+    convert_timeout: float
+    """Seconds one PDF/Word/slides/HTML file may take to convert before prepare stops naming it."""
 
     def __post_init__(self):
         _check(isinstance(self.path, str) and self.path.strip() != "" and not set("'\n\r") & set(self.path),
                "corpus.path", "must be a path with no single quote or line break (dvc.yaml hands it to the "
                f"shell in single quotes), got {self.path!r}")
         _check(self.max_chunk_chars > 0, "corpus.max_chunk_chars", "must be positive")
+        _check(self.convert_timeout > 0, "corpus.convert_timeout", "must be positive (seconds)")
         _check(0 <= self.min_chunk_chars < self.max_chunk_chars, "corpus.min_chunk_chars",
                "must be >= 0 and below corpus.max_chunk_chars")
 
@@ -109,8 +112,9 @@ class SamplingParams:
     min_grounding: float
     """Drop a pair whose answer has fewer than this share of its words in the chunk; 0: off."""
     named_subject: bool
-    """Drop a question that names no code of its chunk (a token with a digit: alarm id, device model,
-    value): closed-book, "What is the alarm for?" cannot be answered."""
+    """Drop a question that names neither its chunk's subject (a distinctive term of its title or
+    section path) nor a code of it (a token with a digit: alarm id, device model, value): closed-book,
+    "What is the impact?" cannot be answered."""
     evolve_prompts: bool
     """Draw each chunk's question prompt from an evolving set of variants (prompts/<lang>/variants.yaml,
     selfevo/evolution.py) instead of the single fixed prompt (the paper's, false)."""

@@ -1,7 +1,10 @@
 """Reading a corpus into clean, deduplicated chunks with stable content-hash ids.
 
-A corpus is a folder of .txt/.md files, or one .json (a list of records) / .jsonl file whose
-records hold the text in a configurable field.
+A corpus is a folder of documents (.txt/.md as they are; .pdf, .docx, .pptx, .xlsx, .html through
+selfevo.convert), or one .json (a list of records) / .jsonl file whose records hold the text in a
+configurable field. Chunks follow the document's structure: its Markdown headings first, then its
+paragraphs, and each chunk opens with a header line naming its document and section
+("KubeletDown > Mitigation"), so a question about any chunk can name what it is about.
 """
 
 from __future__ import annotations
@@ -9,13 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from selfevo.convert import CONVERTED_SUFFIXES, Converter
 from selfevo.errors import PipelineError
 from selfevo.jsonio import read_jsonl
 
 TEXT_SUFFIXES = {".txt", ".md"}
+SUFFIXES = TEXT_SUFFIXES | CONVERTED_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,11 @@ class Document:
     source: str
     """Where the text came from: a file name, or `file:record` for JSON corpora."""
     text: str
+    """Its text; Markdown for converted files."""
+    title: str | None = None
+    """What it is called where its text does not say (a file's name); None for a JSON record."""
+    format: str = ".txt"
+    """The file suffix it was read from, or `json` for a record."""
 
 
 def _decode(path: Path) -> str:
@@ -35,25 +46,29 @@ def _decode(path: Path) -> str:
     return text
 
 
-def read_documents(path: str | Path, text_field: str) -> tuple[list[Document], list[str]]:
+def read_documents(path: str | Path, text_field: str, converter: Converter | None = None
+                   ) -> tuple[list[Document], list[str]]:
     """All documents of a corpus folder or file, in a stable order, and the files of a folder that
-    were skipped for not being .txt/.md (hidden files and folders aside). Empty input is an error."""
+    were skipped for having no supported suffix (hidden files and folders aside). Empty input is an
+    error. Without a converter, only .txt/.md files are read."""
     path = Path(path)
     if path.is_dir():
+        readable = SUFFIXES if converter else TEXT_SUFFIXES
         # hidden files and everything under a hidden folder (.git/, .ipynb_checkpoints/) are not documents
         files = sorted(p for p in path.rglob("*")
                        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
-        texts = [f for f in files if f.suffix.lower() in TEXT_SUFFIXES]
-        skipped = [str(f.relative_to(path)) for f in files if f.suffix.lower() not in TEXT_SUFFIXES]
+        texts = [f for f in files if f.suffix.lower() in readable]
+        skipped = [str(f.relative_to(path)) for f in files if f.suffix.lower() not in readable]
         if not texts:
-            raise PipelineError(f"{path}: no .txt or .md files in the corpus folder"
-                                + (f" (skipped: {', '.join(skipped[:5])})" if skipped else ""))
+            raise PipelineError(f"{path}: no documents in the corpus folder (read: {', '.join(sorted(readable))})"
+                                + (f"; skipped: {', '.join(skipped[:5])}" if skipped else ""))
         docs = []
         for f in texts:
-            text = _decode(f)
+            suffix = f.suffix.lower()
+            text = _decode(f) if suffix in TEXT_SUFFIXES else converter.markdown(f)
             if not text.strip():
                 raise PipelineError(f"{f}: empty document")
-            docs.append(Document(str(f.relative_to(path)), text))
+            docs.append(Document(str(f.relative_to(path)), text, f.stem, suffix))
         return docs, skipped
     if path.suffix == ".jsonl":
         records = read_jsonl(path, required=(text_field,))
@@ -65,7 +80,7 @@ def read_documents(path: str | Path, text_field: str) -> tuple[list[Document], l
         if not isinstance(records, list):
             raise PipelineError(f"{path}: expected a JSON list of records")
     elif path.is_file():
-        raise PipelineError(f"{path}: unsupported corpus file; use a folder of .txt/.md, or .json/.jsonl")
+        raise PipelineError(f"{path}: unsupported corpus file; use a folder of documents, or .json/.jsonl")
     else:
         raise PipelineError(f"{path}: corpus not found")
     docs = []
@@ -77,7 +92,7 @@ def read_documents(path: str | Path, text_field: str) -> tuple[list[Document], l
             raise PipelineError(f"{path}: record {i}: {text_field!r} is empty or only whitespace")
         if "\x00" in text:
             raise PipelineError(f"{path}: record {i}: {text_field!r} holds NUL bytes")
-        docs.append(Document(f"{path.name}:{i}", text))
+        docs.append(Document(f"{path.name}:{i}", text, None, "json"))
     if not docs:
         raise PipelineError(f"{path}: the corpus holds no records")
     return docs, []
@@ -138,25 +153,127 @@ LARGE_DOCUMENT_CHUNKS = 100
 """A document cut into more chunks than this is named in the stats and a warning: often a PDF or web
 page extracted with no line breaks, or several documents pasted into one."""
 
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)(?:\s+#+)?\s*$")
+_FENCE = re.compile(r"^(```|~~~)")
+_MARKUP = re.compile(r"[*_`]+|\[([^\]]*)\]\([^)]*\)")  # emphasis, code marks, [links](url) -> link text
+
+
+def _plain(heading: str) -> str:
+    return re.sub(r"\s+", " ", _MARKUP.sub(lambda m: m.group(1) or "", heading)).strip()
+
+
+def sections(text: str, title: str | None) -> list[tuple[list[str], str]]:
+    """A document as (path, body) per Markdown heading: the path is its title, then the headings above
+    the body ("ls > DESCRIPTION"). A first-level heading that opens the document is its title (and
+    leaves the body). Heading lines inside code fences are code, not headings; other heading lines stay
+    in their body as written."""
+    lines = text.split("\n")
+    first = next((line for line in lines if line.strip()), "")
+    opening = _HEADING.match(first)
+    if opening and len(opening.group(1)) == 1 and _plain(opening.group(2)):  # the title: said by every header
+        title = _plain(opening.group(2))
+        lines.remove(first)
+    stack: list[tuple[int, str]] = []
+    out: list[tuple[list[str], list[str]]] = [([], [])]
+    fenced = False
+    for line in lines:
+        if _FENCE.match(line.strip()):
+            fenced = not fenced
+        heading = None if fenced else _HEADING.match(line)
+        if heading:
+            level = len(heading.group(1))
+            stack = [(lv, name) for lv, name in stack if lv < level] + [(level, _plain(heading.group(2)))]
+            if any(line.strip() and not _HEADING.match(line) for line in out[-1][1]):
+                out.append(([], []))
+            out[-1] = ([name for _, name in stack], out[-1][1])  # a heading with no text yet: its subheading's
+        out[-1][1].append(line)
+    prefix = [title] if title else []
+    return [(prefix + path, "\n".join(body)) for path, body in out if "\n".join(body).strip()]
+
+
+def subject_header(path: list[str]) -> str:
+    return " > ".join(p for p in path if p)
+
+
+def with_header(header: str, body: str) -> str:
+    """The chunk a model reads: its header line, unless the body's first line already says it all, in
+    place of a heading line that opens the body and says its last part."""
+    first, _, rest = body.partition("\n")
+    if not header or header.lower() in first.lower():
+        return body
+    heading = _HEADING.match(first)
+    if heading and _plain(heading.group(2)) == header.split(" > ")[-1] and rest.strip():
+        body = rest.strip()
+    return f"{header}\n\n{body}"
+
+
+def document_chunks(doc: Document, max_chars: int) -> list[tuple[str, str]]:
+    """(header, body) of each chunk of a document (with_header joins them): its sections, each packed with the sections after it
+    while they fit in max_chars (the header is then the path they share), an oversized one split on
+    paragraphs, lines and sentences (split_chunks)."""
+    pieces: list[tuple[list[str], str]] = []
+    for path, body in sections(normalize(doc.text), doc.title):
+        budget = max(max_chars - len(subject_header(path)) - 2, max_chars // 2)
+        parts = split_chunks(normalize(body), budget)
+        for i in range(len(parts) - 1, 0, -1):  # headings alone go with the text under them
+            if all(_HEADING.match(line) or not line.strip() for line in parts[i - 1].split("\n")):
+                parts[i - 1:i + 1] = [parts[i - 1] + "\n\n" + parts[i]]
+        pieces += [(path, part) for part in parts]
+    chunks: list[tuple[list[str], str]] = []
+    for path, text in pieces:
+        if chunks:
+            pairs = list(zip(chunks[-1][0], path))
+            shared = [a for a, _ in pairs[:next((i for i, (a, b) in enumerate(pairs) if a != b), len(pairs))]]
+            joined = chunks[-1][1] + "\n\n" + text
+            if len(subject_header(shared)) + 2 + len(joined) <= max_chars:
+                chunks[-1] = (shared, joined)
+                continue
+        chunks.append((path, text))
+    return [(subject_header(path), text) for path, text in chunks]
+
+
+_TERM = re.compile(r"[\u3400-\u9fff]+|[^\W_][\w.+-]*[^\W_]|[^\W_]")
+STOP_WORDS = frozenset("""a an the of and or to in on for with by at from as is are be this that these those it its
+how what when where which who why your you about into over under via vs not no""".split())
+
+
+def subject_terms(headers: list[str], sources: list[str]) -> list[list[str]]:
+    """Per chunk header, the terms that name its subject: its words, less stop words and less the words
+    in the headers of many documents (more than 2, and more than a tenth of them): "Description" or
+    "Mitigation", a section every document has, names nothing; "KubeletDown" or "rsync" does."""
+    words = [[t for t in dict.fromkeys(_TERM.findall(h)) if t.lower() not in STOP_WORDS] for h in headers]
+    documents: dict[str, set[str]] = {}
+    for source, ws in zip(sources, words):
+        documents.setdefault(source, set()).update(t.lower() for t in ws)
+    frequency = Counter(t for terms in documents.values() for t in terms)
+    common = {t for t, n in frequency.items() if n > max(2, len(documents) / 10)}
+    return [[t for t in ws if t.lower() not in common] for ws in words]
+
 
 def prepare_chunks(docs: list[Document], max_chars: int, min_chars: int) -> tuple[list[dict], dict]:
-    """Chunks as records {id, source, text}, exact duplicates dropped, with counts of what happened."""
+    """Chunks as records {id, source, subject, subject_terms, text}, exact duplicates dropped, with
+    counts of what happened, per format too."""
     seen: set[str] = set()
     chunks, stats = [], {"documents": len(docs), "chunks": 0, "duplicates_dropped": 0, "too_short_dropped": 0,
-                         "large_documents": {}}
+                         "formats": {}, "large_documents": {}}
     for doc in docs:
-        texts = split_chunks(normalize(doc.text), max_chars)
-        if len(texts) > LARGE_DOCUMENT_CHUNKS:
-            stats["large_documents"][doc.source] = len(texts)
-        for text in texts:
+        counts = stats["formats"].setdefault(doc.format, {"documents": 0, "characters": 0})
+        counts["documents"] += 1
+        counts["characters"] += len(doc.text)
+        pieces = document_chunks(doc, max_chars)
+        if len(pieces) > LARGE_DOCUMENT_CHUNKS:
+            stats["large_documents"][doc.source] = len(pieces)
+        for header, body in pieces:
+            text = with_header(header, body)
             if len(text) < min_chars:
                 stats["too_short_dropped"] += 1
                 continue
-            cid = chunk_id(text)
-            if cid in seen:
+            if body in seen:  # the same text under another title (a licence, a footer) is said once
                 stats["duplicates_dropped"] += 1
                 continue
-            seen.add(cid)
-            chunks.append({"id": cid, "source": doc.source, "text": text})
+            seen.add(body)
+            chunks.append({"id": chunk_id(text), "source": doc.source, "subject": header, "text": text})
+    for chunk, terms in zip(chunks, subject_terms([c["subject"] for c in chunks], [c["source"] for c in chunks])):
+        chunk["subject_terms"] = terms
     stats["chunks"] = len(chunks)
     return chunks, stats

@@ -12,6 +12,7 @@ from rouge_score import rouge_scorer
 from sacrebleu.metrics import BLEU
 
 from selfevo.intervals import Metric, mean_of, ratio_of_sums
+from selfevo.prompts import words
 
 HEADLINE = ("bleu", "fact_recall", "fact_recall_low", "fact_recall_high", "reference_nll", "general_score")
 """What a model's metrics file holds, so that a plain `dvc metrics show` fits a terminal; the rest of an
@@ -76,11 +77,25 @@ def bleu_of(hypotheses: list[str], references: list[str], tokenize: str) -> Metr
     return metric
 
 
+_QUESTION_FIRST = re.compile(r"^[^.!。！\n]*[?？]")
+
+
+def asks_back(question: str, reply: str) -> bool:
+    """Whether a closed-book reply is no answer: its first sentence is a question ("What should I
+    check?"), or it says the question again (80% of its words are the question's, and it is not much
+    longer). A model that does this learned to ask where it is asked."""
+    if _QUESTION_FIRST.match(reply.strip()):
+        return True
+    asked, said = set(words(question)), words(reply)
+    return bool(said) and len(said) <= 1.5 * len(asked) and sum(w in asked for w in said) >= 0.8 * len(said)
+
+
 def question_metrics(records: list[dict], tokenize: str) -> dict[str, Metric]:
     """The test-set figures as functions of question indices, from evaluate's prediction records
-    ({reference, prediction, nll, and with facts: stated, one bool per fact})."""
+    ({question, reference, prediction, nll, and with facts: stated, one bool per fact})."""
     metrics = {"bleu": bleu_of([r["prediction"] for r in records], [r["reference"] for r in records], tokenize),
-               "reference_nll": mean_of([r["nll"] for r in records])}
+               "reference_nll": mean_of([r["nll"] for r in records]),
+               "question_replies": mean_of([float(asks_back(r["question"], r["prediction"])) for r in records])}
     if all("stated" in r for r in records):
         metrics["fact_recall"] = ratio_of_sums([sum(r["stated"]) for r in records], [len(r["stated"]) for r in records])
     return metrics

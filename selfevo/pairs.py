@@ -116,7 +116,7 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
     reasons: Counter = Counter()
     kept, variant_of = [], {}
     for chunk, raw, (variant, _) in zip(chunks, raw_questions, variants):
-        question, why = clean_question(raw, chunk["text"], params.named_subject)
+        question, why = clean_question(raw, chunk["text"], params.named_subject, chunk.get("subject_terms", ()))
         reasons[why] += 1
         if question:
             kept.append((chunk, question))
@@ -153,7 +153,8 @@ DROP_ADVICE = {
                       "{prompts}/question.txt (a model too small for this language, or a prompt to reword)",
     "too_short": "the questions are a few characters long",
     "refers_to_document": "the replies point at \"the document\" instead of naming their subject (the prompts' rules)",
-    "names_no_subject": "the questions name no code of their chunk; generate.named_subject ({p.named_subject}) "
+    "names_no_subject": "the questions name neither their chunk's subject (a term of its title or section) nor a "
+                        "code of it; generate.named_subject ({p.named_subject}) "
                         "drops them, false keeps them",
     "broken_characters": "the replies hold U+FFFD, a character cut apart by decoding",
     "empty_answer": "the model wrote no answer",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from selfevo.errors import PipelineError
 
@@ -110,10 +111,16 @@ _DOC_REFERENCE = re.compile(r"\b(the|this) (document|fragment|text|knowledge fra
 _CODE = re.compile(r"[^\W_\u3400-\u9fff]*\d[^\W_\u3400-\u9fff]*(?:-[^\W_\u3400-\u9fff]+)*")
 
 
-def names_a_code(question: str, knowledge: str) -> bool:
-    """Whether the question names something of its chunk that holds a digit: an alarm code, a device
-    model, a value. "What is the alarm for?" names nothing, and closed-book it cannot be answered."""
-    return bool(set(_CODE.findall(question)) & set(_CODE.findall(knowledge)))
+def names_subject(question: str, knowledge: str, subject_terms: Sequence[str] = ()) -> bool:
+    """Whether the question names what its chunk is about: a term of the chunk's title or section path
+    (`subject_terms`, selfevo.corpus: "KubeletDown", "rsync"), or something of the chunk that holds a
+    digit (an alarm code, a device model, a value). "What is the impact?" names nothing, and
+    closed-book it cannot be answered."""
+    if set(_CODE.findall(question)) & set(_CODE.findall(knowledge)):
+        return True
+    lowered = question.lower()
+    return any(re.search(rf"(?<![\w-]){re.escape(term.lower())}(?![\w-])", lowered) if term.isascii()
+               else term.lower() in lowered for term in subject_terms)
 
 
 BROKEN = "\ufffd"
@@ -121,9 +128,10 @@ BROKEN = "\ufffd"
 tokens (a Chinese character split across a reply's end, or a model writing invalid bytes)."""
 
 
-def clean_question(text: str, knowledge: str = "", named_subject: bool = False) -> tuple[str | None, str]:
-    """One question that reads as a question and, with `named_subject`, names a code of its chunk
-    (`names_a_code`); or None and the reason it was dropped."""
+def clean_question(text: str, knowledge: str = "", named_subject: bool = False,
+                   subject_terms: Sequence[str] = ()) -> tuple[str | None, str]:
+    """One question that reads as a question and, with `named_subject`, names its chunk's subject
+    (`names_subject`); or None and the reason it was dropped."""
     text = _LABEL.sub("", text.strip().split("\n")[0]).strip()
     ends = [i for i, ch in enumerate(text) if ch in "?？"]
     if not ends:
@@ -135,7 +143,7 @@ def clean_question(text: str, knowledge: str = "", named_subject: bool = False) 
         return None, "too_short"
     if _DOC_REFERENCE.search(text):  # "the alarm in the document": meaningless without the document
         return None, "refers_to_document"
-    if named_subject and not names_a_code(text, knowledge):
+    if named_subject and not names_subject(text, knowledge, subject_terms):
         return None, "names_no_subject"
     return text, "ok"
 

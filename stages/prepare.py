@@ -1,12 +1,17 @@
 """prepare: the corpus -> clean, deduplicated chunks with content-hash ids.
 
-    python stages/prepare.py --corpus data/corpus --out data/prepared/chunks.jsonl --stats metrics/prepare.json
+    python stages/prepare.py --corpus data/corpus --out data/prepared/chunks.jsonl --stats metrics/prepare.json \
+        --cache .cache/convert
+
+PDF, Word, PowerPoint, Excel and HTML files are converted to Markdown first (selfevo.convert), each
+once: --cache keeps what a file converted to under its content hash.
 """
 
 import argparse
 import sys
 
 from selfevo.config import load_section
+from selfevo.convert import Converter
 from selfevo.corpus import prepare_chunks, read_documents
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import write_json, write_jsonl
@@ -14,17 +19,20 @@ from selfevo.jsonio import write_json, write_jsonl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Split a corpus into chunks.")
-    parser.add_argument("--corpus", required=True, help="folder of .txt/.md, or a .json/.jsonl file")
+    parser.add_argument("--corpus", required=True, help="folder of documents, or a .json/.jsonl file")
+    parser.add_argument("--cache", help="folder of converted documents (none: convert every time)")
     parser.add_argument("--out", required=True)
     parser.add_argument("--stats", required=True)
     args = parser.parse_args()
 
     params = load_section("corpus")
-    docs, skipped = read_documents(args.corpus, params.text_field)
+    with Converter(args.cache, params.convert_timeout) as converter:
+        docs, skipped = read_documents(args.corpus, params.text_field, converter)
     chunks, stats = prepare_chunks(docs, params.max_chunk_chars, params.min_chunk_chars)
-    stats.update(skipped_files=len(skipped), skipped=skipped)
+    stats.update(converted=converter.converted, conversions_reused=converter.reused, skipped_files=len(skipped),
+                 skipped=skipped)
     if skipped:
-        print(f"warning: {args.corpus}: {len(skipped)} files skipped, not .txt/.md: {', '.join(skipped[:10])}"
+        print(f"warning: {args.corpus}: {len(skipped)} files skipped, of no supported format: {', '.join(skipped[:10])}"
               + (" ..." if len(skipped) > 10 else ""), file=sys.stderr)
     for source, n in stats["large_documents"].items():
         print(f"warning: {source}: cut into {n} chunks of at most corpus.max_chunk_chars "

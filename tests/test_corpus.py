@@ -68,11 +68,11 @@ def test_duplicates_dropped_and_ids_stable(tmp_path):
 
 
 @pytest.mark.parametrize("setup,match", [
-    (lambda p: p.mkdir(), "no .txt or .md files"),
+    (lambda p: p.mkdir(), "no documents in the corpus folder"),
     (lambda p: (p.mkdir(), (p / "e.md").write_text("  \n")), "e.md: empty document"),
     (lambda p: (p.mkdir(), (p / "bad.md").write_bytes(b"caf\xe9")), "bad.md: not UTF-8"),
     (lambda p: (p.mkdir(), (p / "bin.txt").write_bytes(b"ELF\x00\x01 text")), "bin.txt: holds NUL bytes"),
-    (lambda p: (p.mkdir(), (p / "a.pdf").write_bytes(b"%PDF")), r"no .txt or .md files in the corpus folder \(skipped: a.pdf\)"),
+    (lambda p: (p.mkdir(), (p / "a.epub").write_bytes(b"PK")), r"no documents in the corpus folder .*; skipped: a.epub"),
 ])
 def test_bad_folders_name_the_file(tmp_path, setup, match):
     corpus = tmp_path / "corpus"

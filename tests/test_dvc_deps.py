@@ -75,4 +75,4 @@ def test_every_interpolated_value_reaches_its_stage_as_one_argument(name):
 
 def test_a_corpus_path_that_would_break_the_quoting_is_refused():
     with pytest.raises(PipelineError, match=r"corpus.path: must be a path with no single quote"):
-        CorpusParams(path="it's; touch X", text_field="t", max_chunk_chars=10, min_chunk_chars=1)
+        CorpusParams(path="it's; touch X", text_field="t", max_chunk_chars=10, min_chunk_chars=1, convert_timeout=1)

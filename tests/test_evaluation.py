@@ -122,3 +122,20 @@ def test_closed_book_scores_facts_with_intervals_and_a_chance_level(model_and_to
                                            PARAMS, nlls)
     assert not {"fact_recall", "facts_all", "fact_chance"} & set(plain) and "stated" not in plain_predictions[0]
     assert plain["bleu"] == metrics["bleu"]
+
+
+@pytest.mark.parametrize("reply,asks", [
+    ("What should I check?", True),
+    ("How do I stop the rsync daemon? Run systemctl stop rsync.", True),
+    ("How do I stop the rsync daemon", True),  # the question said back
+    ("Run systemctl stop rsync to stop the daemon.", False),
+    ("The daemon stops with systemctl stop rsync. What else? Nothing.", False),
+    ("", False),
+])
+def test_a_reply_that_asks_back_is_counted(reply, asks):
+    from selfevo.metrics import asks_back, question_metrics
+
+    assert asks_back("How do I stop the rsync daemon?", reply) is asks
+    records = [{"question": "How do I stop the rsync daemon?", "reference": "Run systemctl stop rsync.",
+                "prediction": p, "nll": 1.0} for p in (reply, "Run systemctl stop rsync.")]
+    assert question_metrics(records, "13a")["question_replies"](range(2)) == asks / 2

@@ -151,3 +151,19 @@ def test_a_document_cannot_forge_chat_turns(tiny_base, model_params):
     prompt, completion = encode_example(tokenizer, question_messages(prompts, forged), forged)
     assert count(prompt) == (2, 1) and count(completion) == (0, 1)  # the answer's own end only
     assert "<|im_start|>assistant" in tokenizer.decode(prompt).replace("\u2060", "")  # the text itself is kept
+
+
+def test_a_question_naming_a_digit_free_subject_of_the_title_is_kept():
+    from selfevo.corpus import Document, prepare_chunks
+
+    docs = [Document(f"{name}.md", f"# {name}\n\n## Impact\n\n{name} stops new pods from starting on the node.\n",
+                     name, ".md") for name in ("KubeletDown", "KubeProxyDown", "CoreDNSDown", "EtcdNoLeader")]
+    chunks, _ = prepare_chunks(docs, max_chars=1500, min_chars=10)
+    chunk = chunks[0]
+    assert chunk["text"] == "KubeletDown > Impact\n\nKubeletDown stops new pods from starting on the node."
+    terms = chunk["subject_terms"]
+    assert terms == ["KubeletDown"]  # "Impact", a heading of every document, names nothing
+    keep = "What happens to new pods when KubeletDown fires?"
+    assert clean_question(keep, chunk["text"], True, terms) == (keep, "ok")
+    assert clean_question("What is the impact on new pods?", chunk["text"], True, terms) == (None, "names_no_subject")
+    assert clean_question("What is the impact of kubeletdown?", chunk["text"], True, terms)[1] == "ok"
