@@ -21,6 +21,9 @@ from selfevo.errors import PipelineError
 
 CONVERTED_SUFFIXES = {".pdf", ".docx", ".pptx", ".xlsx", ".html", ".htm"}
 ZIP_SUFFIXES = {".docx", ".pptx", ".xlsx"}
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+OUTPUT_VERSION = 1
+"""Part of the cache key: raise it when what is done to the converter's output changes."""
 MIN_PDF_CHARS_PER_PAGE = 20
 """A PDF whose text layer holds fewer letters than this per page is a scan (an image of text)."""
 
@@ -53,7 +56,7 @@ class Converter:
     def __init__(self, cache: str | Path | None, timeout_s: float):
         self.cache = Path(cache) if cache else None
         self.timeout_s = timeout_s
-        self.key = f"markitdown-{version('markitdown')}"
+        self.key = f"markitdown-{version('markitdown')}-{OUTPUT_VERSION}"
         self.converted = self.reused = 0
         self._pool = None
 
@@ -97,6 +100,7 @@ class Converter:
         status, text = self._convert(path)
         if status == "error":
             raise PipelineError(f"{path}: cannot convert: {_why(text)}")
+        text = _COMMENT.sub("", text).strip()  # markitdown's "<!-- Slide number: 3 -->" marks are not text
         if path.suffix.lower() == ".pdf":
             letters = sum(c.isalnum() for c in text)
             pages = _pdf_pages(data)

@@ -82,12 +82,13 @@ _QUESTION_FIRST = re.compile(r"^[^.!。！\n]*[?？]")
 
 def asks_back(question: str, reply: str) -> bool:
     """Whether a closed-book reply is no answer: its first sentence is a question ("What should I
-    check?"), or it says the question again (80% of its words are the question's, and it is not much
-    longer). A model that does this learned to ask where it is asked."""
+    check?"), or it is the question said again, word for word, with at most two words more. A model
+    that does this learned to ask where it is asked. (A reply made of the question's words in another order, "ALM-1 on the
+    BBU is serious", is an answer.)"""
     if _QUESTION_FIRST.match(reply.strip()):
         return True
-    asked, said = set(words(question)), words(reply)
-    return bool(said) and len(said) <= 1.5 * len(asked) and sum(w in asked for w in said) >= 0.8 * len(said)
+    asked, said = words(question), words(reply)
+    return len(asked) >= 3 and said[:len(asked)] == asked and len(said) <= len(asked) + 2
 
 
 def question_metrics(records: list[dict], tokenize: str) -> dict[str, Metric]:

@@ -128,6 +128,8 @@ def test_closed_book_scores_facts_with_intervals_and_a_chance_level(model_and_to
     ("What should I check?", True),
     ("How do I stop the rsync daemon? Run systemctl stop rsync.", True),
     ("How do I stop the rsync daemon", True),  # the question said back
+    ("The rsync daemon: how do I stop it", False),
+    ("How do I stop the rsync daemon is with systemctl stop rsync", False),  # said again, then answered
     ("Run systemctl stop rsync to stop the daemon.", False),
     ("The daemon stops with systemctl stop rsync. What else? Nothing.", False),
     ("", False),
