@@ -57,8 +57,9 @@ EVALUATE = stage("evaluate", "--model", "models/base", "--test", "test.jsonl", "
                  "--metrics", "m.json", "--stats", "s.json", "--predictions", "p.jsonl",
                  "--general-predictions", "g.jsonl")
 BASE = stage("base", "--out", "models/new_base", "--stats", "base.json")
-REPORT_ARGS = [arg for name in ("rounds", "details", "hq", "references", "predictions", "plot", "figure", "summary",
-                                 "score") for arg in (f"--{name}", "x")] + ["--test", "test.jsonl", "--chunks", "chunks.jsonl"]
+REPORT_FOLDERS = ("rounds", "details", "hq", "references", "predictions", "plot", "figure", "summary", "score")
+REPORT_ARGS = [arg for name in REPORT_FOLDERS for arg in (f"--{name}", "x")] + ["--test", "test.jsonl",
+                                                                               "--chunks", "chunks.jsonl"]
 
 
 def write(path: Path, text: str | bytes) -> None:
@@ -67,7 +68,8 @@ def write(path: Path, text: str | bytes) -> None:
 
 
 def qa_lines(n: int = 4) -> str:
-    return "".join(json.dumps({"id": f"c{i}-r0", "round": 0, "chunk_id": f"c{i}", "question": f"What does ALM-{i} mean?",
+    return "".join(json.dumps({"id": f"c{i}-r0", "round": 0, "chunk_id": f"c{i}",
+                               "question": f"What does ALM-{i} mean?",
                                "answer": f"ALM-{i} means the fan {i} stopped."}) + "\n" for i in range(n))
 
 
@@ -142,14 +144,16 @@ CASES = [
     # records and files
     Case("JSONL error after blank lines", SCORE, r"qa.jsonl: line 5: not valid JSON",
          setup=lambda w: write(w / "qa.jsonl", "\n\n" + qa_lines(1) + "\n{bad\n")),
-    Case("non-UTF-8 byte deep in a big JSONL", SCORE, rf"qa.jsonl: line 41: not UTF-8 text .* at byte {len(qa_lines(40).encode()) + 7}\)",
+    Case("non-UTF-8 byte deep in a big JSONL", SCORE,
+         rf"qa.jsonl: line 41: not UTF-8 text .* at byte {len(qa_lines(40).encode()) + 7}\)",
          setup=lambda w: write(w / "qa.jsonl", qa_lines(40).encode() + b'{"q": "\xff"}\n')),
     Case("qa record without an answer", SCORE, r"qa.jsonl: line 2: missing key\(s\) answer",
          setup=lambda w: write(w / "qa.jsonl", qa_lines(1) + '{"id": "c", "round": 0, "chunk_id": "c", '
                                '"question": "Q?"}\n')),
     Case("test record with a blank answer", EVALUATE, r"test.jsonl: line 1: `answer` must be a non-empty string",
          setup=lambda w: write(w / "test.jsonl", '{"question": "Q?", "answer": " "}\n')),
-    Case("test question repeated three times", EVALUATE, r"warning: test.jsonl: record 2 asks the question of record 1 again", exit_code=0,
+    Case("test question repeated three times", EVALUATE,
+         r"warning: test.jsonl: record 2 asks the question of record 1 again", exit_code=0,
          params={"evaluate.max_new_tokens": 4, "evaluate.general_max_new_tokens": 2, "evaluate.bootstrap_draws": 100},
          setup=lambda w: (write(w / "test.jsonl", '{"question": "What is ALM-1?", "answer": "A fan alarm."}\n' * 3),
                           write(w / "general.jsonl", (REPO / "data" / "general.jsonl").read_text().split("\n")[0]

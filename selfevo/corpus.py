@@ -14,6 +14,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import takewhile
 from pathlib import Path
 
 from selfevo.convert import CONVERTED_SUFFIXES, Converter
@@ -183,7 +184,7 @@ def sections(text: str, title: str | None) -> list[tuple[list[str], str]]:
         if heading:
             level = len(heading.group(1))
             stack = [(lv, name) for lv, name in stack if lv < level] + [(level, _plain(heading.group(2)))]
-            if any(line.strip() and not _HEADING.match(line) for line in out[-1][1]):
+            if any(kept.strip() and not _HEADING.match(kept) for kept in out[-1][1]):
                 out.append(([], []))
             out[-1] = ([name for _, name in stack], out[-1][1])  # a heading with no text yet: its subheading's
         out[-1][1].append(line)
@@ -208,9 +209,9 @@ def with_header(header: str, body: str) -> str:
 
 
 def document_chunks(doc: Document, max_chars: int) -> list[tuple[str, str]]:
-    """(header, body) of each chunk of a document (with_header joins them): its sections, each packed with the sections after it
-    while they fit in max_chars (the header is then the path they share), an oversized one split on
-    paragraphs, lines and sentences (split_chunks)."""
+    """(header, body) of each chunk of a document (with_header joins them): its sections, each packed
+    with the sections after it while they fit in max_chars (the header is then the path they share),
+    an oversized one split on paragraphs, lines and sentences (split_chunks)."""
     pieces: list[tuple[list[str], str]] = []
     for path, body in sections(normalize(doc.text), doc.title):
         budget = max(max_chars - len(subject_header(path)) - 2, max_chars // 2)
@@ -222,8 +223,7 @@ def document_chunks(doc: Document, max_chars: int) -> list[tuple[str, str]]:
     chunks: list[tuple[list[str], str]] = []
     for path, text in pieces:
         if chunks:
-            pairs = list(zip(chunks[-1][0], path))
-            shared = [a for a, _ in pairs[:next((i for i, (a, b) in enumerate(pairs) if a != b), len(pairs))]]
+            shared = [a for a, _ in takewhile(lambda names: names[0] == names[1], zip(chunks[-1][0], path))]
             joined = chunks[-1][1] + "\n\n" + text
             if len(subject_header(shared)) + 2 + len(joined) <= max_chars:
                 chunks[-1] = (shared, joined)

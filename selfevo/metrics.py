@@ -83,8 +83,8 @@ _QUESTION_FIRST = re.compile(r"^[^.!。！\n]*[?？]")
 def asks_back(question: str, reply: str) -> bool:
     """Whether a closed-book reply is no answer: its first sentence is a question ("What should I
     check?"), or it is the question said again, word for word, with at most two words more. A model
-    that does this learned to ask where it is asked. (A reply made of the question's words in another order, "ALM-1 on the
-    BBU is serious", is an answer.)"""
+    that does this learned to ask where it is asked. (A reply made of the question's words in another
+    order, "ALM-1 on the BBU is serious", is an answer.)"""
     if _QUESTION_FIRST.match(reply.strip()):
         return True
     asked, said = words(question), words(reply)

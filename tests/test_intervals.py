@@ -35,19 +35,20 @@ def test_pairing_finds_a_small_consistent_gain_that_unpaired_intervals_would_hid
 
 
 def record(pred, ref, nll, stated):
-    return {"prediction": pred, "reference": ref, "nll": nll, "stated": stated}
+    return {"question": "Which module is faulty?", "prediction": pred, "reference": ref, "nll": nll, "stated": stated}
 
 
 def test_compare_covers_every_metric_and_marks_the_better_model():
     refs = [f"the fan module number {i} is faulty" for i in range(30)]
     good = [record(r, r, 1.0, [True]) for r in refs]
-    bad = [record("no idea", r, 3.0, [False]) for r in refs]
+    bad = [record("Which one?", r, 3.0, [False]) for r in refs]  # asks back: no answer
     general = [{"prediction": "yes", "keywords": ["yes"]}] * 10
     models = {"good": scored(good, general, "13a"), "bad": scored(bad, general, "13a")}
     rows = compare(models, [("good", "bad"), ("bad", "bad")], Resamples.draw(30, 10, 200, 0))
     by = {(r["model"], r["against"], r["metric"]): r for r in rows}
-    assert {m for (a, _, m) in by if a == "good"} == {"bleu", "reference_nll", "fact_recall", "general_score"}
-    for metric in ("bleu", "reference_nll", "fact_recall"):
+    assert {m for (a, _, m) in by if a == "good"} == {"bleu", "reference_nll", "fact_recall", "question_replies",
+                                                      "general_score"}
+    for metric in ("bleu", "reference_nll", "fact_recall", "question_replies"):  # lower is better for 2 of them
         assert by[("good", "bad", metric)]["differs"] and by[("good", "bad", metric)]["better"]
         assert not by[("bad", "bad", metric)]["differs"]
     assert not by[("good", "bad", "general_score")]["differs"]  # the same general answers

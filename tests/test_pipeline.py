@@ -359,13 +359,12 @@ def run_in_two_processes(repo: Path, stage: str, folder: Path) -> list[str]:
     """A stage's command from dvc.lock under `torchrun --nproc_per_node 2` (gloo on CPU: what `accelerate
     launch` starts on two GPUs), its outputs redirected into `folder`; returns the outputs' paths."""
     lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"][stage]
-    cmd = lock["cmd"].replace(".cache/generate", str(folder / "cache"))
     outs = [o["path"] for o in lock["outs"]]
-    for out in outs:
-        cmd = cmd.replace(f" {out}", f" {folder / out}")
+    moved = {".cache/generate": str(folder / "cache"), **{out: str(folder / out) for out in outs}}
+    args = [moved.get(arg, arg) for arg in shlex.split(lock["cmd"])[1:]]
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                             *shlex.split(cmd)[1:]], cwd=repo, env=env, capture_output=True, text=True)
+                             *args], cwd=repo, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     return outs
 
