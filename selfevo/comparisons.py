@@ -62,15 +62,14 @@ def figures(model: Scored, samples: Resamples) -> dict[str, dict]:
 def compare(models: dict[str, Scored], pairs: list[tuple[str, str]], samples: Resamples) -> list[dict]:
     """For each (a, b), every metric both models have: a - b, its paired interval, whether it leaves out 0
     (`differs`), and whether a is the better one there (`better`: lower for an NLL)."""
-    test, general = samples.test, samples.general
     rows = []
     for a, b in pairs:
-        for kind, samples in (("test", test), ("general", general)):
+        for kind, draws in (("test", samples.test), ("general", samples.general)):
             for name, metric in getattr(models[a], kind).items():
                 other = getattr(models[b], kind).get(name)
-                if other is None or not samples:
+                if other is None or not draws:
                     continue
-                diff = paired_difference(_defined(metric), _defined(other), samples)
+                diff = paired_difference(_defined(metric), _defined(other), draws)
                 better = diff["difference"] < 0 if name in LOWER_IS_BETTER else diff["difference"] > 0
                 rows.append({"model": a, "against": b, "metric": name, **diff, "better": better})
     return rows

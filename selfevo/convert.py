@@ -18,6 +18,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from selfevo.errors import PipelineError
+from selfevo.jsonio import write_text
 
 CONVERTED_SUFFIXES = {".pdf", ".docx", ".pptx", ".xlsx", ".html", ".htm"}
 ZIP_SUFFIXES = {".docx", ".pptx", ".xlsx"}
@@ -107,15 +108,12 @@ class Converter:
             if letters < MIN_PDF_CHARS_PER_PAGE * pages:
                 raise PipelineError(f"{path}: {letters} letters of text in {pages} page(s): a scanned PDF with no text "
                                     "layer; run OCR on it first (e.g. `ocrmypdf in.pdf out.pdf`), then use the result")
-        if not text.strip():
+        if not text:
             raise PipelineError(f"{path}: converts to no text: an empty document?")
         self.converted += 1
         if cached:
             try:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cached.with_suffix(".tmp")
-                tmp.write_text(text, encoding="utf-8")
-                tmp.replace(cached)
+                write_text(cached, text)
             except OSError:
                 pass  # a cache that cannot be written only costs a conversion next time
         return text

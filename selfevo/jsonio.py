@@ -73,6 +73,10 @@ def write_json(path: str | Path, obj: Any) -> None:
     _atomic_write(Path(path), lambda f: f.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n"))
 
 
+def write_text(path: str | Path, text: str) -> None:
+    _atomic_write(Path(path), lambda f: f.write(text))
+
+
 def read_json(path: str | Path) -> Any:
     path = Path(path)
     if not path.is_file():
