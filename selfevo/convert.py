@@ -22,6 +22,9 @@ from selfevo.jsonio import write_text
 
 CONVERTED_SUFFIXES = {".pdf", ".docx", ".pptx", ".xlsx", ".html", ".htm"}
 ZIP_SUFFIXES = {".docx", ".pptx", ".xlsx"}
+OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
+"""What a password-protected .docx/.pptx/.xlsx starts with: Office encrypts the zip package into an OLE
+container (old binary .doc/.ppt/.xls files are OLE containers too)."""
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 OUTPUT_VERSION = 1
 """Part of the cache key: raise it when what is done to the converter's output changes."""
@@ -95,6 +98,10 @@ class Converter:
             return cached.read_text(encoding="utf-8")
         if path.suffix.lower() == ".pdf" and not data.lstrip()[:4] == b"%PDF":
             raise PipelineError(f"{path}: cannot convert: not a PDF file (no %PDF header): corrupt, or misnamed")
+        if path.suffix.lower() in ZIP_SUFFIXES and data.startswith(OLE_MAGIC):
+            raise PipelineError(f"{path}: cannot convert: an OLE container, not a {path.suffix.lower()} package: "
+                                "encrypted (password-protected; save an unprotected copy), or an old binary "
+                                "Office file renamed (save it in the new format)")
         if path.suffix.lower() in ZIP_SUFFIXES and not zipfile.is_zipfile(path):
             raise PipelineError(f"{path}: cannot convert: not a {path.suffix.lower()} package (a zip file): "
                                 "corrupt, or misnamed")

@@ -7,6 +7,8 @@ item samples from its own seeded generator, so what it writes does not depend on
 landed in (up to floating-point differences between batch shapes). temperature 0 is greedy.
 With `no_repeat_ngram` n > 0, no n tokens in a row are written twice in one reply (only the reply is
 checked: copying from the prompt stays free), which stops the loops a small model falls into.
+With an `opener`, each reply starts with that text (written after the chat's assistant header) and
+the model writes on from it; the returned reply holds it.
 """
 
 from __future__ import annotations
@@ -82,6 +84,19 @@ def _generate_batch(model, prompts: list[list[int]], seeds: list[int], *, pad_id
     return out
 
 
+def _opener_ids(tokenizer, conversation: Messages, opener: str) -> list[int]:
+    """The opener's tokens as they follow the assistant header. The reply is decoded with them, so it
+    is spaced as the model meant it (a tokenizer that drops a leading space would glue "What" to "is")."""
+    if not opener:
+        return []
+    prompt = render_prompt(tokenizer, conversation)
+    without = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    with_opener = tokenizer(prompt + opener, add_special_tokens=False)["input_ids"]
+    if with_opener[:len(without)] == without:
+        return with_opener[len(without):]
+    return tokenizer(opener, add_special_tokens=False)["input_ids"]
+
+
 def count_over(tokenizer, conversations: list[Messages], budget: int) -> int:
     """How many of the conversations' prompts are longer than `budget` tokens (generate keeps their end)."""
     return sum(len(tokenizer(render_prompt(tokenizer, c), add_special_tokens=False)["input_ids"]) > budget
@@ -91,21 +106,22 @@ def count_over(tokenizer, conversations: list[Messages], budget: int) -> int:
 def generate(model, tokenizer, conversations: list[Messages], seeds: list[int], *, max_new_tokens: int,
              temperature: float, top_p: float, batch_size: int, max_prompt_tokens: int,
              max_batch_tokens: int | None = None, no_repeat_ngram: int = 0, desc: str = "generate",
-             progress: bool = True) -> list[str]:
-    """The assistant's reply to each conversation, in input order."""
-    prompts = [tokenizer(render_prompt(tokenizer, c), add_special_tokens=False)["input_ids"][-max_prompt_tokens:]
-               for c in conversations]
+             progress: bool = True, opener: str = "") -> list[str]:
+    """The assistant's reply to each conversation, in input order, each starting with `opener`."""
+    opened = _opener_ids(tokenizer, conversations[0], opener) if conversations else []
+    prompts = [(tokenizer(render_prompt(tokenizer, c), add_special_tokens=False)["input_ids"] + opened)
+               [-max_prompt_tokens:] for c in conversations]
     stops = stop_token_ids(model, tokenizer)
     if hasattr(model, "generate_ids"):  # another backend (selfevo.vllm_backend), which batches for itself
         tokens = model.generate_ids(prompts, seeds, stops=stops, max_new_tokens=max_new_tokens,
                                     temperature=temperature, top_p=top_p, no_repeat_ngram=no_repeat_ngram)
-        return [tokenizer.decode(t, skip_special_tokens=True).strip() for t in tokens]
+        return [tokenizer.decode(opened + t, skip_special_tokens=True).strip() for t in tokens]
     batches = length_batches([len(p) for p in prompts], batch_size, max_batch_tokens, extra=max_new_tokens)
 
     def work(idx: list[int]) -> list[str]:
         tokens = _generate_batch(model, [prompts[i] for i in idx], [seeds[i] for i in idx],
                                  pad_id=tokenizer.pad_token_id, stops=stops, max_new_tokens=max_new_tokens,
                                  temperature=temperature, top_p=top_p, no_repeat_ngram=no_repeat_ngram)
-        return [tokenizer.decode(t, skip_special_tokens=True).strip() for t in tokens]
+        return [tokenizer.decode(opened + t, skip_special_tokens=True).strip() for t in tokens]
 
     return map_batches(batches, len(prompts), work, desc=desc, progress=progress)

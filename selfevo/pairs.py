@@ -3,15 +3,17 @@ chunk, then the answer from the chunk and the question. Used by generate@r (θ_r
 of the θ_HQ baseline.
 
 What the cleaning drops (not a question, empty answer, an answer that points at "the document", with
-`min_grounding` an answer whose words are mostly not in its chunk) is counted by reason.
+`min_grounding` an answer whose words are mostly not in its chunk) is counted by reason. A chunk
+whose pair is dropped is tried again, question and answer from that try's own seeds, up to
+`attempts` tries.
 
 Incremental generation: with an `ItemCache`, each chunk's raw question and answer are recorded under a
 key made of everything that decides them: the model's fingerprint (its files, and for a round its
 whole adapter chain) and precision (`model.cpu_autocast`), both prompt texts, the sampling params and
-seed, and the round label; inside that, the chunk's content-hash id. A rerun after a few documents
+seed, and the round label; inside that, the chunk's content-hash id (and the try's number). A rerun after a few documents
 change generates only those chunks. Every item samples from its own seeded stream, so a reused record
-is what a from-scratch run would write. The batch size, token budget and the cleaning switches
-(min_grounding, named_subject) are left out of the key: they do not change what an item writes.
+is what a from-scratch run would write. The batch size, token budget, number of tries and the cleaning
+switches (min_grounding, named_subject) are left out of the key: they do not change what an item writes.
 """
 
 from __future__ import annotations
@@ -33,8 +35,13 @@ from selfevo.prompts import Prompts, answer_messages, clean_answer, clean_questi
 # Not in the cache key: how items are grouped, and how what they wrote is cleaned, never change what an
 # item writes; nor do the evolution switches, since the question prompts themselves are in the key; nor
 # the backend, whose records are the same (selfevo/vllm_backend.py)
-NOT_GENERATION = ("backend", "batch_size", "max_batch_tokens", "min_grounding", "named_subject", "evolve_prompts",
-                  "evolve_keep", "evolve_temperature", "evolve_max_tokens")
+NOT_GENERATION = ("backend", "batch_size", "max_batch_tokens", "min_grounding", "named_subject", "attempts",
+                  "evolve_prompts", "evolve_keep", "evolve_temperature", "evolve_max_tokens")
+
+
+def item_key(chunk_id: str, attempt: int) -> str:
+    """An item: its chunk, and after the first try the try's number."""
+    return chunk_id if attempt == 0 else f"{chunk_id}#{attempt}"
 
 
 def item_seed(seed: int, label: int | str, chunk: str, step: str) -> int:
@@ -55,7 +62,7 @@ class ItemCache:
                  params: SamplingParams, label: int | str, cpu_autocast: bool = False, threads: int | None = None):
         settings = {"version": self.VERSION, "model": model_fingerprint, "cpu_autocast": cpu_autocast,
                     "threads": threads,
-                    "question_prompt": prompts.question,
+                    "question_prompt": prompts.question, "opener": prompts.opener,
                     "answer_prompt": prompts.answer, "label": str(label),
                     "sampling": {k: v for k, v in dataclasses.asdict(params).items() if k not in NOT_GENERATION}}
         self.key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
@@ -97,7 +104,7 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
                    label: int | str, cache: ItemCache | None = None,
                    variants: list[tuple[str, str]] | None = None) -> tuple[list[dict], dict]:
     """Pairs `{id, chunk_id, round, variant, question, answer}` (round = label) and stats with drop
-    reasons and how many items were generated or reused from the cache. `variants`, one per chunk:
+    reasons (of a chunk's last try) and how many items were generated or reused from the cache. `variants`, one per chunk:
     (variant id, question template) drawn by prompt evolution; None: every chunk gets the fixed
     question prompt (variant `fixed`). A cache's key must then cover the variant set."""
     cache = cache or ItemCache(None, model_fingerprint="", prompts=prompts, params=params, label=label)
@@ -105,45 +112,56 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
     sampling = dict(temperature=params.temperature, top_p=params.top_p, batch_size=params.batch_size,
                     max_batch_tokens=params.max_batch_tokens, max_prompt_tokens=params.max_prompt_tokens,
                     no_repeat_ngram=params.no_repeat_ngram)
-    cached_q = [cache.questions.get(c["id"]) for c in chunks]
-    raw_questions = _generate_missing(
-        model, tokenizer, [question_messages(dataclasses.replace(prompts, question=template), c["text"])
-                           for c, (_, template) in zip(chunks, variants)],
-        [item_seed(params.seed, label, c["id"], "q") for c in chunks], cached_q,
-        max_new_tokens=params.max_question_tokens, desc=f"questions@{label}", **sampling)
-    cache.questions.update({c["id"]: q for c, q in zip(chunks, raw_questions)})
-    cache.save()
+    question_prompts = [question_messages(dataclasses.replace(prompts, question=template), c["text"])
+                        for c, (_, template) in zip(chunks, variants)]
     reasons: Counter = Counter()
-    kept, variant_of = [], {}
-    for chunk, raw, (variant, _) in zip(chunks, raw_questions, variants):
-        question, why = clean_question(raw, chunk["text"], params.named_subject, chunk.get("subject_terms", ()))
-        reasons[why] += 1
-        if question:
-            kept.append((chunk, question))
-            variant_of[chunk["id"]] = variant
-    cached_a = [cache.answer(c["id"], q) for c, q in kept]
-    raw_answers = _generate_missing(
-        model, tokenizer, [answer_messages(prompts, c["text"], q) for c, q in kept],
-        [item_seed(params.seed, label, c["id"], "a") for c, _ in kept], cached_a,
-        max_new_tokens=params.max_answer_tokens, desc=f"answers@{label}", **sampling)
-    cache.answers.update({c["id"]: {"question": q, "raw": a} for (c, q), a in zip(kept, raw_answers)})
-    cache.save()
-    pairs = []
-    for (chunk, question), raw in zip(kept, raw_answers):
-        answer, why = clean_answer(raw, chunk["text"], params.min_grounding)
-        if answer:
-            pairs.append({"id": f"{chunk['id']}-r{label}", "chunk_id": chunk["id"], "round": label,
-                          "variant": variant_of[chunk["id"]], "question": question, "answer": answer})
-        else:
-            reasons[why] += 1
-    del reasons["ok"]
-    reused = sum(q is not None for q in cached_q) + sum(a is not None for a in cached_a)
-    cut = {"question": count_over(tokenizer, [question_messages(dataclasses.replace(prompts, question=t), c["text"])
-                                              for c, (_, t) in zip(chunks, variants)], params.max_prompt_tokens),
-           "answer": count_over(tokenizer, [answer_messages(prompts, c["text"], q) for c, q in kept],
-                                params.max_prompt_tokens)}
+    pairs, asked, answered, reused = [], [], [], 0
+    pending = list(range(len(chunks)))
+    for attempt in range(params.attempts):
+        keys = {i: item_key(chunks[i]["id"], attempt) for i in pending}
+        cached_q = [cache.questions.get(keys[i]) for i in pending]
+        raw_questions = _generate_missing(
+            model, tokenizer, [question_prompts[i] for i in pending],
+            [item_seed(params.seed, label, keys[i], "q") for i in pending], cached_q,
+            max_new_tokens=params.max_question_tokens, desc=f"questions@{label} try {attempt + 1}",
+            opener=prompts.opener, **sampling)
+        cache.questions.update({keys[i]: q for i, q in zip(pending, raw_questions)})
+        cache.save()
+        why: dict[int, str] = {}
+        kept = []
+        for i, raw in zip(pending, raw_questions):
+            question, why[i] = clean_question(raw, chunks[i]["text"], params.named_subject,
+                                              chunks[i].get("subject_terms", ()))
+            if question:
+                kept.append((i, question))
+        cached_a = [cache.answer(keys[i], q) for i, q in kept]
+        raw_answers = _generate_missing(
+            model, tokenizer, [answer_messages(prompts, chunks[i]["text"], q) for i, q in kept],
+            [item_seed(params.seed, label, keys[i], "a") for i, _ in kept], cached_a,
+            max_new_tokens=params.max_answer_tokens, desc=f"answers@{label} try {attempt + 1}", **sampling)
+        cache.answers.update({keys[i]: {"question": q, "raw": a} for (i, q), a in zip(kept, raw_answers)})
+        cache.save()
+        done = set()
+        for (i, question), raw in zip(kept, raw_answers):
+            answer, why[i] = clean_answer(raw, chunks[i]["text"], params.min_grounding)
+            if answer:
+                done.add(i)
+                chunk = chunks[i]
+                pairs.append({"id": f"{chunk['id']}-r{label}", "chunk_id": chunk["id"], "round": label,
+                              "variant": variants[i][0], "question": question, "answer": answer})
+        asked += [question_prompts[i] for i in pending]
+        answered += [answer_messages(prompts, chunks[i]["text"], q) for i, q in kept]
+        reused += sum(x is not None for x in cached_q + cached_a)
+        pending = [i for i in pending if i not in done]
+        if attempt + 1 == params.attempts:
+            reasons.update(why[i] for i in pending)  # a chunk's last try's reason
+    order = {c["id"]: n for n, c in enumerate(chunks)}
+    pairs.sort(key=lambda p: order[p["chunk_id"]])
+    cut = {"question": count_over(tokenizer, asked, params.max_prompt_tokens),
+           "answer": count_over(tokenizer, answered, params.max_prompt_tokens)}
     stats = {"chunks": len(chunks), "pairs": len(pairs), "dropped": dict(sorted(reasons.items())),
-             "generated": len(chunks) + len(kept) - reused, "reused": reused, "prompts_cut": cut}
+             "tries": {"questions": len(asked), "answers": len(answered)},
+             "generated": len(asked) + len(answered) - reused, "reused": reused, "prompts_cut": cut}
     return pairs, stats
 
 

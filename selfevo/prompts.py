@@ -19,15 +19,20 @@ class Prompts:
     """Template with {knowledge}."""
     answer: str
     """Template with {knowledge} and {question}."""
+    opener: str = ""
+    """How the reply to the question prompt starts (`opener.txt`; empty: no opener): the model writes
+    on from it, so a small model that would summarise the document ("The document is about ...")
+    begins a question instead. The kept question holds it."""
 
 
 def load_prompts(folder: str | Path) -> Prompts:
     folder = Path(folder)
     texts = {}
-    for name, fields in (("question", ("{knowledge}",)), ("answer", ("{knowledge}", "{question}"))):
+    for name, fields in (("question", ("{knowledge}",)), ("answer", ("{knowledge}", "{question}")), ("opener", ())):
         path = folder / f"{name}.txt"
         if not path.is_file():
-            raise PipelineError(f"{path}: prompt file not found")
+            raise PipelineError(f"{path}: prompt file not found" + (" (an empty one: no opener)" if name == "opener"
+                                                                    else ""))
         text = path.read_text(encoding="utf-8")
         for placeholder in fields:
             if placeholder not in text:

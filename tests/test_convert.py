@@ -1,6 +1,7 @@
 """Real documents in: each format converts, its known sentence lands in a chunk under its title, and a
-scan, a corrupt file or a slow conversion stops naming the file. The fixtures are built here with the
-libraries the converter itself installs (python-pptx, openpyxl) or that the project ships (matplotlib)."""
+scan, an encrypted or corrupt file, or a slow conversion stops naming the file. The fixtures are built
+here with the libraries the converter itself installs (python-pptx, openpyxl) or that the project
+ships (matplotlib)."""
 
 import zipfile
 
@@ -98,7 +99,32 @@ def test_a_conversion_is_cached_by_content(tmp_path):
         assert converter.reused == expected and SENTENCE in text
 
 
+def encrypted_pdf(path):
+    """A one-page PDF whose trailer names the standard security handler with a user password (none of
+    the libraries here writes encrypted PDFs, so the file is written by hand, offsets and all)."""
+    bodies = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+              b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>",
+              b"<< /Length 0 >>\nstream\n\nendstream",
+              b"<< /Filter /Standard /V 1 /R 2 /O <" + b"11" * 32 + b"> /U <" + b"22" * 32 + b"> /P -44 >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(bodies, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Encrypt 5 0 R /ID [<%s> <%s>] >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(bodies) + 1, b"33" * 16, b"33" * 16, xref)
+    path.write_bytes(bytes(out))
+
+
+OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")  # the container of every password-protected Office file
+
+
 @pytest.mark.parametrize("name,build,match", [
+    ("locked.pdf", encrypted_pdf, r"locked.pdf: cannot convert: it is encrypted or password-protected"),
+    ("locked.docx", lambda p: p.write_bytes(OLE_MAGIC + bytes(504)),
+     r"locked.docx: cannot convert: .*encrypted .*password-protected"),
     ("scan.pdf", lambda p: pdf(p, text=False), r"scan.pdf: 0 letters of text in 1 page\(s\): a scanned PDF .* OCR"),
     ("broken.pdf", lambda p: p.write_bytes(b"this is not a pdf at all"), r"broken.pdf: cannot convert: not a PDF"),
     ("broken.docx", lambda p: p.write_bytes(b"PK\x03\x04 truncated zip"), r"broken.docx: cannot convert"),

@@ -16,7 +16,7 @@ from tiny import MINIMAL_PROMPTS, alarm_card, pipeline_cards
 PROMPTS = Prompts(question=MINIMAL_PROMPTS["question.txt"], answer=MINIMAL_PROMPTS["answer.txt"])
 PARAMS = SamplingParams(backend="torch", temperature=1.0, top_p=0.95, max_question_tokens=12, max_answer_tokens=8,
                         max_prompt_tokens=256, batch_size=4, max_batch_tokens=None, no_repeat_ngram=0,
-                        min_grounding=0.0, named_subject=False, evolve_prompts=False, evolve_keep=2,
+                        min_grounding=0.0, named_subject=False, attempts=1, evolve_prompts=False, evolve_keep=2,
                         evolve_temperature=0.7, evolve_max_tokens=60, seed=0)
 TEXTS = [alarm_card(code, level) for code, level in pipeline_cards()]  # the fixture writes a pair for each
 
@@ -53,6 +53,7 @@ def test_rerun_after_an_edit_generates_only_the_edited_chunk(model, tmp_path):
     {"params": dataclasses.replace(PARAMS, temperature=0.7)},
     {"params": dataclasses.replace(PARAMS, max_answer_tokens=9)},
     {"params": dataclasses.replace(PARAMS, seed=1)},
+    {"prompts": dataclasses.replace(PROMPTS, opener="How")},
     {"fp": "round_0"},
 ])
 def test_a_changed_prompt_sampling_param_or_model_misses(model, tmp_path, change):
@@ -135,3 +136,71 @@ def test_a_cache_that_cannot_be_written_loses_no_generation(model, tmp_path, cap
     pairs, stats = run(model, chunks(TEXTS), blocked / "cache")
     assert pairs == run(model, chunks(TEXTS))[0] and stats["generated"] > 0
     assert capsys.readouterr().err.count("cannot be written") == 1
+
+
+class Scripted:
+    """A generation backend (the `generate_ids` hook of selfevo.generation) that writes, for each
+    chunk, the next reply of its script each time one of its prompts comes back: `questions[code]`
+    for its question prompt, `answers[code]` (default: one sentence) for its answer prompt. It
+    records the seed of each question it is asked."""
+
+    generation_config = None
+
+    def __init__(self, tokenizer, questions: dict[str, list[str]], answers: dict[str, list[str]] | None = None):
+        self.tokenizer, self.questions, self.answers, self.seeds = tokenizer, questions, answers or {}, []
+
+    def generate_ids(self, prompts, seeds, **_):
+        replies = []
+        for prompt, seed in zip(prompts, seeds):
+            text = self.tokenizer.decode(prompt)
+            code = next(c for c in self.questions if c in text)
+            if "Answer:" in text:
+                replies.append(self.answers[code].pop(0) if self.answers.get(code) else f"{code} is major.")
+            else:
+                self.seeds.append(seed)
+                replies.append(self.questions[code].pop(0))
+        return [self.tokenizer(r, add_special_tokens=False)["input_ids"] for r in replies]
+
+
+def test_a_dropped_pair_is_tried_again_from_fresh_seeds_up_to_the_tries(model, tmp_path):
+    _, tokenizer = model
+    codes = ("ALM-100", "ALM-101", "ALM-102", "ALM-103")
+    items = chunks([alarm_card(code, "major") for code in codes])
+    script = lambda: ({"ALM-100": ["ALM-100 is an alarm.", "What is the severity of ALM-100?"],  # noqa: E731
+                       "ALM-101": ["No question.", "None.", "Still none."],
+                       "ALM-102": ["What is the severity of ALM-102?"],
+                       "ALM-103": ["What is the severity of ALM-103?", "How severe is ALM-103?"]},
+                      {"ALM-103": ["The document says so."]})
+    once = Scripted(tokenizer, *script())
+    pairs, stats = generate_pairs(once, tokenizer, items, PROMPTS, PARAMS, 0)
+    assert [p["question"] for p in pairs] == ["What is the severity of ALM-102?"]
+    assert stats["dropped"] == {"not_a_question": 2, "refers_to_document": 1}
+    assert stats["tries"] == {"questions": 4, "answers": 2}
+
+    thrice = Scripted(tokenizer, *script())
+    params = dataclasses.replace(PARAMS, attempts=3)
+    cache = ItemCache(tmp_path, model_fingerprint="m", prompts=PROMPTS, params=params, label=0)
+    pairs, stats = generate_pairs(thrice, tokenizer, items, PROMPTS, params, 0, cache)
+    assert [(p["chunk_id"], p["question"]) for p in pairs] == [
+        (items[0]["id"], "What is the severity of ALM-100?"), (items[2]["id"], "What is the severity of ALM-102?"),
+        (items[3]["id"], "How severe is ALM-103?")]  # in chunk order, ALM-103 from its second try
+    assert stats["dropped"] == {"not_a_question": 1}  # ALM-101, counted once, by its last try
+    assert stats["tries"] == {"questions": 4 + 3 + 1, "answers": 2 + 2}
+    assert len(set(thrice.seeds)) == 8 and thrice.seeds[:4] == once.seeds  # the first try is the one-try run's
+
+    rerun = Scripted(tokenizer, {code: [] for code in codes})
+    again, stats = generate_pairs(rerun, tokenizer, items, PROMPTS, params, 0,
+                                  ItemCache(tmp_path, model_fingerprint="m", prompts=PROMPTS, params=params, label=0))
+    assert again == pairs and stats["generated"] == 0 and not rerun.seeds
+
+
+def test_an_opener_starts_every_reply_and_is_spaced_as_the_model_wrote_on(model):
+    from selfevo.generation import generate
+    from selfevo.prompts import question_messages
+
+    ask = lambda opener: generate(*model, [question_messages(PROMPTS, c["text"]) for c in chunks(TEXTS[:3])],  # noqa: E731
+                                  [0, 1, 2], max_new_tokens=12, temperature=0, top_p=1, batch_size=4,
+                                  max_prompt_tokens=256, opener=opener, progress=False)
+    plain, opened = ask(""), ask("Which")
+    assert all(q.startswith("What ") for q in plain)  # what the fixture writes unprompted
+    assert all(q.startswith("Which ") and len(q) > len("Which ") for q in opened), opened

@@ -69,6 +69,7 @@ LEVELS = ("minor", "major", "critical")
 MINIMAL_PROMPTS = {
     "question.txt": "Document: {knowledge}\nWrite one question.",
     "answer.txt": "Question: {question}\nDocument: {knowledge}\nAnswer:",
+    "opener.txt": "",
 }
 MINIMAL_VARIANTS = {"frame": "Document: {knowledge}\n{task}", "evolve": "Rewrite: {task}",
                     "seeds": [{"kind": "fact", "form": "direct", "task": "Write one question."},
