@@ -115,6 +115,10 @@ class SamplingParams:
     """Drop a question that names neither its chunk's subject (a distinctive term of its title or
     section path) nor a code of it (a token with a digit: alarm id, device model, value): closed-book,
     "What is the impact?" cannot be answered."""
+    questions_per_chunk: int
+    """Questions per chunk per round, each asking for another kind (the variants' kinds,
+    prompts/<lang>/variants.yaml); one that repeats an earlier question on its chunk is dropped. 1:
+    the paper's one question."""
     attempts: int
     """Tries per chunk: a chunk whose pair the cleaning drops (its question or its answer) is tried
     again, both from fresh seeds, up to this many tries in all; 1 tries once (the paper's)."""
@@ -137,6 +141,7 @@ class SamplingParams:
             _check(getattr(self, key) > 0, f"generate.{key}", "must be positive")
         _check_budget(self.max_batch_tokens, "generate.max_batch_tokens")
         _check(self.no_repeat_ngram >= 0, "generate.no_repeat_ngram", "must be >= 0")
+        _check(self.questions_per_chunk >= 1, "generate.questions_per_chunk", "must be at least 1")
         _check(self.attempts >= 1, "generate.attempts", "must be at least 1")
         _check(0 <= self.min_grounding <= 1, "generate.min_grounding", "must be in [0, 1]")
         _check(self.evolve_keep >= 1, "generate.evolve_keep", "must be at least 1")

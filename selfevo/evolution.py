@@ -54,6 +54,25 @@ def question_template(prompt_set: dict, variant: dict) -> str:
     return prompt_set["frame"].replace("{task}", variant["task"])
 
 
+def slot_variants(prompt_set: dict, first: tuple[str, str], n: int, seed: int, label: int | str,
+                  chunk_id: str) -> list[tuple[str, str]]:
+    """A chunk's question prompts for `n` slots, (variant id, template) each: slot 0 is `first`, every
+    other slot a variant of a kind no earlier slot has (a seeded weighted choice per chunk and slot),
+    so a chunk's questions ask for different things. Fewer when the set has fewer kinds."""
+    by_template = {question_template(prompt_set, v): v["kind"] for v in prompt_set["variants"]}
+    by_id = {v["id"]: v["kind"] for v in prompt_set["variants"]}
+    kinds = {by_id.get(first[0]) or by_template.get(first[1])}
+    slots = [first]
+    for slot in range(1, n):
+        left = [v for v in prompt_set["variants"] if v["kind"] not in kinds]
+        if not left:
+            break
+        chosen = choose_variant(left, seed, f"{label}/{slot}", chunk_id)
+        kinds.add(chosen["kind"])
+        slots.append((chosen["id"], question_template(prompt_set, chosen)))
+    return slots
+
+
 def choose_variant(variants: list[dict], seed: int, label: int | str, chunk_id: str) -> dict:
     """A seeded weighted choice per chunk: it depends on the chunk and the set, not on the others."""
     digest = hashlib.sha256(f"{seed}:{label}:{chunk_id}:variant".encode()).hexdigest()

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from selfevo.config import SamplingParams
 from selfevo.errors import PipelineError
+from selfevo.evolution import jaccard
 from selfevo.generation import count_over, generate
 from selfevo.jsonio import read_json, write_json
 from selfevo.prompts import Prompts, answer_messages, clean_answer, clean_question, question_messages
@@ -36,7 +37,7 @@ from selfevo.prompts import Prompts, answer_messages, clean_answer, clean_questi
 # item writes; nor do the evolution switches, since the question prompts themselves are in the key; nor
 # the backend, whose records are the same (selfevo/vllm_backend.py)
 NOT_GENERATION = ("backend", "batch_size", "max_batch_tokens", "min_grounding", "named_subject", "attempts",
-                  "evolve_prompts", "evolve_keep", "evolve_temperature", "evolve_max_tokens")
+                  "questions_per_chunk", "evolve_prompts", "evolve_keep", "evolve_temperature", "evolve_max_tokens")
 
 
 def item_key(chunk_id: str, attempt: int) -> str:
@@ -100,66 +101,79 @@ def _generate_missing(model, tokenizer, conversations, seeds, cached: list[str |
     return out
 
 
+REPEAT_OVERLAP = 0.7
+"""A question whose words overlap an earlier question on the same chunk this much (Jaccard) or more
+repeats it, and is dropped (its slot is tried again)."""
+
+
 def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, params: SamplingParams,
                    label: int | str, cache: ItemCache | None = None,
-                   variants: list[tuple[str, str]] | None = None) -> tuple[list[dict], dict]:
+                   variants: list[list[tuple[str, str]]] | None = None) -> tuple[list[dict], dict]:
     """Pairs `{id, chunk_id, round, variant, question, answer}` (round = label) and stats with drop
-    reasons (of a chunk's last try) and how many items were generated or reused from the cache. `variants`, one per chunk:
-    (variant id, question template) drawn by prompt evolution; None: every chunk gets the fixed
-    question prompt (variant `fixed`). A cache's key must then cover the variant set."""
+    reasons (of an item's last try) and how many items were generated or reused from the cache.
+    `variants`, per chunk, one (variant id, question template) per question slot: the kinds of
+    question its slots ask (`evolution.slot_variants`); None: one slot with the fixed question prompt
+    (variant `fixed`). A cache's key must then cover the variant set. Slot 0's pair id is
+    `<chunk>-r<label>`, slot s's `<chunk>-r<label>-<s>`."""
     cache = cache or ItemCache(None, model_fingerprint="", prompts=prompts, params=params, label=label)
-    variants = variants or [("fixed", prompts.question)] * len(chunks)
+    variants = variants or [[("fixed", prompts.question)]] * len(chunks)
     sampling = dict(temperature=params.temperature, top_p=params.top_p, batch_size=params.batch_size,
                     max_batch_tokens=params.max_batch_tokens, max_prompt_tokens=params.max_prompt_tokens,
                     no_repeat_ngram=params.no_repeat_ngram)
-    question_prompts = [question_messages(dataclasses.replace(prompts, question=template), c["text"])
-                        for c, (_, template) in zip(chunks, variants)]
+    items = [(i, slot, variant) for i, slots in enumerate(variants) for slot, variant in enumerate(slots)]
+    question_prompts = [question_messages(dataclasses.replace(prompts, question=template), chunks[i]["text"])
+                        for i, _, (_, template) in items]
+    names = [chunks[i]["id"] if slot == 0 else f"{chunks[i]['id']}/{slot}" for i, slot, _ in items]
     reasons: Counter = Counter()
-    pairs, asked, answered, reused = [], [], [], 0
-    pending = list(range(len(chunks)))
+    made: dict[int, dict] = {}
+    asked, answered, reused = [], [], 0
+    pending = list(range(len(items)))
     for attempt in range(params.attempts):
-        keys = {i: item_key(chunks[i]["id"], attempt) for i in pending}
-        cached_q = [cache.questions.get(keys[i]) for i in pending]
+        keys = {n: item_key(names[n], attempt) for n in pending}
+        cached_q = [cache.questions.get(keys[n]) for n in pending]
         raw_questions = _generate_missing(
-            model, tokenizer, [question_prompts[i] for i in pending],
-            [item_seed(params.seed, label, keys[i], "q") for i in pending], cached_q,
+            model, tokenizer, [question_prompts[n] for n in pending],
+            [item_seed(params.seed, label, keys[n], "q") for n in pending], cached_q,
             max_new_tokens=params.max_question_tokens, desc=f"questions@{label} try {attempt + 1}",
             opener=prompts.opener, **sampling)
-        cache.questions.update({keys[i]: q for i, q in zip(pending, raw_questions)})
+        cache.questions.update({keys[n]: q for n, q in zip(pending, raw_questions)})
         cache.save()
         why: dict[int, str] = {}
         kept = []
-        for i, raw in zip(pending, raw_questions):
-            question, why[i] = clean_question(raw, chunks[i]["text"], params.named_subject,
-                                              chunks[i].get("subject_terms", ()))
+        for n, raw in zip(pending, raw_questions):
+            chunk = chunks[items[n][0]]
+            question, why[n] = clean_question(raw, chunk["text"], params.named_subject, chunk.get("subject_terms", ()))
+            earlier = [made[m]["question"] for m in made if items[m][0] == items[n][0]] + \
+                      [q for m, q in kept if items[m][0] == items[n][0]]
+            if question and any(jaccard(question, q) >= REPEAT_OVERLAP for q in earlier):
+                question, why[n] = None, "repeats_question"
             if question:
-                kept.append((i, question))
-        cached_a = [cache.answer(keys[i], q) for i, q in kept]
+                kept.append((n, question))
+        cached_a = [cache.answer(keys[n], q) for n, q in kept]
         raw_answers = _generate_missing(
-            model, tokenizer, [answer_messages(prompts, chunks[i]["text"], q) for i, q in kept],
-            [item_seed(params.seed, label, keys[i], "a") for i, _ in kept], cached_a,
+            model, tokenizer, [answer_messages(prompts, chunks[items[n][0]]["text"], q) for n, q in kept],
+            [item_seed(params.seed, label, keys[n], "a") for n, _ in kept], cached_a,
             max_new_tokens=params.max_answer_tokens, desc=f"answers@{label} try {attempt + 1}", **sampling)
-        cache.answers.update({keys[i]: {"question": q, "raw": a} for (i, q), a in zip(kept, raw_answers)})
+        cache.answers.update({keys[n]: {"question": q, "raw": a} for (n, q), a in zip(kept, raw_answers)})
         cache.save()
-        done = set()
-        for (i, question), raw in zip(kept, raw_answers):
-            answer, why[i] = clean_answer(raw, chunks[i]["text"], params.min_grounding)
+        for (n, question), raw in zip(kept, raw_answers):
+            i, slot, (variant, _) = items[n]
+            answer, why[n] = clean_answer(raw, chunks[i]["text"], params.min_grounding)
             if answer:
-                done.add(i)
-                chunk = chunks[i]
-                pairs.append({"id": f"{chunk['id']}-r{label}", "chunk_id": chunk["id"], "round": label,
-                              "variant": variants[i][0], "question": question, "answer": answer})
-        asked += [question_prompts[i] for i in pending]
-        answered += [answer_messages(prompts, chunks[i]["text"], q) for i, q in kept]
+                made[n] = {"id": f"{chunks[i]['id']}-r{label}" + (f"-{slot}" if slot else ""),
+                           "chunk_id": chunks[i]["id"], "round": label, "variant": variant, "question": question,
+                           "answer": answer}
+        asked += [question_prompts[n] for n in pending]
+        answered += [answer_messages(prompts, chunks[items[n][0]]["text"], q) for n, q in kept]
         reused += sum(x is not None for x in cached_q + cached_a)
-        pending = [i for i in pending if i not in done]
+        pending = [n for n in pending if n not in made]
         if attempt + 1 == params.attempts:
-            reasons.update(why[i] for i in pending)  # a chunk's last try's reason
-    order = {c["id"]: n for n, c in enumerate(chunks)}
-    pairs.sort(key=lambda p: order[p["chunk_id"]])
+            reasons.update(why[n] for n in pending)  # an item's last try's reason
+    pairs = [made[n] for n in sorted(made)]
     cut = {"question": count_over(tokenizer, asked, params.max_prompt_tokens),
            "answer": count_over(tokenizer, answered, params.max_prompt_tokens)}
-    stats = {"chunks": len(chunks), "pairs": len(pairs), "dropped": dict(sorted(reasons.items())),
+    stats = {"chunks": len(chunks), "questions": len(items), "pairs": len(pairs),
+             "chunks_with_pairs": len({p["chunk_id"] for p in pairs}), "dropped": dict(sorted(reasons.items())),
              "tries": {"questions": len(asked), "answers": len(answered)},
              "generated": len(asked) + len(answered) - reused, "reused": reused, "prompts_cut": cut}
     return pairs, stats
@@ -170,6 +184,8 @@ DROP_ADVICE = {
     "not_a_question": "the model's replies to the question prompt hold no question mark: it does not follow "
                       "{prompts}/question.txt (a model too small for this language, or a prompt to reword)",
     "too_short": "the questions are a few characters long",
+    "repeats_question": "the questions repeat an earlier question on the same chunk (generate.questions_per_chunk "
+                        "asks several)",
     "refers_to_document": "the replies point at \"the document\" instead of naming their subject (the prompts' rules)",
     "names_no_subject": "the questions name neither their chunk's subject (a term of its title or section) nor a "
                         "code of it; generate.named_subject ({p.named_subject}) "

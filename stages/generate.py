@@ -1,4 +1,5 @@
-"""generate@r: θ_r writes one question per chunk, then answers it with the chunk in context (D_r).
+"""generate@r: θ_r writes questions about each chunk (generate.questions_per_chunk), then answers
+each with the chunk in context (D_r).
 
     python stages/generate.py --model models/base --chunks data/prepared/chunks.jsonl \
         --prompts prompts/en --round 0 --out data/rounds/round_0/qa.jsonl \
@@ -6,7 +7,9 @@
 
 With `generate.evolve_prompts`, each chunk's question prompt is a variant drawn (seeded, weighted)
 from --prompt-set, the set evolve@r-1 wrote (selfevo/evolution.py); otherwise the fixed question
-prompt. The stats hold the questions' diversity (distinct-2, kinds) either way.
+prompt. With `generate.questions_per_chunk` n > 1, each chunk's slots 1..n-1 ask for other kinds of
+question: variants of --prompt-set of kinds no earlier slot has (selfevo/evolution.py, slot_variants).
+The stats hold the questions' diversity (distinct-2, kinds) either way.
 
 What the cleaning drops is counted by reason in the stats file (selfevo/pairs.py). With --cache,
 each chunk's generation is recorded per setting there and reused on a rerun: after editing a few
@@ -22,7 +25,7 @@ from collections import Counter
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import PipelineError, run_stage
-from selfevo.evolution import choose_variant, diversity, question_template
+from selfevo.evolution import choose_variant, diversity, question_template, slot_variants
 from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl
 from selfevo.modeling import autocast, autocast_threads, fingerprint, load_model, load_tokenizer, processor
 from selfevo.pairs import ItemCache, check_kept, generate_pairs
@@ -31,7 +34,7 @@ from selfevo.vllm_backend import VllmModel
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Generate one QA pair per chunk with the round's model.")
+    parser = argparse.ArgumentParser(description="Generate QA pairs about each chunk with the round's model.")
     parser.add_argument("--model", required=True, help="θ_r: models/base or models/round_<r-1>")
     parser.add_argument("--chunks", required=True)
     parser.add_argument("--prompts", required=True)
@@ -54,11 +57,18 @@ def main() -> None:
     if not chunks:
         raise PipelineError(f"{args.chunks}: no chunks to generate from")
     variants, cache_prompts = None, prompts
-    if params.evolve_prompts:
+    if params.evolve_prompts or params.questions_per_chunk > 1:
         prompt_set = read_json(args.prompt_set)
-        drawn = [choose_variant(prompt_set["variants"], params.seed, args.round, c["id"]) for c in chunks]
-        variants = [(v["id"], question_template(prompt_set, v)) for v in drawn]
-        cache_prompts = dataclasses.replace(prompts, question=json.dumps(prompt_set, sort_keys=True))
+        if params.evolve_prompts:
+            drawn = [choose_variant(prompt_set["variants"], params.seed, args.round, c["id"]) for c in chunks]
+            first = [(v["id"], question_template(prompt_set, v)) for v in drawn]
+        else:
+            first = [("fixed", prompts.question)] * len(chunks)
+        variants = [slot_variants(prompt_set, f, params.questions_per_chunk, params.seed, args.round, c["id"])
+                    for f, c in zip(first, chunks)]
+        cache_prompts = dataclasses.replace(prompts, question=json.dumps(
+            {"fixed": prompts.question, "set": prompt_set}, sort_keys=True) if not params.evolve_prompts
+            else json.dumps(prompt_set, sort_keys=True))
     tokenizer = load_tokenizer(args.model, model_params)
     model = (VllmModel.for_model_dir(args.model, model_params, seed=params.seed) if params.backend == "vllm"
              else load_model(args.model, model_params))
@@ -73,7 +83,7 @@ def main() -> None:
             model.close()
     stats["diversity"] = diversity([p["question"] for p in pairs])
     if variants:
-        stats["variants_drawn"] = dict(sorted(Counter(v for v, _ in variants).items()))
+        stats["variants_drawn"] = dict(sorted(Counter(v for slots in variants for v, _ in slots).items()))
         stats["pairs_by_variant"] = dict(sorted(Counter(p["variant"] for p in pairs).items()))
     if any(stats["prompts_cut"].values()):
         print(f"warning: generate@{args.round}: prompts longer than generate.max_prompt_tokens "

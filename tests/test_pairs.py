@@ -16,8 +16,8 @@ from tiny import MINIMAL_PROMPTS, alarm_card, pipeline_cards
 PROMPTS = Prompts(question=MINIMAL_PROMPTS["question.txt"], answer=MINIMAL_PROMPTS["answer.txt"])
 PARAMS = SamplingParams(backend="torch", temperature=1.0, top_p=0.95, max_question_tokens=12, max_answer_tokens=8,
                         max_prompt_tokens=256, batch_size=4, max_batch_tokens=None, no_repeat_ngram=0,
-                        min_grounding=0.0, named_subject=False, attempts=1, evolve_prompts=False, evolve_keep=2,
-                        evolve_temperature=0.7, evolve_max_tokens=60, seed=0)
+                        min_grounding=0.0, named_subject=False, questions_per_chunk=1, attempts=1,
+                        evolve_prompts=False, evolve_keep=2, evolve_temperature=0.7, evolve_max_tokens=60, seed=0)
 TEXTS = [alarm_card(code, level) for code, level in pipeline_cards()]  # the fixture writes a pair for each
 
 
@@ -204,3 +204,45 @@ def test_an_opener_starts_every_reply_and_is_spaced_as_the_model_wrote_on(model)
     plain, opened = ask(""), ask("Which")
     assert all(q.startswith("What ") for q in plain)  # what the fixture writes unprompted
     assert all(q.startswith("Which ") and len(q) > len("Which ") for q in opened), opened
+
+
+THREE_KINDS = {"frame": "Document: {knowledge}\n{task}", "evolve": "Rewrite: {task}",
+               "variants": [{"id": f"s{i}", "kind": kind, "form": "direct", "task": task, "weight": 1.0}
+                            for i, (kind, task) in enumerate([("fact", "Write one question."),
+                                                              ("cause", "Ask why."), ("procedure", "Ask how.")])]}
+
+
+def test_several_questions_per_chunk_ask_other_kinds_and_drop_a_repeat(model):
+    from selfevo.evolution import slot_variants
+
+    _, tokenizer = model
+    items = chunks([alarm_card("ALM-100", "major"), alarm_card("ALM-101", "minor")])
+    slots = [slot_variants(THREE_KINDS, ("fixed", PROMPTS.question), 3, 0, 0, c["id"]) for c in items]
+    assert all(len(s) == 3 and s[0] == ("fixed", PROMPTS.question) for s in slots)
+    kinds = {v["id"]: v["kind"] for v in THREE_KINDS["variants"]}
+    assert all(sorted(kinds[v] for v, _ in s[1:]) == ["cause", "procedure"] for s in slots)
+    script = Scripted(tokenizer, {"ALM-100": ["What is the severity of ALM-100?", "What is the severity of ALM-100?",
+                                              "Why is ALM-100 raised?", "How do I clear ALM-100?"],
+                                  "ALM-101": ["What is the severity of ALM-101?", "Why is ALM-101 raised?",
+                                              "How do I clear ALM-101?"]})
+    params = dataclasses.replace(PARAMS, questions_per_chunk=3, attempts=2)
+    pairs, stats = generate_pairs(script, tokenizer, items, PROMPTS, params, 0, variants=slots)
+    assert [p["question"] for p in pairs if p["chunk_id"] == items[0]["id"]] == [
+        "What is the severity of ALM-100?", "How do I clear ALM-100?", "Why is ALM-100 raised?"]  # slot 1's 2nd try
+    assert [p["id"] for p in pairs][:3] == [f"{items[0]['id']}-r0", f"{items[0]['id']}-r0-1", f"{items[0]['id']}-r0-2"]
+    assert stats["pairs"] == 6 and stats["questions"] == 6 and stats["chunks_with_pairs"] == 2
+    assert stats["tries"]["questions"] == 6 + 1 and not stats["dropped"]
+
+
+def test_several_questions_per_chunk_rerun_byte_identical(model):
+    from selfevo.evolution import slot_variants
+
+    items = chunks(TEXTS)
+    slots = [slot_variants(THREE_KINDS, ("fixed", PROMPTS.question), 3, 0, 0, c["id"]) for c in items]
+    params = dataclasses.replace(PARAMS, questions_per_chunk=3)
+    first = generate_pairs(*model, items, PROMPTS, params, 0, variants=slots)
+    assert first == generate_pairs(*model, items, PROMPTS, params, 0, variants=slots)
+    pairs = first[0]
+    for chunk in items:
+        mine = [p for p in pairs if p["chunk_id"] == chunk["id"]]
+        assert 1 <= len(mine) <= 3 and len({p["variant"] for p in mine}) == len(mine)
