@@ -31,8 +31,9 @@ FILTER, NO_FILTER = "judge.min_faithful=0.2", "judge.min_faithful=0.0"  # SmolLM
 STUDIES = {
     "selection": {"none": ["selection.strategy=none"], "all": ["selection.strategy=all"],
                   "random": ["selection.strategy=random"], "ifd": ["selection.strategy=ifd"]},
-    "dial": {"evolved": [EVOLVED, NO_FILTER], "judged": [FIXED, FILTER], "evolved+judged": [EVOLVED, FILTER],
-             "fixed": [FIXED, NO_FILTER]},
+    "dial": {name: ["judge.enabled=true", *keys] for name, keys in (
+        ("evolved", [EVOLVED, NO_FILTER]), ("judged", [FIXED, FILTER]), ("evolved+judged", [EVOLVED, FILTER]),
+        ("fixed", [FIXED, NO_FILTER]))},
 }
 ORDER = tuple(STUDIES["selection"])
 

@@ -9,6 +9,14 @@ Outputs (committed to the repo, so a fresh clone needs no network):
                          order), with reference answers, the facts a right answer states, and kinds.
 - data/teacher/qa.jsonl  one QA pair per alarm document from the embedded "teacher", in its own
                          wording: the data that θ_HQ, the strong-teacher baseline, is tuned on.
+- data/ceiling/qa.jsonl  the teacher's QA on every fact of every document, each fact asked in two
+                         wordings (never the test's): what the ceiling (scripts/recipe_study.py) is
+                         trained on, to show what this model size can hold at all.
+
+    python scripts/make_sample_data.py --seed 1 --out data/dev
+
+writes the development set, the same families of alarms with other codes, devices and values, on which
+the training recipe is chosen (never on data/test.jsonl).
 
 Each alarm document holds more facts (id, severity, thresholds, several reasons and steps) than one
 question can cover, so later rounds can still ask new questions about it. The test questions are worded
@@ -234,6 +242,27 @@ def teacher_pair(rng: random.Random, doc: dict) -> dict:
     return {"question": q, "answer": ans}
 
 
+def teacher_pairs_on_every_fact(doc: dict) -> list[dict]:
+    """The teacher's QA on each fact of a document (thresholds, causes, each cause's remedy, severity),
+    each asked in two wordings of the teacher's own, with answers from the document alone."""
+    a, dev, name, unit = f"ALM-{doc['id']}", doc["device"], doc["name"], doc["unit"]
+    clears = f" and clears at {doc['clear']}{unit}" if doc["clear"] != doc["raise"] else ""
+    level = f"{a} ({name}) fires on a {dev} at a {doc['metric']} of {doc['raise']}{unit}{clears}."
+    causes = f"{a} ({name}) on a {dev} comes from: " + "; ".join(r for r, *_ in doc["reasons"]) + "."
+    grade = f"On a {dev}, {a} ({name}) is graded {doc['severity']}."
+    pairs = [(f"Which {doc['metric']} makes the {dev} report {a}?", level),
+             (f"At which {doc['metric']} level is {name} ({a}) reported on a {dev}?", level),
+             (f"List what can trigger {a} on a {dev}.", causes),
+             (f"Name the known triggers of {name} ({a}) on a {dev}.", causes),
+             (f"Which severity level does the {dev} give {a}?", grade),
+             (f"How is {name} ({a}) graded on a {dev}?", grade)]
+    for reason, step, *_ in doc["reasons"]:
+        remedy = f"Remedy for {a} ({name}) on a {dev} if {reason}: {step}."
+        pairs += [(f"{a} on a {dev}: what is the remedy if {reason}?", remedy),
+                  (f"What remedies {name} ({a}) on a {dev} when {reason}?", remedy)]
+    return [{"question": q, "answer": ans} for q, ans in pairs]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
@@ -258,7 +287,13 @@ def main() -> None:
     with open(args.out / "teacher" / "qa.jsonl", "w", encoding="utf-8") as f:
         for doc in docs:
             f.write(json.dumps(teacher_pair(teacher_rng, doc), ensure_ascii=False) + "\n")
-    print(f"wrote {len(docs)} documents to {corpus_dir}, {args.tests} test questions and {len(docs)} teacher QA pairs")
+    (args.out / "ceiling").mkdir(parents=True, exist_ok=True)
+    every_fact = [p for doc in docs for p in teacher_pairs_on_every_fact(doc)]
+    with open(args.out / "ceiling" / "qa.jsonl", "w", encoding="utf-8") as f:
+        for pair in every_fact:
+            f.write(json.dumps(pair, ensure_ascii=False) + "\n")
+    print(f"wrote {len(docs)} documents to {corpus_dir}, {args.tests} test questions, {len(docs)} teacher QA pairs "
+          f"and {len(every_fact)} on every fact")
 
 
 if __name__ == "__main__":

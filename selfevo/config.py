@@ -119,6 +119,10 @@ class SamplingParams:
     """Questions per chunk per round, each asking for another kind (the variants' kinds,
     prompts/<lang>/variants.yaml); one that repeats an earlier question on its chunk is dropped. 1:
     the paper's one question."""
+    repeat_overlap: float | None
+    """Drop a question whose words overlap an earlier question on its chunk (this round's or an earlier
+    round's) this much or more (Jaccard, 0-1), so rounds and slots ask new questions; null: keep them
+    (the paper's)."""
     attempts: int
     """Tries per chunk: a chunk whose pair the cleaning drops (its question or its answer) is tried
     again, both from fresh seeds, up to this many tries in all; 1 tries once (the paper's)."""
@@ -142,6 +146,8 @@ class SamplingParams:
         _check_budget(self.max_batch_tokens, "generate.max_batch_tokens")
         _check(self.no_repeat_ngram >= 0, "generate.no_repeat_ngram", "must be >= 0")
         _check(self.questions_per_chunk >= 1, "generate.questions_per_chunk", "must be at least 1")
+        _check(self.repeat_overlap is None or 0 < self.repeat_overlap <= 1, "generate.repeat_overlap",
+               "must be in (0, 1], or null")
         _check(self.attempts >= 1, "generate.attempts", "must be at least 1")
         _check(0 <= self.min_grounding <= 1, "generate.min_grounding", "must be in [0, 1]")
         _check(self.evolve_keep >= 1, "generate.evolve_keep", "must be at least 1")
@@ -166,6 +172,9 @@ class ScoreParams:
 
 @dataclass
 class JudgeParams:
+    enabled: bool
+    """Rate every pair (Dial-insight's quality check); false passes the pairs on unrated, for nothing
+    the default does reads the ratings. Prompt evolution and the `min_*` thresholds need it on."""
     batch_size: int
     max_batch_tokens: int | None
     """At most this many tokens (padding included) in a batch; null: batch_size alone."""
@@ -183,6 +192,8 @@ class JudgeParams:
         _check_budget(self.max_batch_tokens, "judge.max_batch_tokens")
         for dim, value in self.minimum().items():
             _check(0 <= value <= 1, f"judge.min_{dim}", "must be in [0, 1]")
+            _check(self.enabled or value == 0, f"judge.min_{dim}", "drops pairs by the judge's rating: set "
+                   "judge.enabled: true, or 0")
 
     def minimum(self) -> dict[str, float]:
         """The threshold of each dimension, by the dimension's name (selfevo/judge.py)."""

@@ -20,7 +20,7 @@ import yaml
 
 from selfevo.errors import PipelineError
 from selfevo.judge import DIMENSIONS
-from selfevo.prompts import Messages
+from selfevo.prompts import Messages, words as text_words
 
 VARIANTS_FILE = "variants.yaml"
 
@@ -169,6 +169,23 @@ def kind_shares(questions: list[str]) -> dict[str, float]:
 def jaccard(a: str, b: str) -> float:
     x, y = set(words(a)), set(words(b))
     return len(x & y) / len(x | y) if x | y else 0.0
+
+
+def line_coverage(chunks: list[dict], pairs: list[dict]) -> float:
+    """How much of each chunk its pairs touch, averaged over the chunks (0-1; a chunk with no pair
+    counts 0): the share of a chunk's lines at least half of whose words (selfevo.prompts.words) are
+    in one of its pairs' questions or answers. Documents carry no list of their facts, so a line
+    stands for one."""
+    said: dict[str, set[str]] = {}
+    for pair in pairs:
+        said.setdefault(pair["chunk_id"], set()).update(text_words(pair["question"] + " " + pair["answer"]))
+    shares = []
+    for chunk in chunks:
+        lines = [set(text_words(line)) for line in chunk["text"].split("\n")]
+        lines = [line for line in lines if line]
+        known = said.get(chunk["id"], set())
+        shares.append(sum(2 * len(line & known) >= len(line) for line in lines) / len(lines) if lines else 0.0)
+    return round(sum(shares) / len(shares), 4) if shares else 0.0
 
 
 def diversity(questions: list[str]) -> dict:

@@ -27,17 +27,16 @@ from pathlib import Path
 
 from selfevo.config import SamplingParams
 from selfevo.errors import PipelineError
-from selfevo.evolution import jaccard
 from selfevo.generation import count_over, generate
 from selfevo.jsonio import read_json, write_json
-from selfevo.prompts import Prompts, answer_messages, clean_answer, clean_question, question_messages
+from selfevo.prompts import Prompts, answer_messages, clean_answer, clean_question, overlap, question_messages
 
 
 # Not in the cache key: how items are grouped, and how what they wrote is cleaned, never change what an
 # item writes; nor do the evolution switches, since the question prompts themselves are in the key; nor
 # the backend, whose records are the same (selfevo/vllm_backend.py)
 NOT_GENERATION = ("backend", "batch_size", "max_batch_tokens", "min_grounding", "named_subject", "attempts",
-                  "questions_per_chunk", "evolve_prompts", "evolve_keep", "evolve_temperature", "evolve_max_tokens")
+                  "questions_per_chunk", "repeat_overlap", "evolve_prompts", "evolve_keep", "evolve_temperature", "evolve_max_tokens")
 
 
 def item_key(chunk_id: str, attempt: int) -> str:
@@ -101,20 +100,18 @@ def _generate_missing(model, tokenizer, conversations, seeds, cached: list[str |
     return out
 
 
-REPEAT_OVERLAP = 0.7
-"""A question whose words overlap an earlier question on the same chunk this much (Jaccard) or more
-repeats it, and is dropped (its slot is tried again)."""
-
-
 def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, params: SamplingParams,
                    label: int | str, cache: ItemCache | None = None,
-                   variants: list[list[tuple[str, str]]] | None = None) -> tuple[list[dict], dict]:
+                   variants: list[list[tuple[str, str]]] | None = None,
+                   earlier: dict[str, list[str]] | None = None) -> tuple[list[dict], dict]:
     """Pairs `{id, chunk_id, round, variant, question, answer}` (round = label) and stats with drop
     reasons (of an item's last try) and how many items were generated or reused from the cache.
     `variants`, per chunk, one (variant id, question template) per question slot: the kinds of
     question its slots ask (`evolution.slot_variants`); None: one slot with the fixed question prompt
     (variant `fixed`). A cache's key must then cover the variant set. Slot 0's pair id is
-    `<chunk>-r<label>`, slot s's `<chunk>-r<label>-<s>`."""
+    `<chunk>-r<label>`, slot s's `<chunk>-r<label>-<s>`. With `repeat_overlap`, a question whose words
+    overlap an earlier one on its chunk that much, this round's or one of `earlier` (chunk id ->
+    questions of earlier rounds), is dropped as `repeats_question`."""
     cache = cache or ItemCache(None, model_fingerprint="", prompts=prompts, params=params, label=label)
     variants = variants or [[("fixed", prompts.question)]] * len(chunks)
     sampling = dict(temperature=params.temperature, top_p=params.top_p, batch_size=params.batch_size,
@@ -143,9 +140,11 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
         for n, raw in zip(pending, raw_questions):
             chunk = chunks[items[n][0]]
             question, why[n] = clean_question(raw, chunk["text"], params.named_subject, chunk.get("subject_terms", ()))
-            earlier = [made[m]["question"] for m in made if items[m][0] == items[n][0]] + \
-                      [q for m, q in kept if items[m][0] == items[n][0]]
-            if question and any(jaccard(question, q) >= REPEAT_OVERLAP for q in earlier):
+            before = (earlier or {}).get(chunk["id"], []) + \
+                [made[m]["question"] for m in made if items[m][0] == items[n][0]] + \
+                [q for m, q in kept if items[m][0] == items[n][0]]
+            if question and params.repeat_overlap is not None and \
+                    any(overlap(question, q) >= params.repeat_overlap for q in before):
                 question, why[n] = None, "repeats_question"
             if question:
                 kept.append((n, question))
@@ -184,8 +183,8 @@ DROP_ADVICE = {
     "not_a_question": "the model's replies to the question prompt hold no question mark: it does not follow "
                       "{prompts}/question.txt (a model too small for this language, or a prompt to reword)",
     "too_short": "the questions are a few characters long",
-    "repeats_question": "the questions repeat an earlier question on the same chunk (generate.questions_per_chunk "
-                        "asks several)",
+    "repeats_question": "the questions repeat an earlier question on the same chunk, this round's or an earlier "
+                        "round's (generate.repeat_overlap ({p.repeat_overlap}); null keeps them)",
     "refers_to_document": "the replies point at \"the document\" instead of naming their subject (the prompts' rules)",
     "names_no_subject": "the questions name neither their chunk's subject (a term of its title or section) nor a "
                         "code of it; generate.named_subject ({p.named_subject}) "

@@ -161,6 +161,12 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+def overlap(a: str, b: str) -> float:
+    """Jaccard overlap of two texts' word sets (Chinese: characters), 0 to 1."""
+    x, y = set(words(a)), set(words(b))
+    return len(x & y) / len(x | y) if x | y else 0.0
+
+
 def grounding(answer: str, knowledge: str) -> float:
     """The share of the answer's words (Chinese: characters) that occur in the knowledge text, from 0
     to 1: a cheap check that an answer was read from its chunk rather than made up."""

@@ -25,7 +25,7 @@ from collections import Counter
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import PipelineError, run_stage
-from selfevo.evolution import choose_variant, diversity, question_template, slot_variants
+from selfevo.evolution import choose_variant, diversity, line_coverage, question_template, slot_variants
 from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl
 from selfevo.modeling import autocast, autocast_threads, fingerprint, load_model, load_tokenizer, processor
 from selfevo.pairs import ItemCache, check_kept, generate_pairs
@@ -43,12 +43,17 @@ def main() -> None:
     parser.add_argument("--stats", required=True)
     parser.add_argument("--prompt-set", required=True,
                         help="the question-prompt variants this round draws from (generate.evolve_prompts)")
+    parser.add_argument("--history", help="the pairs of earlier rounds: a question that repeats one on its chunk "
+                        "is dropped")
     parser.add_argument("--cache", help="folder of per-item generation records (incremental generation)")
     args = parser.parse_args()
 
     raw = load_params()
     load_rounds(raw)  # a broken chain stops every round's stage before any work
     params = load_section("generate", raw)
+    if params.evolve_prompts and not load_section("judge", raw).enabled:
+        raise PipelineError("params.yaml: generate.evolve_prompts needs judge.enabled: true (a variant's fitness "
+                            "is its pairs' judge ratings)")
     if params.backend == "torch":  # vLLM spreads a model over GPUs itself
         launch_on_every_gpu()
     model_params = load_section("model", raw)
@@ -69,6 +74,9 @@ def main() -> None:
         cache_prompts = dataclasses.replace(prompts, question=json.dumps(
             {"fixed": prompts.question, "set": prompt_set}, sort_keys=True) if not params.evolve_prompts
             else json.dumps(prompt_set, sort_keys=True))
+    earlier: dict[str, list[str]] = {}
+    for pair in read_jsonl(args.history, required=("chunk_id", "question")) if args.history else []:
+        earlier.setdefault(pair["chunk_id"], []).append(pair["question"])
     tokenizer = load_tokenizer(args.model, model_params)
     model = (VllmModel.for_model_dir(args.model, model_params, seed=params.seed) if params.backend == "vllm"
              else load_model(args.model, model_params))
@@ -77,11 +85,13 @@ def main() -> None:
                       threads=autocast_threads(model_params))
     try:
         with autocast(model_params):
-            pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, args.round, cache, variants)
+            pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, args.round, cache, variants,
+                                          earlier)
     finally:
         if params.backend == "vllm":
             model.close()
     stats["diversity"] = diversity([p["question"] for p in pairs])
+    stats["line_coverage"] = line_coverage(chunks, pairs)
     if variants:
         stats["variants_drawn"] = dict(sorted(Counter(v for slots in variants for v, _ in slots).items()))
         stats["pairs_by_variant"] = dict(sorted(Counter(p["variant"] for p in pairs).items()))

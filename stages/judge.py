@@ -1,6 +1,7 @@
 """judge@r: the fixed scorer θ_ifd rates every pair of D_r on four dimensions (answerable, faithful,
 self-contained, one question), each from the probability of "Yes" against "No" after a judging
-prompt (selfevo/judge.py); pairs under a dimension's `judge.min_*` are dropped, and counted.
+prompt (selfevo/judge.py); pairs under a dimension's `judge.min_*` are dropped, and counted. With
+`judge.enabled: false` the pairs pass unrated and no model is loaded.
 
     python stages/judge.py --scorer models/base --scored data/rounds/round_0/scored.jsonl \
         --chunks data/prepared/chunks.jsonl --prompts prompts/en \
@@ -41,6 +42,11 @@ def main() -> None:
     if unknown:
         raise PipelineError(f"{args.scored}: pair {unknown['id']} names chunk {unknown['chunk_id']}, "
                             f"which is not in {args.chunks}")
+    if not params.enabled:
+        write_json(args.stats, {"enabled": False, "pairs": len(pairs), "kept": len(pairs)})
+        write_jsonl(args.out, pairs)
+        print(f"judge: off (judge.enabled); {len(pairs)} pairs passed on unrated -> {args.out}")
+        return
     scores = []
     if pairs:
         tokenizer = load_tokenizer(args.scorer, model_params)
@@ -57,7 +63,7 @@ def main() -> None:
         if not failed:
             kept.append({**pair, "judge": score})
     mean = {d: round(sum(s[d] for s in scores) / len(scores), 4) if scores else None for d in DIMENSIONS}
-    stats = {"pairs": len(pairs), "kept": len(kept), "mean": mean, "dropped_below_min": dropped,
+    stats = {"enabled": True, "pairs": len(pairs), "kept": len(kept), "mean": mean, "dropped_below_min": dropped,
              "processor": processor()}
     write_json(args.stats, stats)
     if pairs and not kept:

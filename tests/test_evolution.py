@@ -80,3 +80,13 @@ def test_diversity_measures():
     assert question_kind("What is the purpose of ALM-1?") == "purpose"
     assert kind_shares(same + varied) == {"cause": 0.25, "procedure": 0.25, "purpose": 0.5}
     assert jaccard(same[0], same[0]) == 1.0 and 0 < jaccard(same[0], same[1]) < 1
+
+
+def test_line_coverage_counts_the_lines_a_chunks_pairs_restate():
+    from selfevo.evolution import line_coverage
+
+    chunks = [{"id": "a", "text": "Alarm: ALM-100\nSeverity: major\nCause: fan failure"},
+              {"id": "b", "text": "Alarm: ALM-200\nSeverity: minor"}]
+    pairs = [{"chunk_id": "a", "question": "What is the severity of ALM-100?", "answer": "It is major."}]
+    assert line_coverage(chunks, pairs) == round((2 / 3 + 0) / 2, 4)  # a: alarm and severity lines; b: no pair
+    assert line_coverage(chunks, []) == 0.0

@@ -16,7 +16,7 @@ from tiny import MINIMAL_PROMPTS, alarm_card, pipeline_cards
 PROMPTS = Prompts(question=MINIMAL_PROMPTS["question.txt"], answer=MINIMAL_PROMPTS["answer.txt"])
 PARAMS = SamplingParams(backend="torch", temperature=1.0, top_p=0.95, max_question_tokens=12, max_answer_tokens=8,
                         max_prompt_tokens=256, batch_size=4, max_batch_tokens=None, no_repeat_ngram=0,
-                        min_grounding=0.0, named_subject=False, questions_per_chunk=1, attempts=1,
+                        min_grounding=0.0, named_subject=False, questions_per_chunk=1, repeat_overlap=0.7, attempts=1,
                         evolve_prompts=False, evolve_keep=2, evolve_temperature=0.7, evolve_max_tokens=60, seed=0)
 TEXTS = [alarm_card(code, level) for code, level in pipeline_cards()]  # the fixture writes a pair for each
 
@@ -246,3 +246,18 @@ def test_several_questions_per_chunk_rerun_byte_identical(model):
     for chunk in items:
         mine = [p for p in pairs if p["chunk_id"] == chunk["id"]]
         assert 1 <= len(mine) <= 3 and len({p["variant"] for p in mine}) == len(mine)
+
+
+def test_a_question_an_earlier_round_asked_on_its_chunk_is_dropped_unless_repeats_are_kept(model):
+    _, tokenizer = model
+    items = chunks([alarm_card("ALM-100", "major")])
+    earlier = {items[0]["id"]: ["What is the severity of ALM-100?"]}
+    ask = lambda params: generate_pairs(  # noqa: E731
+        Scripted(tokenizer, {"ALM-100": ["What is the severity of the ALM-100?", "Why is ALM-100 raised?"]}),
+        tokenizer, items, PROMPTS, params, 1, earlier=earlier)
+    pairs, stats = ask(PARAMS)
+    assert not pairs and stats["dropped"] == {"repeats_question": 1}
+    pairs, _ = ask(dataclasses.replace(PARAMS, attempts=2))
+    assert [p["question"] for p in pairs] == ["Why is ALM-100 raised?"]
+    pairs, _ = ask(dataclasses.replace(PARAMS, repeat_overlap=None))
+    assert [p["question"] for p in pairs] == ["What is the severity of the ALM-100?"]

@@ -317,7 +317,7 @@ def test_prompt_evolution_draws_variants_and_reruns_byte_identical(pipeline, tmp
     repo, _ = pipeline
     copy = tmp_path / "copy"
     shutil.copytree(repo, copy)
-    set_params(copy, **{"generate.evolve_prompts": True, "generate.evolve_keep": 1})
+    set_params(copy, **{"generate.evolve_prompts": True, "generate.evolve_keep": 1, "judge.enabled": True})
     ran = set(re.findall(r"Running stage '([^']+)'", dvc(copy, "repro", "generate@1").stdout))
     assert {"generate@0", "judge@0", "evolve@0", "generate@1"} <= ran
     seeds = {v["id"] for v in json.loads((copy / "data/prompts/base.json").read_text())["variants"]}

@@ -214,3 +214,22 @@ def test_dial_table_has_a_row_per_experiment_with_diversity_by_round():
     lines = table.splitlines()
     assert len(lines) == 4 and lines[2].startswith("| fixed | 0.700 | 1.0000 | 0.400 -> 0.380 | 0.500 / 0.600 |")
     assert "purpose 75%, cause 25%" in lines[2] and "| - / 0.80 | 9 / 8 |" in lines[2]
+
+
+def test_stage_times_reads_each_stages_time_from_its_outputs(tmp_path):
+    import os
+
+    import yaml
+    from stage_times import durations, stage_ends, table
+
+    lock = {"stages": {"prepare": {"outs": [{"path": "chunks.jsonl"}]},
+                       "generate@0": {"outs": [{"path": "round_0"}, {"path": "g0.json"}]},
+                       "old": {"outs": [{"path": "old.json"}]}}}
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock))
+    for name, when in (("chunks.jsonl", 110), ("round_0/qa.jsonl", 150), ("g0.json", 170), ("old.json", 50)):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("x")
+        os.utime(tmp_path / name, (when, when))
+    rows = durations(stage_ends(yaml.safe_load((tmp_path / "dvc.lock").read_text()), tmp_path), since=100)
+    assert rows == [("prepare", 10), ("generate@0", 60)]  # the stage that did not run is left out
+    assert "| generate | 60 s | 86% |" in table(rows)

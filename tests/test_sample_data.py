@@ -33,3 +33,23 @@ def test_the_teacher_does_not_reuse_the_test_templates():
     """Its questions are not the test's either, not even up to the alarm code and device."""
     mask = lambda text: re.sub(r"ALM-\d+|\d+", "#", text)  # noqa: E731
     assert not {mask(p["question"]) for p in TEACHER} & {mask(t["question"]) for t in TESTS}
+
+
+def test_the_ceilings_teacher_states_every_test_fact_without_the_test_wording():
+    """data/ceiling/qa.jsonl: the teacher on every fact of every document, for the ceiling run. It must
+    cover each fact the test asks for, and, like the teacher, share no sentence or question template."""
+    ceiling = [json.loads(line) for line in (REPO / "data" / "ceiling" / "qa.jsonl").read_text().splitlines()]
+    answers, references = [p["answer"] for p in ceiling], [t["answer"] for t in TESTS]
+    assert shared_sentences(answers, references) == []
+    mask = lambda text: re.sub(r"ALM-\d+|\d+", "#", text)  # noqa: E731
+    assert not {mask(p["question"]) for p in ceiling} & {mask(t["question"]) for t in TESTS}
+    for t in TESTS:
+        about = [p["answer"] for p in ceiling if t["alarm"] in p["answer"]]
+        assert all(any(states(a, fact) for a in about) for fact in t["facts"]), t
+
+
+def test_the_development_set_is_another_draw_of_the_same_kind():
+    dev = read_tests(REPO / "data" / "dev" / "test.jsonl")
+    assert has_facts(dev) and len(dev) == len(TESTS)
+    texts = lambda folder: {p.read_text() for p in (REPO / folder).glob("*.md")}  # noqa: E731
+    assert len(texts("data/dev/corpus")) == 60 and not texts("data/dev/corpus") & texts("data/corpus")
