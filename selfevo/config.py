@@ -232,9 +232,10 @@ class TrainParams:
     epochs: int
     batch_size: int
     max_length: int
-    replay_questions: bool
-    """Also train on each new pair's question-writing example (question prompt + chunk -> question),
-    so the model keeps writing questions; the paper trains on QA alone (params/paper.yaml: false)."""
+    replay_questions: int | None
+    """How many of the round's new pairs also train as question-writing examples (question prompt +
+    chunk -> question; a seeded sample), so the model keeps writing questions; null: every new pair;
+    0: none, as the paper trains on QA alone (params/paper.yaml)."""
     gradient_checkpointing: bool
     """Recompute activations in the backward pass: a 7B model with 2048-token examples needs it to fit
     in 32 GB; it costs ~30% more time and changes no result."""
@@ -247,6 +248,8 @@ class TrainParams:
         _check(self.lr > 0, "train.lr", "must be positive")
         _check(self.epochs > 0, "train.epochs", "must be positive")
         _check(self.batch_size > 0, "train.batch_size", "must be positive")
+        _check(self.replay_questions is None or self.replay_questions >= 0, "train.replay_questions",
+               "must be null (every new pair) or an integer >= 0")
         _check(self.max_length >= 16, "train.max_length", "must be >= 16 tokens: shorter examples are all dropped")
         _check(self.target_modules == "all-linear" or (isinstance(self.target_modules, list) and self.target_modules
                                                        and all(isinstance(m, str) and m for m in self.target_modules)),

@@ -41,12 +41,20 @@ def tokenize_examples(tokenizer, pairs: list[tuple[Messages, str]], max_length: 
     return examples, dropped
 
 
+def replay_sample(pairs: list[dict], limit: int | None, seed: int) -> list[dict]:
+    """`limit` of the pairs (all with None), drawn with `seed`, in their input order."""
+    if limit is None or limit >= len(pairs):
+        return pairs
+    chosen = set(random.Random(seed).sample(range(len(pairs)), limit))
+    return [p for i, p in enumerate(pairs) if i in chosen]
+
+
 def question_replay(pairs: list[dict], chunks: dict[str, str], prompts: Prompts, source: str,
                     templates: dict[str, str] | None = None) -> list[tuple[Messages, str]]:
     """Each pair's question-writing example: the question prompt that wrote it (`templates` by the
     pair's variant, from prompt evolution; else the fixed prompt) on its chunk -> its question. Trained
-    beside the closed-book QA, they keep the model writing named questions round after round; without
-    them a 135M model trained on QA alone answers the question prompt instead (README, "Results")."""
+    beside the closed-book QA, a few of them keep the model writing named questions round after round;
+    without them a 135M model trained on QA alone answers the question prompt instead (README)."""
     templates = {"fixed": prompts.question, **(templates or {})}
     examples = []
     for pair in pairs:

@@ -5,8 +5,8 @@
         --prompts prompts/en --prompt-set data/prompts/base.json --out models/round_0 \
         --stats metrics/train/round_0.json
 
-With `train.replay_questions`, each new pair's question-writing example (the question prompt on its
-chunk -> its question) joins the training data, so θ_{r+1} still writes questions (README).
+With `train.replay_questions`, that many new pairs' question-writing examples (the question prompt on
+its chunk -> its question) join the training data, so θ_{r+1} still writes questions (README).
 
 `train_hq` runs the same file, without --selected, on the teacher's QA: θ_HQ.
 """
@@ -24,7 +24,7 @@ from selfevo.evolution import question_template
 from selfevo.jsonio import read_json, read_jsonl, write_json
 from selfevo.modeling import LINEAGE, autocast, load_model, load_tokenizer, processor, write_lineage
 from selfevo.prompts import load_prompts, qa_messages
-from selfevo.training import add_lora, question_replay, tokenize_examples, train
+from selfevo.training import add_lora, question_replay, replay_sample, tokenize_examples, train
 
 PAIR = ("id", "question", "answer")
 
@@ -72,13 +72,14 @@ def main() -> None:
             f"generate.named_subject and judge.min_* decide it" if args.selected else ""))
     pairs = [(qa_messages(p["question"]), p["answer"]) for p in data]
     replay = []
-    if params.replay_questions and args.chunks:
+    if params.replay_questions != 0 and args.chunks:
         chunks = {c["id"]: c["text"] for c in read_jsonl(args.chunks, required=("id", "text"))}
         templates = {}
         if args.prompt_set:
             prompt_set = read_json(args.prompt_set)
             templates = {v["id"]: question_template(prompt_set, v) for v in prompt_set["variants"]}
-        replay = question_replay(new, chunks, load_prompts(args.prompts), args.qa, templates)
+        replay = question_replay(replay_sample(new, params.replay_questions, params.seed), chunks,
+                                 load_prompts(args.prompts), args.qa, templates)
     tokenizer = load_tokenizer(args.model, model_params)
     examples, too_long = tokenize_examples(tokenizer, pairs + replay, params.max_length)
     if too_long:

@@ -106,6 +106,18 @@ def test_question_replay_pairs_each_question_with_its_chunks_prompt():
         question_replay(pairs, {}, PROMPTS, "qa.jsonl")
 
 
+def test_replay_sample_draws_a_seeded_subset_in_input_order():
+    from selfevo.training import replay_sample
+
+    pairs = [{"id": str(i)} for i in range(20)]
+    five = replay_sample(pairs, 5, seed=0)
+    assert len(five) == 5 and five == replay_sample(pairs, 5, seed=0)
+    assert [int(p["id"]) for p in five] == sorted(int(p["id"]) for p in five)
+    assert five != replay_sample(pairs, 5, seed=1)
+    assert replay_sample(pairs, None, seed=0) == pairs == replay_sample(pairs, 50, seed=0)
+    assert replay_sample(pairs, 0, seed=0) == []
+
+
 def test_prompts_over_the_budget_are_counted(model):
     _, stats = run(model, chunks(TEXTS[:3]))
     assert stats["prompts_cut"] == {"question": 0, "answer": 0}
