@@ -26,9 +26,10 @@ def last_round_model(raw: dict) -> str:
 
 def answer(model, tokenizer, question: str, params) -> str:
     from selfevo.generation import generate
-    from selfevo.prompts import qa_messages
+    from selfevo.prompts import fit_question
 
-    [reply] = generate(model, tokenizer, [qa_messages(question)], [0], max_new_tokens=params.max_new_tokens,
+    messages, _ = fit_question(tokenizer, question, params.max_prompt_tokens)
+    [reply] = generate(model, tokenizer, [messages], [0], max_new_tokens=params.max_new_tokens,
                        temperature=0.0, top_p=1.0, batch_size=1, max_prompt_tokens=params.max_prompt_tokens,
                        no_repeat_ngram=params.no_repeat_ngram, desc="answer", progress=False)
     return reply

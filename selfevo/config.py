@@ -103,7 +103,8 @@ class SamplingParams:
     max_question_tokens: int
     max_answer_tokens: int
     max_prompt_tokens: int
-    """Prompts longer than this are cut from the left of the knowledge text; keep above the chunk size."""
+    """A prompt over this many tokens keeps its chunk's start (cut at a sentence or line end); the
+    template, instructions and example stay whole. Keep it above the chunk size."""
     batch_size: int
     max_batch_tokens: int | None
     """At most this many tokens (prompts, padding and new tokens) in a batch; null: batch_size alone."""
@@ -179,7 +180,7 @@ class JudgeParams:
     max_batch_tokens: int | None
     """At most this many tokens (padding included) in a batch; null: batch_size alone."""
     max_length: int
-    """A judging prompt over this many tokens keeps its end (the pair and the criterion)."""
+    """A judging prompt over this many tokens keeps its chunk's start; the pair and criterion stay whole."""
     min_answerable: float
     """Drop a pair whose judge score on this dimension is below this (0-1); 0: keep all."""
     min_faithful: float
@@ -262,7 +263,7 @@ class EvaluateParams:
     """sacrebleu tokenizer: 13a for English, zh for Chinese."""
     max_new_tokens: int
     max_prompt_tokens: int
-    """Longer test questions keep their last this-many tokens."""
+    """A longer test question keeps its end (cut at a sentence or line start); the chat template stays whole."""
     batch_size: int
     max_batch_tokens: int | None
     """At most this many tokens (questions, padding and new tokens) in a batch; null: batch_size alone."""

@@ -8,12 +8,12 @@ from __future__ import annotations
 from selfevo.config import EvaluateParams
 from selfevo.errors import PipelineError
 from selfevo.facts import FactScore, chance_recall, fact_tokens, states
-from selfevo.generation import count_over, generate
+from selfevo.generation import generate
 from selfevo.ifd import answer_nll
 from selfevo.intervals import Metric, interval, resamples
 from selfevo.jsonio import read_jsonl
 from selfevo.metrics import general_metrics, question_metrics, score_answers
-from selfevo.prompts import encode_example, qa_messages
+from selfevo.prompts import encode_example, fit_question
 from selfevo.testset import has_facts
 
 
@@ -23,8 +23,8 @@ def reference_nlls(model, tokenizer, tests: list[dict], params: EvaluateParams, 
     bit of knowledge a round adds, also when the greedy answer is still wrong."""
     sequences = []
     for t in tests:
-        prompt, answer = encode_example(tokenizer, qa_messages(t["question"]), t["answer"])
-        sequences.append((prompt[-params.max_prompt_tokens:], answer))
+        messages, _ = fit_question(tokenizer, t["question"], params.max_prompt_tokens)
+        sequences.append(encode_example(tokenizer, messages, t["answer"]))
     nll = answer_nll(model, sequences, pad_id=tokenizer.pad_token_id, batch_size=params.batch_size,
                      max_batch_tokens=params.max_batch_tokens, desc=f"{desc}: reference NLL")
     return [round(x, 4) for x in nll]
@@ -49,7 +49,8 @@ def with_intervals(metrics: dict[str, Metric], n: int, params: EvaluateParams) -
 
 def greedy_answers(model, tokenizer, questions: list[str], params: EvaluateParams, max_new_tokens: int,
                    desc: str) -> list[str]:
-    return generate(model, tokenizer, [qa_messages(q) for q in questions], [0] * len(questions),
+    return generate(model, tokenizer, [fit_question(tokenizer, q, params.max_prompt_tokens)[0] for q in questions],
+                    [0] * len(questions),
                     max_new_tokens=max_new_tokens, temperature=0.0, top_p=1.0, batch_size=params.batch_size,
                     max_batch_tokens=params.max_batch_tokens, max_prompt_tokens=params.max_prompt_tokens,
                     no_repeat_ngram=params.no_repeat_ngram, desc=desc)
@@ -71,7 +72,7 @@ def closed_book(answerer, tokenizer, tests: list[dict], params: EvaluateParams, 
     `nlls` (`reference_nlls`, computed first by the torch model), and per question the prediction next
     to the reference, its NLL, and which of its facts it states."""
     answers = greedy_answers(answerer, tokenizer, [t["question"] for t in tests], params, params.max_new_tokens, desc)
-    budget = {"questions_cut": count_over(tokenizer, [qa_messages(t["question"]) for t in tests], params.max_prompt_tokens),
+    budget = {"questions_cut": sum(fit_question(tokenizer, t["question"], params.max_prompt_tokens)[1] for t in tests),
               "references_over_budget": sum(len(tokenizer(t["answer"], add_special_tokens=False)["input_ids"])
                                             > params.max_new_tokens for t in tests)}
     predictions = [{"question": t["question"], "reference": t["answer"], "prediction": a, "nll": nll}

@@ -17,6 +17,7 @@ import torch
 
 from selfevo.batching import length_batches
 from selfevo.distributed import map_batches
+from selfevo.errors import PipelineError
 from selfevo.modeling import stop_token_ids
 from selfevo.prompts import Messages, render_prompt
 
@@ -84,7 +85,19 @@ def _generate_batch(model, prompts: list[list[int]], seeds: list[int], *, pad_id
     return out
 
 
-def _opener_ids(tokenizer, conversation: Messages, opener: str) -> list[int]:
+def engine(model) -> dict:
+    """What runs the generation, as far as it can change what an item writes: the backend and its
+    version, the weights' dtype and the device type (part of `pairs.ItemCache`'s key)."""
+    if hasattr(model, "engine_info"):  # another backend (selfevo.vllm_backend)
+        return model.engine_info
+    import transformers
+
+    weight = next(model.parameters())
+    return {"backend": "torch", "version": f"torch {torch.__version__}, transformers {transformers.__version__}",
+            "dtype": str(weight.dtype).removeprefix("torch."), "device": weight.device.type}
+
+
+def opener_ids(tokenizer, conversation: Messages, opener: str) -> list[int]:
     """The opener's tokens as they follow the assistant header. The reply is decoded with them, so it
     is spaced as the model meant it (a tokenizer that drops a leading space would glue "What" to "is")."""
     if not opener:
@@ -97,20 +110,18 @@ def _opener_ids(tokenizer, conversation: Messages, opener: str) -> list[int]:
     return tokenizer(opener, add_special_tokens=False)["input_ids"]
 
 
-def count_over(tokenizer, conversations: list[Messages], budget: int) -> int:
-    """How many of the conversations' prompts are longer than `budget` tokens (generate keeps their end)."""
-    return sum(len(tokenizer(render_prompt(tokenizer, c), add_special_tokens=False)["input_ids"]) > budget
-               for c in conversations)
-
-
 def generate(model, tokenizer, conversations: list[Messages], seeds: list[int], *, max_new_tokens: int,
              temperature: float, top_p: float, batch_size: int, max_prompt_tokens: int,
              max_batch_tokens: int | None = None, no_repeat_ngram: int = 0, desc: str = "generate",
              progress: bool = True, opener: str = "") -> list[str]:
-    """The assistant's reply to each conversation, in input order, each starting with `opener`."""
-    opened = _opener_ids(tokenizer, conversations[0], opener) if conversations else []
-    prompts = [(tokenizer(render_prompt(tokenizer, c), add_special_tokens=False)["input_ids"] + opened)
-               [-max_prompt_tokens:] for c in conversations]
+    """The assistant's reply to each conversation, in input order, each starting with `opener`. Every
+    prompt, with the opener, must be within `max_prompt_tokens` (`prompts.fit_prompt` makes it so)."""
+    opened = opener_ids(tokenizer, conversations[0], opener) if conversations else []
+    prompts = [tokenizer(render_prompt(tokenizer, c), add_special_tokens=False)["input_ids"] + opened
+               for c in conversations]
+    longest = max(map(len, prompts), default=0)
+    if longest > max_prompt_tokens:  # callers fit their text first (prompts.fit_prompt)
+        raise PipelineError(f"{desc}: a prompt of {longest} tokens is over its budget of {max_prompt_tokens}")
     stops = stop_token_ids(model, tokenizer)
     if hasattr(model, "generate_ids"):  # another backend (selfevo.vllm_backend), which batches for itself
         tokens = model.generate_ids(prompts, seeds, stops=stops, max_new_tokens=max_new_tokens,

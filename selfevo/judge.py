@@ -17,7 +17,7 @@ import yaml
 from selfevo.batching import length_batches
 from selfevo.distributed import map_batches
 from selfevo.errors import PipelineError
-from selfevo.prompts import render_prompt
+from selfevo.prompts import fit_prompt, render_prompt
 
 DIMENSIONS = ("answerable", "faithful", "self_contained", "one_question")
 JUDGE_FILE = "judge.yaml"
@@ -91,16 +91,17 @@ def yes_probabilities(model, prompts: list[list[int]], yes_ids: list[int], no_id
 def judge_pairs(model, tokenizer, pairs: list[dict], chunks: dict[str, str], judge: JudgePrompts, *,
                 batch_size: int, max_length: int, max_batch_tokens: int | None = None) -> list[dict[str, float]]:
     """{dimension: score in [0, 1]} for each pair {chunk_id, question, answer}, in input order. A prompt
-    over max_length tokens keeps its end (the pair and the criterion), losing the chunk's start."""
+    over max_length tokens keeps its chunk's start (`prompts.fit_prompt`); the pair and criterion stay."""
     yes_ids, no_ids = answer_word_ids(tokenizer, judge.yes), answer_word_ids(tokenizer, judge.no)
     scores: list[dict[str, float]] = [{} for _ in pairs]
     for dim in DIMENSIONS:
         prompts = []
         for pair in pairs:
             text = (judge.template.replace("{criterion}", judge.criteria[dim]).replace("{question}", pair["question"])
-                    .replace("{answer}", pair["answer"]).replace("{knowledge}", chunks[pair["chunk_id"]]))
-            rendered = render_prompt(tokenizer, [{"role": "user", "content": text}])
-            prompts.append(tokenizer(rendered, add_special_tokens=False)["input_ids"][-max_length:])
+                    .replace("{answer}", pair["answer"]))
+            messages, _ = fit_prompt(tokenizer, lambda k: [{"role": "user", "content": text.replace("{knowledge}", k)}],
+                                     chunks[pair["chunk_id"]], max_length, what="the judging prompt")
+            prompts.append(tokenizer(render_prompt(tokenizer, messages), add_special_tokens=False)["input_ids"])
         probs = yes_probabilities(model, prompts, yes_ids, no_ids, pad_id=tokenizer.pad_token_id,
                                   batch_size=batch_size, max_batch_tokens=max_batch_tokens, desc=f"judge {dim}")
         for score, p in zip(scores, probs):

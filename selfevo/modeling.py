@@ -295,9 +295,10 @@ def _naming_broken_weights(folder):
 
 
 def load_pretrained(source: str, revision: str | None = None, *, params: ModelParams,
-                    device: torch.device | None = None, spread: bool = False, quantization: str | None = None):
+                    device: torch.device | None = None, spread: bool = False, quantization: str | None = None,
+                    dtype: torch.dtype | None = None):
     """Weights from a folder or hub id (at a revision; safetensors only), on the device (or placed as
-    `placement` says), in eval mode."""
+    `placement` says), in `dtype` (default: `pick_dtype`'s), in eval mode."""
     from transformers import AutoModelForCausalLM
 
     device = device or pick_device()
@@ -306,7 +307,7 @@ def load_pretrained(source: str, revision: str | None = None, *, params: ModelPa
     try:
         with _naming_broken_weights(source):
             model = AutoModelForCausalLM.from_pretrained(
-                source, revision=revision, dtype=pick_dtype(params, device),
+                source, revision=revision, dtype=dtype or pick_dtype(params, device),
                 trust_remote_code=params.trust_remote_code, use_safetensors=True, **options)
     except ImportError as e:
         if not quantization:
@@ -318,18 +319,65 @@ def load_pretrained(source: str, revision: str | None = None, *, params: ModelPa
     return model
 
 
-def load_model(model_dir: str | Path, params: ModelParams, device: torch.device | None = None):
-    """The model of a directory: its base with every adapter of its chain merged in, in order."""
+def load_model(model_dir: str | Path, params: ModelParams, device: torch.device | None = None,
+               dtype: torch.dtype | None = None):
+    """The model of a directory: its base with every adapter of its chain folded in (`fold_adapters`),
+    in `dtype` (default: `pick_dtype`'s for the device)."""
     base_dir, adapters = model_chain(model_dir)
-    model = load_pretrained(*base_source(base_dir), params=params, device=device)
-    if adapters:
-        from peft import PeftModel  # imported only when needed: ~2 s of every stage's start-up
-
-    for adapter in adapters:
-        with _naming_broken_weights(adapter):
-            model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
-    model.eval()
+    model = load_pretrained(*base_source(base_dir), params=params, device=device, dtype=dtype)
+    fold_adapters(model, adapters)
     return model
+
+
+# LoRA as the rounds train it (selfevo.training.add_lora); a config that needs more of peft is refused
+_UNFOLDABLE = ("use_dora", "lora_bias", "modules_to_save", "rank_pattern", "alpha_pattern", "fan_in_fan_out",
+               "layer_replication", "trainable_token_indices")
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+
+
+def _adapter_deltas(adapter: Path) -> dict[str, list[tuple[torch.Tensor, torch.Tensor, float]]]:
+    """Per adapted weight's name in the base model, the adapter's (B, A, scaling): its delta is B @ A * scaling."""
+    from safetensors import safe_open
+
+    config = read_json(adapter / "adapter_config.json")
+    extra = [k for k in _UNFOLDABLE if config.get(k)]
+    if config.get("peft_type") != "LORA" or extra:
+        raise PipelineError(f"{adapter}: a {config.get('peft_type')} adapter with {', '.join(extra) or 'its type'}: "
+                            f"only plain LoRA adapters on linear layers are folded")
+    rank = config["r"]
+    scaling = config["lora_alpha"] / (rank ** 0.5 if config.get("use_rslora") else rank)
+    deltas = {}
+    with _naming_broken_weights(adapter), safe_open(adapter / ADAPTER_WEIGHTS, "pt") as f:
+        keys = set(f.keys())
+        for key in sorted(keys):
+            if not key.endswith((".lora_A.weight", ".lora_B.weight")):
+                raise PipelineError(f"{adapter / ADAPTER_WEIGHTS}: {key}: only LoRA A and B weights of linear "
+                                    f"layers are folded")
+            if key.endswith(".lora_A.weight"):
+                name = key.removeprefix("base_model.model.").removesuffix(".lora_A.weight") + ".weight"
+                deltas[name] = [(f.get_tensor(key.replace(".lora_A.", ".lora_B.")), f.get_tensor(key), scaling)]
+    return deltas
+
+
+@torch.no_grad()
+def fold_adapters(model, adapters: list[Path]) -> None:
+    """Fold a chain of LoRA adapters (oldest first) into the model's weights, in place: per weight, on
+    its own device, the base weight in fp32 plus every adapter's delta (B @ A * alpha / r) in fp32, cast
+    back to the model's dtype once. Merging one adapter after another in bf16 or fp16 would round after
+    each (peft#1388); in an fp32 model this is peft's merge, bit for bit."""
+    weights = dict(model.named_parameters())
+    chain: dict[str, list] = {}
+    for adapter in adapters:
+        for name, parts in _adapter_deltas(Path(adapter)).items():
+            if name not in weights:
+                raise PipelineError(f"{adapter}: it adapts {name}, which the base model does not have")
+            chain.setdefault(name, []).extend(parts)
+    for name, parts in chain.items():
+        weight = weights[name]
+        folded = weight.to(torch.float32, copy=True)
+        for b, a, scaling in parts:
+            folded += (b.to(weight.device, torch.float32) @ a.to(weight.device, torch.float32)) * scaling
+        weight.copy_(folded)
 
 
 def release_memory() -> None:

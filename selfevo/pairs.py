@@ -9,8 +9,8 @@ whose pair is dropped is tried again, question and answer from that try's own se
 
 Incremental generation: with an `ItemCache`, each chunk's raw question and answer are recorded under a
 key made of everything that decides them: the model's fingerprint (its files, and for a round its
-whole adapter chain) and precision (`model.cpu_autocast`), both prompt texts, the sampling params and
-seed, and the round label; inside that, the chunk's content-hash id (and the try's number). A rerun after a few documents
+whole adapter chain) and precision (`model.cpu_autocast`), the engine that runs it (backend and its
+version, dtype, device type), the prompt texts, the sampling params and seed, and the round label; inside that, the chunk's content-hash id (and the try's number). A rerun after a few documents
 change generates only those chunks. Every item samples from its own seeded stream, so a reused record
 is what a from-scratch run would write. The batch size, token budget, number of tries and the cleaning
 switches (min_grounding, named_subject) are left out of the key: they do not change what an item writes.
@@ -23,18 +23,20 @@ import hashlib
 import json
 import sys
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 from selfevo.config import SamplingParams
 from selfevo.errors import PipelineError
-from selfevo.generation import count_over, generate
+from selfevo.generation import generate, opener_ids
 from selfevo.jsonio import read_json, write_json
-from selfevo.prompts import Prompts, answer_messages, clean_answer, clean_question, overlap, question_messages
+from selfevo.prompts import (Prompts, answer_messages, clean_answer, clean_question, fit_prompt, overlap,
+                             question_messages)
 
 
-# Not in the cache key: how items are grouped, and how what they wrote is cleaned, never change what an
-# item writes; nor do the evolution switches, since the question prompts themselves are in the key; nor
-# the backend, whose records are the same (selfevo/vllm_backend.py)
+# Not in the sampling part of the cache key: how items are grouped, and how what they wrote is cleaned,
+# never change what an item writes; nor do the evolution switches, since the question prompts themselves
+# are in the key. The backend is in the key's engine part (`generation.engine`), with its version.
 NOT_GENERATION = ("backend", "batch_size", "max_batch_tokens", "min_grounding", "named_subject", "attempts",
                   "questions_per_chunk", "repeat_overlap", "evolve_prompts", "evolve_keep", "evolve_temperature", "evolve_max_tokens")
 
@@ -51,17 +53,18 @@ def item_seed(seed: int, label: int | str, chunk: str, step: str) -> int:
 
 
 class ItemCache:
-    """Raw generations per chunk for one setting (model, prompts, sampling, label, and the precision and
-    thread count that bf16 autocast results depend on): one JSON file, `<folder>/<settings key>.json`,
+    """Raw generations per chunk for one setting (model, engine (`generation.engine`), prompts, sampling,
+    label, and the precision and thread count that bf16 autocast results depend on): one JSON file, `<folder>/<settings key>.json`,
     rewritten atomically after each phase so an interrupted run keeps what it made. `folder=None`
     disables it."""
 
     VERSION = 1
 
     def __init__(self, folder: str | Path | None, *, model_fingerprint: str, prompts: Prompts,
-                 params: SamplingParams, label: int | str, cpu_autocast: bool = False, threads: int | None = None):
+                 params: SamplingParams, label: int | str, cpu_autocast: bool = False, threads: int | None = None,
+                 engine: dict | None = None):
         settings = {"version": self.VERSION, "model": model_fingerprint, "cpu_autocast": cpu_autocast,
-                    "threads": threads,
+                    "threads": threads, "engine": engine or {},
                     "question_prompt": prompts.question, "opener": prompts.opener,
                     "answer_prompt": prompts.answer, "label": str(label),
                     "sampling": {k: v for k, v in dataclasses.asdict(params).items() if k not in NOT_GENERATION}}
@@ -118,8 +121,19 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
                     max_batch_tokens=params.max_batch_tokens, max_prompt_tokens=params.max_prompt_tokens,
                     no_repeat_ngram=params.no_repeat_ngram)
     items = [(i, slot, variant) for i, slots in enumerate(variants) for slot, variant in enumerate(slots)]
-    question_prompts = [question_messages(dataclasses.replace(prompts, question=template), chunks[i]["text"])
-                        for i, _, (_, template) in items]
+    budget = params.max_prompt_tokens
+    opener = len(opener_ids(tokenizer, question_messages(prompts, ""), prompts.opener))
+    fitted = [fit_prompt(tokenizer, partial(question_messages, dataclasses.replace(prompts, question=template)),
+                         chunks[i]["text"], budget, extra=opener, what="the question prompt")
+              for i, _, (_, template) in items]
+    question_prompts = [messages for messages, _ in fitted]
+    shortened = {"question": sum(cut for _, cut in fitted), "answer": 0}
+
+    def answer_prompt(n: int, question: str):
+        messages, cut = fit_prompt(tokenizer, lambda text: answer_messages(prompts, text, question),
+                                   chunks[items[n][0]]["text"], budget, what="the answer prompt")
+        shortened["answer"] += cut
+        return messages
     names = [chunks[i]["id"] if slot == 0 else f"{chunks[i]['id']}/{slot}" for i, slot, _ in items]
     reasons: Counter = Counter()
     made: dict[int, dict] = {}
@@ -149,8 +163,9 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
             if question:
                 kept.append((n, question))
         cached_a = [cache.answer(keys[n], q) for n, q in kept]
+        answer_prompts = [answer_prompt(n, q) for n, q in kept]
         raw_answers = _generate_missing(
-            model, tokenizer, [answer_messages(prompts, chunks[items[n][0]]["text"], q) for n, q in kept],
+            model, tokenizer, answer_prompts,
             [item_seed(params.seed, label, keys[n], "a") for n, _ in kept], cached_a,
             max_new_tokens=params.max_answer_tokens, desc=f"answers@{label} try {attempt + 1}", **sampling)
         cache.answers.update({keys[n]: {"question": q, "raw": a} for (n, q), a in zip(kept, raw_answers)})
@@ -162,19 +177,17 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
                 made[n] = {"id": f"{chunks[i]['id']}-r{label}" + (f"-{slot}" if slot else ""),
                            "chunk_id": chunks[i]["id"], "round": label, "variant": variant, "question": question,
                            "answer": answer}
-        asked += [question_prompts[n] for n in pending]
-        answered += [answer_messages(prompts, chunks[items[n][0]]["text"], q) for n, q in kept]
+        asked += pending
+        answered += kept
         reused += sum(x is not None for x in cached_q + cached_a)
         pending = [n for n in pending if n not in made]
         if attempt + 1 == params.attempts:
             reasons.update(why[n] for n in pending)  # an item's last try's reason
     pairs = [made[n] for n in sorted(made)]
-    cut = {"question": count_over(tokenizer, asked, params.max_prompt_tokens),
-           "answer": count_over(tokenizer, answered, params.max_prompt_tokens)}
     stats = {"chunks": len(chunks), "questions": len(items), "pairs": len(pairs),
              "chunks_with_pairs": len({p["chunk_id"] for p in pairs}), "dropped": dict(sorted(reasons.items())),
              "tries": {"questions": len(asked), "answers": len(answered)},
-             "generated": len(asked) + len(answered) - reused, "reused": reused, "prompts_cut": cut}
+             "generated": len(asked) + len(answered) - reused, "reused": reused, "prompts_cut": shortened}
     return pairs, stats
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from selfevo.errors import PipelineError
 
@@ -88,6 +88,59 @@ def encode_example(tokenizer, messages: Messages, completion: str) -> tuple[list
     tail = full[len(prompt):]
     return (tokenizer(prompt, add_special_tokens=False)["input_ids"],
             tokenizer(tail, add_special_tokens=False)["input_ids"])
+
+
+def prompt_length(tokenizer, messages: Messages) -> int:
+    """Tokens of the chat template's prompt for the messages (`render_prompt`)."""
+    return len(tokenizer(render_prompt(tokenizer, messages), add_special_tokens=False)["input_ids"])
+
+
+# where a cut may fall: after a sentence's end mark (followed by a space, or a CJK one), or at a line end
+_BOUNDARY = re.compile(r"[.!?;:](?=\s)|[。！？；：]|\n")
+
+
+def _snap(piece: str, keep_end: bool) -> str:
+    """`piece` cut back to a sentence or line boundary, else a space, if one lies in its outer half."""
+    half = len(piece) // 2
+    if keep_end:
+        starts = [m.end() for m in _BOUNDARY.finditer(piece) if m.end() <= half] or \
+            [m.end() for m in re.finditer(r"\s", piece) if m.end() <= half]
+        return piece[starts[0]:].lstrip() if starts else piece
+    ends = [m.end() for m in _BOUNDARY.finditer(piece) if m.end() >= half] or \
+        [m.start() for m in re.finditer(r"\s", piece) if m.start() >= half]
+    return piece[:ends[-1]].rstrip() if ends else piece
+
+
+def fit_prompt(tokenizer, build: Callable[[str], Messages], text: str, budget: int, *, extra: int = 0,
+               keep_end: bool = False, what: str = "a prompt") -> tuple[Messages, bool]:
+    """`build(text)`, its rendered prompt plus `extra` tokens (an opener) within `budget` tokens, and
+    whether `text` had to be shortened. Only `text` (a document, or a closed-book question) is cut,
+    never the chat template, the instructions or an example around it: it keeps its start (a
+    document's title and first lines) or, with `keep_end`, its end (a question's ask), cut back to a
+    sentence or line boundary."""
+    if prompt_length(tokenizer, build(text)) + extra <= budget:
+        return build(text), False
+    bare = prompt_length(tokenizer, build("")) + extra
+    if bare > budget:
+        raise PipelineError(f"{what} is {bare} tokens with no text in it, over its budget of {budget} tokens: "
+                            f"raise the budget or shorten the prompt's template")
+    piece = (lambda n: text[len(text) - n:]) if keep_end else (lambda n: text[:n])
+    fits, over = 0, len(text)  # characters kept: `fits` is within budget, `over` is not
+    while over - fits > 1:
+        middle = (fits + over) // 2
+        if prompt_length(tokenizer, build(piece(middle))) + extra <= budget:
+            fits = middle
+        else:
+            over = middle
+    snapped = _snap(piece(fits), keep_end)
+    if prompt_length(tokenizer, build(snapped)) + extra > budget:
+        snapped = piece(fits)
+    return build(snapped), True
+
+
+def fit_question(tokenizer, question: str, budget: int) -> tuple[Messages, bool]:
+    """A closed-book question's messages within `budget` tokens: an over-long question keeps its end."""
+    return fit_prompt(tokenizer, qa_messages, question, budget, keep_end=True, what="a closed-book question's prompt")
 
 
 def answer_only_prefix(tokenizer) -> list[int]:

@@ -6,12 +6,14 @@ imported only when chosen. The backend takes the torch backend's place in `selfe
 the same chat rendering and prompt truncation (token ids go in, so both tokenize alike), the same stop
 tokens, one seeded request per item (`SamplingParams(seed=...)`, so an item's sample does not depend
 on its batch), `no_repeat_ngram` as a vLLM logits processor (selfevo.vllm_logits), and replies decoded
-by our tokenizer, in input order. What an item writes differs from the torch backend's only as two
-samplers (or two kernels' roundings) differ; the records and the item-cache keys are the same.
+by our tokenizer, in input order. What an item writes differs from the torch backend's as two samplers
+(or two kernels' roundings) differ: the records are the same, and the item-cache key names the engine
+(`engine_info`), so a warm cache of one backend is never read as the other's.
 
 A model directory's chain (selfevo.modeling.model_chain) maps to vLLM as: the base alone; the base
 with its one adapter as a `LoRARequest`; or, for adapters stacked over several rounds, which a
-LoRARequest cannot express, the chain merged into a temporary folder.
+LoRARequest cannot express, the chain folded (in fp32, per weight) into a temporary folder in the
+dtype vLLM serves, removed when the engine closes.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ class VllmModel:
             from vllm.lora.request import LoRARequest
 
             self.lora = LoRARequest(adapter.name, 1, str(adapter.resolve()))
+        self.engine_info = {"backend": "vllm", "version": f"vllm {vllm.__version__}", "dtype": options["dtype"],
+                            "device": pick_device().type}
         self.generation_config = GenerationConfig.from_pretrained(source, revision=revision)
         self.engine = vllm.LLM(model=source, revision=revision, **options)
         self._merged: str | None = None
@@ -87,8 +91,8 @@ class VllmModel:
         base_dir, adapters = model_chain(model_dir)
         if len(adapters) <= 1:
             return cls(*base_source(base_dir), params, seed=seed, adapter=adapters[0] if adapters else None)
-        merged = tempfile.mkdtemp(prefix="selfevo-merged-")
-        load_model(model_dir, params, torch.device("cpu")).save_pretrained(merged)
+        merged = tempfile.mkdtemp(prefix="selfevo-merged-")  # in the dtype vLLM serves, folded in fp32 per weight
+        load_model(model_dir, params, torch.device("cpu"), dtype=pick_dtype(params, pick_device())).save_pretrained(merged)
         load_tokenizer(model_dir, params).save_pretrained(merged)
         model = cls(merged, None, params, seed=seed)
         model._merged = merged

@@ -28,6 +28,7 @@ from selfevo.errors import PipelineError, run_stage
 from selfevo.evolution import choose_variant, diversity, line_coverage, question_template, slot_variants
 from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl
 from selfevo.modeling import autocast, autocast_threads, fingerprint, load_model, load_tokenizer, processor
+from selfevo.generation import engine
 from selfevo.pairs import ItemCache, check_kept, generate_pairs
 from selfevo.prompts import load_prompts
 from selfevo.vllm_backend import VllmModel
@@ -82,7 +83,7 @@ def main() -> None:
              else load_model(args.model, model_params))
     cache = ItemCache(args.cache, model_fingerprint=fingerprint(args.model), prompts=cache_prompts, params=params,
                       label=args.round, cpu_autocast=model_params.cpu_autocast,
-                      threads=autocast_threads(model_params))
+                      threads=autocast_threads(model_params), engine=engine(model))
     try:
         with autocast(model_params):
             pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, args.round, cache, variants,
@@ -96,10 +97,10 @@ def main() -> None:
         stats["variants_drawn"] = dict(sorted(Counter(v for slots in variants for v, _ in slots).items()))
         stats["pairs_by_variant"] = dict(sorted(Counter(p["variant"] for p in pairs).items()))
     if any(stats["prompts_cut"].values()):
-        print(f"warning: generate@{args.round}: prompts longer than generate.max_prompt_tokens "
-              f"({params.max_prompt_tokens}) lost the start of their document: {stats['prompts_cut']['question']} "
-              f"question prompts and {stats['prompts_cut']['answer']} answer prompts; raise it (within the model's "
-              f"context) or lower corpus.max_chunk_chars", file=sys.stderr)
+        print(f"warning: generate@{args.round}: prompts over generate.max_prompt_tokens ({params.max_prompt_tokens}) "
+              f"kept their chunk's start only: {stats['prompts_cut']['question']} question prompts and "
+              f"{stats['prompts_cut']['answer']} answer prompts; raise it (within the model's context) or lower "
+              f"corpus.max_chunk_chars", file=sys.stderr)
     stats["processor"] = processor()
     write_json(args.stats, stats)  # first, so the reasons are on disk even when nothing was kept
     check_kept(f"generate@{args.round}", stats, params, args.prompts, f"The counts are in {args.stats}"

@@ -2,14 +2,16 @@
 
     python stages/seed_prompts.py --prompts prompts/en --out data/prompts/base.json
 
-Round 0 draws its question prompts from this set when `generate.evolve_prompts` is on; evolve@r
-writes the set round r+1 draws from (selfevo/evolution.py).
+Round 0 draws its question prompts from this set when `generate.evolve_prompts` is on (or
+`generate.questions_per_chunk` > 1); evolve@r writes the set round r+1 draws from (selfevo/evolution.py).
+With neither, the set written holds no variants, so editing variants.yaml reruns no round.
 """
 
 import argparse
 
+from selfevo.config import load_section
 from selfevo.errors import run_stage
-from selfevo.evolution import load_seed_set
+from selfevo.evolution import set_in_use
 from selfevo.jsonio import write_json
 
 
@@ -19,7 +21,8 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
 
-    prompt_set = load_seed_set(args.prompts)
+    params = load_section("generate")
+    prompt_set = set_in_use(args.prompts, params.evolve_prompts, params.questions_per_chunk)
     write_json(args.out, prompt_set)
     print(f"seed_prompts: {len(prompt_set['variants'])} question-prompt variants -> {args.out}")
 

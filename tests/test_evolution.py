@@ -1,6 +1,7 @@
 """Prompt evolution: the seed set is checked, each chunk's draw is seeded and follows the weights, the
 fittest variants survive and get a child, mutations are cleaned; and the diversity measures."""
 
+import shutil
 from collections import Counter
 
 import pytest
@@ -90,3 +91,17 @@ def test_line_coverage_counts_the_lines_a_chunks_pairs_restate():
     pairs = [{"chunk_id": "a", "question": "What is the severity of ALM-100?", "answer": "It is major."}]
     assert line_coverage(chunks, pairs) == round((2 / 3 + 0) / 2, 4)  # a: alarm and severity lines; b: no pair
     assert line_coverage(chunks, []) == 0.0
+
+
+def test_the_set_holds_no_variants_when_no_question_is_asked_from_it(tmp_path):
+    """With no evolution and one question per chunk, an edit of variants.yaml leaves the set (an input
+    of every round's generate and train) byte-identical; with either on, the set is the seeds."""
+    from selfevo.evolution import set_in_use
+
+    folder = tmp_path / "prompts"
+    shutil.copytree(REPO / "prompts" / "en", folder)
+    unused = set_in_use(folder, evolve=False, questions_per_chunk=1)
+    assert unused["variants"] == [] and set_in_use(folder, True, 1) == load_seed_set(folder) == set_in_use(folder, False, 3)
+    text = (folder / "variants.yaml").read_text(encoding="utf-8")
+    (folder / "variants.yaml").write_text(text.replace("question", "query", 1), encoding="utf-8")
+    assert set_in_use(folder, False, 1) == unused and set_in_use(folder, True, 1) != load_seed_set(REPO / "prompts" / "en")

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from selfevo.batching import length_batches
+from selfevo.errors import PipelineError
 from selfevo.generation import generate
 from selfevo.modeling import load_model, load_tokenizer
 from selfevo.prompts import Prompts, qa_messages, question_messages
@@ -57,6 +58,14 @@ def test_a_token_budget_changes_the_batches_not_the_output(flat_model, fixture_m
     for model, conversations, temperature in ((flat_model, QUESTIONS, 1.0), (fixture_model, KNOWN, 0.0)):
         batched = run(model, conversations, batch_size=4, temperature=temperature)
         assert batched == run(model, conversations, batch_size=4, temperature=temperature, max_batch_tokens=60)
+
+
+def test_a_prompt_over_its_budget_stops_generation_instead_of_losing_its_start(fixture_model):
+    """Callers fit their text (prompts.fit_prompt); a prompt still over budget is an error, never
+    silently cut to its tail (which would drop the system turn and the instructions)."""
+    with pytest.raises(PipelineError, match="questions: a prompt of .* tokens is over its budget of 5"):
+        generate(*fixture_model, KNOWN, [1, 2, 3, 4], max_new_tokens=4, temperature=0.0, top_p=1.0, batch_size=4,
+                 max_prompt_tokens=5, desc="questions")
 
 
 def test_length_batches_keep_count_and_token_budget():

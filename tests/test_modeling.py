@@ -74,6 +74,50 @@ def test_round_model_equals_base_plus_adapters_merged_by_hand(tiny_base, model_p
     assert any(not torch.equal(expected[k], base_state[k]) for k in expected if "proj" in k)
 
 
+def test_a_chain_of_eight_adapters_is_folded_in_fp32_and_cast_once(tiny_base, model_params, tmp_path):
+    """A bf16 model's 8-adapter chain: the folded weights equal, bit for bit, base + every delta summed in
+    fp32 and cast once, and differ from peft's merge one adapter after another in bf16."""
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from safetensors.torch import load_file
+
+    bf16 = replace(model_params, dtype="bfloat16", cpu_autocast=False)
+    models = tmp_path / "models"
+    shutil.copytree(tiny_base, models / "base")
+    parent = models / "base"
+    torch.manual_seed(0)
+    for i in range(8):
+        model = get_peft_model(load_model(tiny_base, model_params), LoraConfig(
+            r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False))
+        for name, weight in model.named_parameters():
+            if "lora_B" in name:
+                weight.data.normal_(0, 0.02)  # a round's worth of change
+        model.save_pretrained(models / f"round_{i}")
+        write_lineage(models / f"round_{i}", parent, f"round_{i}")
+        parent = models / f"round_{i}"
+
+    folded = load_model(parent, bf16).state_dict()
+    expected = {k: v.float() for k, v in load_model(models / "base", bf16).state_dict().items()}
+    for i in range(8):
+        weights = load_file(models / f"round_{i}" / "adapter_model.safetensors")
+        for key, a in sorted(weights.items()):
+            if "lora_A" in key:
+                target = key.replace("base_model.model.", "").replace(".lora_A.weight", ".weight")
+                expected[target] += (weights[key.replace("lora_A", "lora_B")].float() @ a.float()) * 2.0
+    assert all(folded[k].dtype == torch.bfloat16 and torch.equal(folded[k], v.to(torch.bfloat16))
+               for k, v in expected.items())
+
+    sequential = load_model(models / "base", bf16)
+    for i in range(8):
+        sequential = PeftModel.from_pretrained(sequential, str(models / f"round_{i}")).merge_and_unload()
+    differs = [k for k, v in sequential.state_dict().items() if "proj" in k and not torch.equal(v, folded[k])]
+    assert differs, "eight bf16 merges should round differently from one fp32 fold"
+
+    fp32 = load_model(models / "base", model_params)  # in fp32, the fold is peft's merge bit for bit
+    for i in range(8):
+        fp32 = PeftModel.from_pretrained(fp32, str(models / f"round_{i}")).merge_and_unload()
+    assert all(torch.equal(v, fp32.state_dict()[k]) for k, v in load_model(parent, model_params).state_dict().items())
+
+
 def test_changed_parent_is_caught(tiny_base, model_params, tmp_path):
     models = tmp_path / "models"
     shutil.copytree(tiny_base, models / "base")

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from selfevo.config import SamplingParams
+from selfevo.errors import PipelineError
 from selfevo.modeling import fingerprint, load_model, load_tokenizer
 from selfevo.pairs import ItemCache, generate_pairs
 from selfevo.prompts import Prompts
@@ -118,12 +119,18 @@ def test_replay_sample_draws_a_seeded_subset_in_input_order():
     assert replay_sample(pairs, 0, seed=0) == []
 
 
-def test_prompts_over_the_budget_are_counted(model):
+def test_prompts_over_the_budget_keep_their_chunks_start_and_are_counted(model):
+    from selfevo.prompts import prompt_length, question_messages
+
     _, stats = run(model, chunks(TEXTS[:3]))
     assert stats["prompts_cut"] == {"question": 0, "answer": 0}
-    tight = dataclasses.replace(PARAMS, max_prompt_tokens=8)
-    _, stats = run(model, chunks(TEXTS[:3]), params=tight)
+    long = chunks(["\n".join(TEXTS[i:] + TEXTS[:i]) for i in range(3)])  # each card followed by the others
+    tight = dataclasses.replace(PARAMS, max_prompt_tokens=prompt_length(model[1], question_messages(PROMPTS, "")) + 24)
+    pairs, stats = run(model, long, params=tight)
     assert stats["prompts_cut"]["question"] == 3
+    assert stats["prompts_cut"]["answer"] == stats["tries"]["answers"]
+    with pytest.raises(PipelineError, match="the question prompt is .* tokens with no text in it"):
+        run(model, chunks(TEXTS[:3]), params=dataclasses.replace(PARAMS, max_prompt_tokens=8))
 
 
 def test_every_drop_reason_is_explained_with_the_param_that_decides_it():

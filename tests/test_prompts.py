@@ -5,7 +5,7 @@ import pytest
 from selfevo.errors import PipelineError
 from selfevo.modeling import load_tokenizer
 from selfevo.prompts import (answer_messages, answer_only_prefix, clean_answer, clean_question, encode_example,
-                             grounding, load_prompts, question_messages, render_prompt)
+                             grounding, load_prompts, qa_messages, question_messages, render_prompt)
 
 from conftest import REPO
 from tiny import CHAT_TEMPLATE
@@ -167,3 +167,41 @@ def test_a_question_naming_a_digit_free_subject_of_the_title_is_kept():
     assert clean_question(keep, chunk["text"], True, terms) == (keep, "ok")
     assert clean_question("What is the impact on new pods?", chunk["text"], True, terms) == (None, "names_no_subject")
     assert clean_question("What is the impact of kubeletdown?", chunk["text"], True, terms)[1] == "ok"
+
+
+LONG_DOC = "# Alarm ALM-4242 on the XR-9 router\n\n" + " ".join(
+    f"Sentence {i} says the fan tray {i} stops when the inlet passes {40 + i} degrees." for i in range(200))
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_an_over_long_chunk_is_cut_inside_the_prompt_never_the_template(smol_tokenizer, language):
+    """The document keeps its start, cut at a sentence end; the chat template's first tokens, the
+    instructions and the in-context example around it stay whole, and the prompt is within budget."""
+    from selfevo.prompts import fit_prompt, prompt_length
+
+    tokenizer, prompts = smol_tokenizer, load_prompts(REPO / "prompts" / language)
+    build = lambda text: question_messages(prompts, text)  # noqa: E731
+    before, after = render_prompt(tokenizer, build("\x00")).split("\x00")
+    budget = prompt_length(tokenizer, build("")) + 300
+    messages, cut = fit_prompt(tokenizer, build, LONG_DOC, budget, extra=3)
+    rendered = render_prompt(tokenizer, messages)
+    assert cut and prompt_length(tokenizer, messages) + 3 <= budget < prompt_length(tokenizer, build(LONG_DOC))
+    assert rendered.startswith(before) and rendered.endswith(after)
+    kept = rendered[len(before):len(rendered) - len(after)]
+    assert LONG_DOC.startswith(kept) and kept.endswith("degrees.")
+    one_more = LONG_DOC[:LONG_DOC.index("degrees.", len(kept)) + len("degrees.")]
+    assert prompt_length(tokenizer, build(one_more)) + 3 > budget  # as much as fits, whole sentences
+    assert fit_prompt(tokenizer, build, LONG_DOC[:200], budget) == (build(LONG_DOC[:200]), False)
+    with pytest.raises(PipelineError, match="with no text in it, over its budget of 10 tokens"):
+        fit_prompt(tokenizer, build, LONG_DOC, 10)
+
+
+def test_an_over_long_closed_book_question_keeps_its_ask(smol_tokenizer):
+    from selfevo.prompts import fit_question, prompt_length
+
+    question = LONG_DOC + " What is the threshold of fan tray 7?"
+    budget = prompt_length(smol_tokenizer, qa_messages("")) + 40
+    messages, cut = fit_question(smol_tokenizer, question, budget)
+    assert cut and prompt_length(smol_tokenizer, messages) <= budget
+    assert messages[0]["content"].endswith("What is the threshold of fan tray 7?")
+    assert render_prompt(smol_tokenizer, messages).startswith(SYSTEM + "<|im_start|>user\n")

@@ -4,7 +4,7 @@ cannot share this project's venv (README). The fake engine decodes greedily with
 model it was given (the base, or the base with the LoRA adapter it was handed, merged by peft) and
 applies its logits processors, so what is tested is the backend's plumbing: prompts as token ids,
 stop tokens, one seeded request per item, output order, the adapter chain, no_repeat_ngram, the
-evaluate stage's two phases, and that records and item-cache keys match the torch backend's."""
+evaluate stage's two phases, records equal to the torch backend's, and an item-cache key of its own."""
 
 import dataclasses
 import shutil
@@ -19,7 +19,7 @@ import torch
 import yaml
 
 from selfevo.errors import PipelineError
-from selfevo.generation import generate
+from selfevo.generation import engine, generate
 from selfevo.modeling import load_model, load_tokenizer
 from selfevo.pairs import ItemCache, generate_pairs
 from selfevo.prompts import load_prompts, qa_messages, render_prompt
@@ -71,11 +71,14 @@ def test_vllm_backend_writes_what_the_torch_backend_writes(tiny_base, model_para
                                                    ["input_ids"][-GREEDY["max_prompt_tokens"]:] for c in CONVERSATIONS]
 
 
-def test_prompts_are_cut_as_in_the_torch_backend(tiny_base, model_params, fake_vllm):
+def test_prompts_go_in_as_the_torch_backends_token_ids_and_none_over_budget(tiny_base, model_params, fake_vllm):
     tokenizer = load_tokenizer(tiny_base, model_params)
     served = VllmModel.for_model_dir(tiny_base, model_params, seed=0)
-    generate(served, tokenizer, CONVERSATIONS, [1, 2, 3], **{**GREEDY, "max_prompt_tokens": 7})
-    assert all(len(ids) == 7 for ids, _ in fake_vllm.LLM.made[-1].requests)
+    generate(served, tokenizer, CONVERSATIONS, [1, 2, 3], **GREEDY)
+    expected = [tokenizer(render_prompt(tokenizer, c), add_special_tokens=False)["input_ids"] for c in CONVERSATIONS]
+    assert sorted(ids for ids, _ in fake_vllm.LLM.made[-1].requests) == sorted(expected)
+    with pytest.raises(PipelineError, match="over its budget of 7"):
+        generate(served, tokenizer, CONVERSATIONS, [1, 2, 3], **{**GREEDY, "max_prompt_tokens": 7})
 
 
 def test_one_adapter_is_a_lora_request_and_stacked_adapters_are_merged(tiny_base, model_params, fake_vllm, tmp_path):
@@ -100,19 +103,29 @@ def test_one_adapter_is_a_lora_request_and_stacked_adapters_are_merged(tiny_base
     assert not Path(merged).exists()
 
 
-def test_records_and_cache_keys_are_the_backends_own_business(tiny_base, model_params, fake_vllm):
+def test_records_match_and_a_warm_cache_never_serves_the_other_backend(tiny_base, model_params, fake_vllm, tmp_path):
+    """The same records from either backend; the item cache's key names the engine, so switching the
+    backend over a warm cache regenerates every item, and the same backend again reuses them all."""
     tokenizer = load_tokenizer(tiny_base, model_params)
     prompts = load_prompts(REPO / "prompts" / "en")
     params = dataclasses.replace(PARAMS, temperature=0.0, min_grounding=0.0, named_subject=False)
     chunks = [{"id": f"c{i}", "text": t} for i, t in enumerate(["The fan tray is faulty. Replace the fan tray.",
                                                                   "What causes the alarm? The cable is loose."])]
-    by_torch = generate_pairs(load_model(tiny_base, model_params), tokenizer, chunks, prompts, params, 0)
-    by_vllm = generate_pairs(VllmModel.for_model_dir(tiny_base, model_params, seed=0), tokenizer, chunks, prompts,
-                             dataclasses.replace(params, backend="vllm"), 0)
-    assert by_vllm == by_torch and by_torch[1]["generated"] >= len(chunks)
-    keys = {ItemCache(None, model_fingerprint="m", prompts=prompts, params=dataclasses.replace(params, backend=b),
-                      label=0).key for b in ("torch", "vllm")}
-    assert len(keys) == 1
+    torch_model, vllm_model = load_model(tiny_base, model_params), VllmModel.for_model_dir(tiny_base, model_params, seed=0)
+    assert engine(torch_model)["backend"] == "torch" and engine(vllm_model)["backend"] == "vllm"
+
+    def run(model, backend):
+        backend_params = dataclasses.replace(params, backend=backend)
+        cache = ItemCache(tmp_path, model_fingerprint="m", prompts=prompts, params=backend_params, label=0,
+                          engine=engine(model))
+        return generate_pairs(model, tokenizer, chunks, prompts, backend_params, 0, cache)
+
+    by_torch, by_vllm = run(torch_model, "torch"), run(vllm_model, "vllm")
+    assert by_vllm[0] == by_torch[0] and by_torch[1]["generated"] >= len(chunks)
+    assert by_vllm[1]["reused"] == 0 and by_vllm[1]["generated"] == by_torch[1]["generated"]
+    again = run(vllm_model, "vllm")
+    assert again[0] == by_vllm[0] and again[1]["generated"] == 0 and again[1]["reused"] == by_vllm[1]["generated"]
+    assert len(list(tmp_path.glob("*.json"))) == 2  # one cache file per engine
 
 
 def test_no_repeat_ngram_is_a_vllm_logits_processor_with_the_torch_rule(tiny_base, model_params, fake_vllm):

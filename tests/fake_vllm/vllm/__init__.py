@@ -11,6 +11,8 @@ import types
 
 import torch
 
+__version__ = "0.0+fake"
+
 
 class LLM:
     """vllm.LLM's generate(prompts, sampling_params, lora_request=...) over a torch model, greedy."""
