@@ -82,9 +82,10 @@ docker-build:
 docker-repro:
 	docker run --rm --gpus all -v $(CURDIR):/work -w /work $(IMAGE) dvc repro
 
-# Per-item generation records (incremental generation); safe to delete at any time
+# Per-item generation records (incremental generation) and unfinished training runs' checkpoints;
+# safe to delete at any time
 clean-cache:
-	rm -rf .cache/generate
+	rm -rf .cache/generate .cache/train
 
 clean:
 	rm -rf $(VENV)

@@ -233,6 +233,13 @@ class TrainParams:
     epochs: int
     batch_size: int
     max_length: int
+    grad_accum: int
+    """Micro-batches per step: each step's batch (`batch_size`, over all processes) is run in this many
+    parts with their gradients summed, for a batch that does not fit in memory; the same steps up to
+    the order of floating-point sums."""
+    checkpoint_steps: int
+    """Save the training state every this many steps (into .cache/train/, dvc.yaml), which a killed
+    train stage resumes from, with the same final adapter; 0: no checkpoints."""
     replay_questions: int | None
     """How many of the round's new pairs also train as question-writing examples (question prompt +
     chunk -> question; a seeded sample), so the model keeps writing questions; null: every new pair;
@@ -249,6 +256,8 @@ class TrainParams:
         _check(self.lr > 0, "train.lr", "must be positive")
         _check(self.epochs > 0, "train.epochs", "must be positive")
         _check(self.batch_size > 0, "train.batch_size", "must be positive")
+        _check(self.grad_accum >= 1, "train.grad_accum", "must be >= 1")
+        _check(self.checkpoint_steps >= 0, "train.checkpoint_steps", "must be >= 0 (0: no checkpoints)")
         _check(self.replay_questions is None or self.replay_questions >= 0, "train.replay_questions",
                "must be null (every new pair) or an integer >= 0")
         _check(self.max_length >= 16, "train.max_length", "must be >= 16 tokens: shorter examples are all dropped")

@@ -1,22 +1,30 @@
-"""The training loop of a LoRA round (and of the tests' tiny models).
+"""The training loop of a LoRA round (and of the tests' tiny models), on accelerate.
 
 Loss is on completion tokens only. Batches group examples of similar length (sorted within a
-shuffled window), so little compute goes to padding; tokens per second are reported.
+shuffled window), so little compute goes to padding; tokens per second are reported. Several
+processes (one per GPU) split each batch and accelerate's DDP sums their gradients; a batch too big
+for memory is split into micro-batches (`grad_accum`); a killed run resumes from its last checkpoint.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import random
+import shutil
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable, ContextManager
 
 import torch
 from tqdm import tqdm
 
-from selfevo.distributed import process_group, rank, sum_across, world_size
+from selfevo.distributed import is_main, rank, sum_across, world_size
 from selfevo.errors import PipelineError
+from selfevo.jsonio import read_json, write_json
 from selfevo.ifd import answer_token_nll
 from selfevo.prompts import Messages, Prompts, encode_example, question_messages
 
@@ -109,41 +117,102 @@ def completion_tokens(batch: list[Example]) -> int:
     return sum(sum(label != IGNORE for label in e.labels[1:]) for e in batch)
 
 
-def data_parallel_step(model, batch: list[Example], params: list[torch.nn.Parameter], pad_id: int,
-                       device: torch.device, forward_context, scaler) -> tuple[torch.Tensor, int, int]:
-    """One step's gradients when the stage runs in several processes (selfevo.distributed): each
-    process takes every world-th example of the batch, its loss is its tokens' NLL sum over the whole
-    batch's token count, and the gradients are summed across processes, so the step is the
-    one-process step on the same batch, up to the order of floating-point sums. Returns the batch's
-    loss and this process's tokens and padded positions."""
-    import torch.distributed as dist
+class CompletionNLL(torch.nn.Module):
+    """The model's per-token completion NLL as a module's forward, so that a data-parallel wrapper
+    (accelerate's DDP) sees the forward pass it syncs gradients for, while the output head still runs
+    on completion positions only."""
 
-    process_group()
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, labels):
+        rows, cols = (labels[:, 1:] != IGNORE).nonzero(as_tuple=True)
+        return answer_token_nll(self.model, input_ids, attention_mask, rows, cols)
+
+
+def _micro_batches(batch: list[Example], grad_accum: int) -> list[list[Example]]:
+    """This process's share of a step's batch, in `grad_accum` parts (some may be empty)."""
     share = batch[rank()::world_size()]
-    count = completion_tokens(batch)
-    loss, tokens, padded = torch.zeros((), device=device), 0, 0
-    if share:
-        inputs = collate(share, pad_id, device)
-        rows, cols = (inputs["labels"][:, 1:] != IGNORE).nonzero(as_tuple=True)
-        with forward_context():
-            loss = answer_token_nll(model, inputs["input_ids"], inputs["attention_mask"], rows, cols).sum() / count
-        scaler.scale(loss).backward()
-        tokens, padded = int(inputs["attention_mask"].sum()), inputs["attention_mask"].numel()
-    for p in params:
-        if p.grad is None:
-            p.grad = torch.zeros_like(p)
-        dist.all_reduce(p.grad)
-    total = loss.detach().clone()
-    dist.all_reduce(total)
-    return total, tokens, padded
+    size = -(-len(share) // grad_accum)
+    return [share[i * size:(i + 1) * size] for i in range(grad_accum)]
+
+
+CHECKPOINT = "checkpoint.safetensors"
+PROGRESS = "progress.json"
+
+
+def _save_checkpoint(folder: Path, key: str, step: int, params: list[torch.nn.Parameter], optimizer,
+                     schedule, history: dict) -> None:
+    """The state after `step` steps, in safetensors and JSON (nothing to unpickle): trainable weights,
+    AdamW's moments, the random state, the loss and learning-rate history; written to a temporary name
+    and renamed, so a kill mid-write leaves the previous checkpoint."""
+    from safetensors.torch import save_file
+
+    tensors = {f"param.{i}": p.detach().cpu().contiguous() for i, p in enumerate(params)}
+    for i, p in enumerate(params):
+        state = optimizer.state.get(p, {})
+        for name in ("exp_avg", "exp_avg_sq"):
+            if name in state:
+                tensors[f"{name}.{i}"] = state[name].cpu().contiguous()
+    tensors["rng.cpu"] = torch.get_rng_state()
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, folder / (CHECKPOINT + ".tmp"))
+    write_json(folder / (PROGRESS + ".tmp"), {"key": key, "step": step, "schedule": schedule.state_dict(),
+                                             "optimizer_steps": [float(optimizer.state.get(p, {}).get("step", 0))
+                                                                 for p in params], **history})
+    (folder / (CHECKPOINT + ".tmp")).replace(folder / CHECKPOINT)
+    (folder / (PROGRESS + ".tmp")).replace(folder / PROGRESS)
+
+
+def _load_checkpoint(folder: Path, key: str, params: list[torch.nn.Parameter], optimizer, schedule) -> dict | None:
+    """The progress of a checkpoint of this very run (same `key`), its state restored; None if none."""
+    from safetensors.torch import load_file
+
+    if not (folder / PROGRESS).is_file() or not (folder / CHECKPOINT).is_file():
+        return None
+    progress = read_json(folder / PROGRESS)
+    if progress.get("key") != key:
+        return None  # another run's (other data, params or model): start afresh
+    tensors = load_file(folder / CHECKPOINT)
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            p.copy_(tensors[f"param.{i}"])
+            if f"exp_avg.{i}" in tensors:
+                optimizer.state[p] = {"step": torch.tensor(progress["optimizer_steps"][i]),
+                                      "exp_avg": tensors[f"exp_avg.{i}"].to(p.device),
+                                      "exp_avg_sq": tensors[f"exp_avg_sq.{i}"].to(p.device)}
+    schedule.load_state_dict(progress["schedule"])
+    for group, rate in zip(optimizer.param_groups, schedule.get_last_lr()):
+        group["lr"] = rate  # the scheduler's state holds the rate; the optimizer's group must get it too
+    torch.set_rng_state(tensors["rng.cpu"])
+    return progress
+
+
+def run_key(examples: list[Example], **settings) -> str:
+    """What a checkpoint must match to be resumed: the examples and every training setting."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    for e in examples:
+        digest.update(json.dumps([e.input_ids, e.labels]).encode())
+    return digest.hexdigest()[:32]
 
 
 def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size: int, seed: int,
-          epochs: int = 1, max_steps: int | None = None, desc: str = "train",
-          forward_context: Callable[[], ContextManager] = nullcontext) -> dict:
-    """Train in place with AdamW and linear decay; returns loss and throughput figures. Each forward
-    pass runs in a fresh `forward_context()` (e.g. bf16 autocast); the backward pass and the optimizer
-    step run outside it, as autocast requires."""
+          epochs: int = 1, max_steps: int | None = None, grad_accum: int = 1, desc: str = "train",
+          forward_context: Callable[[], ContextManager] = nullcontext, checkpoints: str | Path | None = None,
+          checkpoint_steps: int = 0, resume_key: str = "", on_step: Callable[[int, dict], None] | None = None) -> dict:
+    """Train in place with AdamW and linear decay, through accelerate (one process, or one per GPU:
+    its DDP sums each step's gradients in buckets); returns loss and throughput figures.
+
+    A step's batch is split over the processes and, on each, into `grad_accum` micro-batches; each
+    part's loss is its completion tokens' NLL sum over the whole batch's count, so the step is the
+    one-process, one-part step up to the order of floating-point sums. Each forward pass runs in a
+    fresh `forward_context()` (e.g. bf16 autocast); the backward pass and the optimizer step outside it.
+    With `checkpoints` and `checkpoint_steps`, the state is saved there every that many steps and a
+    rerun of the same run (`resume_key`) resumes from it: the same final weights as an uninterrupted
+    run. `on_step(step, {"loss", "lr"})` is called after every step (DVCLive), resumed ones included."""
+    from accelerate import Accelerator
+
     if not examples:
         raise ValueError("no training examples")
     torch.manual_seed(seed)
@@ -156,42 +225,100 @@ def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size:
         while len(plan) < max_steps:
             plan += length_grouped_batches(examples, batch_size, rng)
         plan = plan[:max_steps]
+    accelerator = Accelerator(cpu=device.type == "cpu", device_placement=False)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     # fp16 weights (a GPU without bf16): scale the loss so small gradients do not underflow
     scaler = torch.amp.GradScaler(device.type, enabled=model.dtype == torch.float16)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - step / len(plan))
+    nll = accelerator.prepare_model(CompletionNLL(model), device_placement=False)
+    folder = Path(checkpoints) if checkpoints and checkpoint_steps else None
+    history = {"loss": [], "lr": [], "tokens": 0, "padded": 0, "seconds": 0.0}
+    done = 0
+    if folder:
+        progress = _load_checkpoint(folder, resume_key, params, optimizer, schedule)
+        if progress:
+            done, history = progress["step"], {k: progress[k] for k in history}
+            print(f"{desc}: resuming after step {done} of {len(plan)} from {folder}")
+    if on_step:
+        for step, (loss, rate) in enumerate(zip(history["loss"], history["lr"]), 1):
+            on_step(step, {"loss": loss, "lr": rate})
     model.train()
-    tokens, padded, losses, started = 0, 0, [], time.perf_counter()
-    bar = tqdm(plan, desc=desc, unit="step")
-    for batch in bar:
+    started = time.perf_counter() - history["seconds"]
+    bar = tqdm(plan, desc=desc, unit="step", initial=done)
+    for step, batch in enumerate(plan[done:], done + 1):
+        count = completion_tokens(batch)
+        parts = _micro_batches(batch, grad_accum)
+        single = world_size() == 1 and grad_accum == 1
+        total = torch.zeros((), device=device)
+        for i, part in enumerate(parts):
+            empty = not part
+            inputs = collate(part or batch[:1], pad_id, device)  # an empty part runs, weighted 0, so DDP syncs
+            sync = contextlib.nullcontext() if i == len(parts) - 1 else accelerator.no_sync(nll)
+            with sync:
+                with forward_context():
+                    token_nll = nll(**inputs)
+                    # one part: the mean, as `completion_loss`; several: each part's share of the batch's sum
+                    loss = token_nll.mean() if single else token_nll.sum() / count * (0.0 if empty else world_size())
+                accelerator.backward(scaler.scale(loss))
+            total += loss.detach() / (1 if single else world_size())
+            if not empty:
+                history["tokens"] += int(inputs["attention_mask"].sum())
+                history["padded"] += inputs["attention_mask"].numel()
         if world_size() > 1:
-            loss, batch_tokens, batch_padded = data_parallel_step(model, batch, params, pad_id, device,
-                                                                  forward_context, scaler)
-        else:
-            inputs = collate(batch, pad_id, device)
-            with forward_context():
-                loss = completion_loss(model, inputs)
-            scaler.scale(loss).backward()
-            batch_tokens, batch_padded = int(inputs["attention_mask"].sum()), inputs["attention_mask"].numel()
+            total = accelerator.reduce(total, "sum")
         scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         scaler.step(optimizer)
         scaler.update()
+        history["lr"].append(schedule.get_last_lr()[0])
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
-        tokens += batch_tokens
-        padded += batch_padded
-        losses.append(loss.item())
-        bar.set_postfix(loss=f"{losses[-1]:.3f}", tok_s=f"{tokens / (time.perf_counter() - started):.0f}")
+        history["loss"].append(total.item())
+        history["seconds"] = time.perf_counter() - started
+        bar.update(1)
+        bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", tok_s=f"{history['tokens'] / history['seconds']:.0f}")
+        if on_step:
+            on_step(step, {"loss": history["loss"][-1], "lr": history["lr"][-1]})
+        if folder and step % checkpoint_steps == 0 and step < len(plan) and is_main():
+            _save_checkpoint(folder, resume_key, step, params, optimizer, schedule, history)
+    bar.close()
     model.eval()
-    tokens, padded = sum_across((tokens, padded))
-    seconds = time.perf_counter() - started
+    if folder and is_main():
+        shutil.rmtree(folder, ignore_errors=True)  # finished: nothing to resume
+    tokens, padded = sum_across((history["tokens"], history["padded"]))
+    seconds = history["seconds"]
+    losses = history["loss"]
     tail = losses[-max(1, len(losses) // 10):]
     return {"steps": len(plan), "examples": len(examples), "tokens": tokens, "seconds": round(seconds, 2),
             "tokens_per_second": round(tokens / seconds, 1), "padding_share": round(1 - tokens / padded, 4),
             "first_loss": round(losses[0], 4),
             "final_loss": round(sum(tail) / len(tail), 4)}
+
+
+@contextlib.contextmanager
+def curves(folder: str | Path | None):
+    """An `on_step` callback that logs each step's loss and learning rate with DVCLive into `folder`
+    (`<folder>/plots/metrics/*.tsv` and the last values in `<folder>/metrics.json`, which dvc.yaml
+    declares), from the main process only; no DVC experiment, dvc.yaml or report is written."""
+    if not folder or not is_main():
+        yield None
+        return
+    from dvclive import Live
+
+    shutil.rmtree(folder, ignore_errors=True)  # a resumed run logs its earlier steps again
+    live = Live(dir=str(folder), save_dvc_exp=False, dvcyaml=None, report=None)
+
+    def on_step(step: int, values: dict) -> None:
+        live.step = step
+        for name, value in values.items():
+            live.log_metric(name, value)
+        live.next_step()
+
+    try:
+        yield on_step
+    finally:
+        live.end()
 
 
 def add_lora(model, r: int, alpha: int, dropout: float, target_modules, seed: int,

@@ -12,6 +12,7 @@ its chunk -> its question) join the training data, so θ_{r+1} still writes ques
 """
 
 import argparse
+import dataclasses
 import shutil
 import sys
 from pathlib import Path
@@ -22,9 +23,10 @@ from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import PipelineError, run_stage
 from selfevo.evolution import question_template
 from selfevo.jsonio import read_json, read_jsonl, write_json
-from selfevo.modeling import LINEAGE, autocast, load_model, load_tokenizer, processor, write_lineage
+from selfevo.modeling import (LINEAGE, autocast, autocast_threads, fingerprint, load_model, load_tokenizer, processor,
+                              write_lineage)
 from selfevo.prompts import load_prompts, qa_messages
-from selfevo.training import add_lora, question_replay, replay_sample, tokenize_examples, train
+from selfevo.training import add_lora, curves, question_replay, replay_sample, run_key, tokenize_examples, train
 
 PAIR = ("id", "question", "answer")
 
@@ -54,6 +56,9 @@ def main() -> None:
     parser.add_argument("--prompt-set", help="the question-prompt variants D_r was written with (prompt evolution)")
     parser.add_argument("--out", required=True)
     parser.add_argument("--stats", required=True)
+    parser.add_argument("--curves", help="DVCLive's folder: loss and learning rate per step, for `dvc plots`")
+    parser.add_argument("--checkpoints", help="scratch folder of train.checkpoint_steps' checkpoints, which a "
+                        "killed run resumes from")
     args = parser.parse_args()
 
     launch_on_every_gpu()  # one process per GPU when there are several (selfevo/distributed.py)
@@ -88,9 +93,15 @@ def main() -> None:
     model = add_lora(load_model(args.model, model_params), params.lora_r, params.lora_alpha, params.lora_dropout,
                      params.target_modules, params.seed, params.gradient_checkpointing)
     out = Path(args.out)
-    stats = train(model, examples, pad_id=tokenizer.pad_token_id, lr=params.lr, batch_size=params.batch_size,
-                  seed=params.seed, epochs=params.epochs, desc=f"train {out.name}",
-                  forward_context=lambda: autocast(model_params))
+    settings = dict(lr=params.lr, batch_size=params.batch_size, seed=params.seed, epochs=params.epochs,
+                    grad_accum=params.grad_accum)
+    # a checkpoint is resumed only by the very same run: these examples, model, params and thread count
+    key = run_key(examples, model=fingerprint(args.model), train=dataclasses.asdict(params),
+                  model_params=dataclasses.asdict(model_params), threads=autocast_threads(model_params))
+    with curves(args.curves) as on_step:
+        stats = train(model, examples, pad_id=tokenizer.pad_token_id, desc=f"train {out.name}",
+                      forward_context=lambda: autocast(model_params), checkpoints=args.checkpoints,
+                      checkpoint_steps=params.checkpoint_steps, resume_key=key, on_step=on_step, **settings)
 
     if is_main():  # one writer when the stage runs data parallel (selfevo.distributed)
         tmp = out.with_name(out.name + ".tmp")

@@ -1,5 +1,6 @@
 """Round models: the LoRA adapter's shape, and loading base + adapters equals merging by hand."""
 
+import json
 import os
 import shutil
 import sys
@@ -345,3 +346,58 @@ def test_truncated_weights_name_their_folder(tiny_base, model_params, tmp_path):
     weights.write_bytes(weights.read_bytes()[:100])
     with pytest.raises(PipelineError, match=r"base: its safetensors weights cannot be read"):
         load_model(models / "base", model_params)
+
+
+def test_a_killed_training_resumes_from_its_checkpoint_with_the_uninterrupted_result(tiny_base, model_params,
+                                                                                    tmp_path):
+    """Checkpoints every 2 steps; the run dies after step 5; the rerun resumes after step 4 and ends
+    with the adapter, losses and curve of a run never killed (fp32, one process). Another run's
+    checkpoint (another key) is not resumed, and a finished run leaves none."""
+    from selfevo.training import run_key
+
+    tokenizer = load_tokenizer(tiny_base, model_params)
+    examples, _ = tokenize_examples(tokenizer, [(qa_messages(f"What causes alarm {i}?"), f"Fan {i} is faulty.")
+                                                for i in range(10)], 256)
+
+    def run(on_step=None, key="k", folder=tmp_path / "ckpt"):
+        model = add_lora(load_model(tiny_base, model_params), 4, 8, 0.0, "all-linear", seed=0)
+        stats = train(model, examples, pad_id=tokenizer.pad_token_id, lr=1.0e-2, batch_size=3, seed=0, epochs=3,
+                      checkpoints=folder, checkpoint_steps=2, resume_key=key, on_step=on_step)
+        return {k: v.clone() for k, v in model.state_dict().items() if "lora" in k}, stats
+
+    whole, whole_stats = run(folder=tmp_path / "other")
+    assert not (tmp_path / "other").exists()
+
+    def die_after_5(step, values):
+        if step == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(die_after_5)
+    assert json.loads((tmp_path / "ckpt" / "progress.json").read_text())["step"] == 4
+    logged = []
+    resumed, stats = run(lambda step, values: logged.append((step, values["loss"])))
+    assert all(torch.equal(resumed[k], whole[k]) for k in whole)
+    assert [step for step, _ in logged] == list(range(1, whole_stats["steps"] + 1))
+    assert {k: v for k, v in stats.items() if k not in ("seconds", "tokens_per_second")} == \
+        {k: v for k, v in whole_stats.items() if k not in ("seconds", "tokens_per_second")}
+    with pytest.raises(KeyboardInterrupt):
+        run(die_after_5)
+    started = []
+    run(lambda step, values: started.append(step), key="another run")
+    assert started[0] == 1  # not resumed
+
+
+def test_grad_accum_splits_each_step_and_takes_the_same_steps(tiny_base, model_params):
+    tokenizer = load_tokenizer(tiny_base, model_params)
+    examples, _ = tokenize_examples(tokenizer, [(qa_messages(f"What causes alarm {i}?"), f"Fan {i} is faulty.")
+                                                for i in range(10)], 256)
+    adapters = []
+    for grad_accum in (1, 3):
+        model = add_lora(load_model(tiny_base, model_params), 4, 8, 0.0, "all-linear", seed=0)
+        train(model, examples, pad_id=tokenizer.pad_token_id, lr=1.0e-2, batch_size=4, seed=0, epochs=2,
+              grad_accum=grad_accum)
+        adapters.append({k: v for k, v in model.state_dict().items() if "lora" in k})
+    for key in adapters[0]:
+        torch.testing.assert_close(adapters[1][key], adapters[0][key], atol=1e-5, rtol=1e-4)
+    assert any(not torch.equal(adapters[1][k], adapters[0][k]) for k in adapters[0])  # really another path

@@ -124,6 +124,22 @@ def test_first_run_runs_every_stage_and_writes_metrics(pipeline):
         assert (repo / f"models/round_{r}/adapter_model.safetensors").stat().st_size < 1_000_000
 
 
+def test_each_training_run_logs_its_curve_for_dvc_plots(pipeline):
+    """DVCLive's per-step loss and learning rate for every round and θ_HQ, which `dvc plots show` reads;
+    no report, dvc.yaml or experiment of DVCLive's own; no checkpoint left after a finished run."""
+    repo, _ = pipeline
+    for name, stats in [(f"round_{r}", f"metrics/train/round_{r}.json") for r in range(3)] + \
+            [("hq", "metrics/baselines/train_hq.json")]:
+        steps = json.loads((repo / stats).read_text())["steps"]
+        for metric in ("loss", "lr"):
+            rows = (repo / f"reports/curves/{name}/plots/metrics/{metric}.tsv").read_text().splitlines()
+            assert rows[0] == f"step\t{metric}" and [int(r.split()[0]) for r in rows[1:]] == list(range(1, steps + 1))
+        assert not (repo / f".cache/train/{name}").exists()
+    shown = json.dumps(json.loads(dvc(repo, "plots", "show", "--json").stdout)["data"])
+    assert all(f"reports/curves/round_{r}/plots/metrics/loss.tsv" in shown for r in range(3)), shown[:2000]
+    assert not list(repo.rglob("report.html")) and not (repo / "dvclive").exists()
+
+
 def test_dvc_metrics_show_fits_a_terminal_and_the_stats_are_one_name_away(pipeline):
     repo, _ = pipeline
     shown = dvc(repo, "metrics", "show").stdout.splitlines()
