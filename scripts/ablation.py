@@ -38,20 +38,33 @@ STUDIES = {
 ORDER = tuple(STUDIES["selection"])
 
 
+def _with_interval(row: dict, name: str, digits: int) -> str:
+    """`value [low, high]` of a scores row's figure, or the value alone where it has no interval."""
+    if f"{name}_low" not in row:
+        return f"{row[name]:.{digits}f}"
+    return f"{row[name]:.{digits}f} [{row[f'{name}_low']:.{digits}f}, {row[f'{name}_high']:.{digits}f}]"
+
+
 def markdown_table(results: dict[str, list[dict]], summary: dict[str, dict]) -> str:
+    """A row per experiment: the score by round, and the final model's score, fact recall (with its
+    chance level), BLEU, ROUGE-L and reference NLL, each with its 95% interval where it has one."""
     rounds = [r["rounds_trained"] for r in next(iter(results.values()))]
     head = ("| experiment | " + " | ".join(f"θ_{n}" for n in rounds)
-            + " | final BLEU | final ROUGE-L | final reference NLL |")
-    lines = [head, "|" + "---|" * (len(rounds) + 4)]
+            + " | final score [95%] | final fact recall [95%] (chance) | final BLEU [95%] | final ROUGE-L "
+              "| final reference NLL [95%] |")
+    lines = [head, "|" + "---|" * (len(rounds) + 6)]
     for strategy, curve in results.items():
         final = curve[-1]
+        facts = (f"{_with_interval(final, 'fact_recall', 3)} ({final['fact_chance']:.3f})"
+                 if "fact_recall" in final else "-")
         lines.append(f"| {strategy} | " + " | ".join(f"{r['score']:.3f}" for r in curve)
-                     + f" | {final['bleu']:.2f} | {final['rouge_l']:.2f} | {final['reference_nll']:.4f} |")
+                     + f" | {_with_interval(final, 'score', 3)} | {facts} | {_with_interval(final, 'bleu', 2)} "
+                       f"| {final['rouge_l']:.2f} | {_with_interval(final, 'reference_nll', 4)} |")
     hq = next(iter(summary.values()))["theta_HQ"]
     lines.append("")
     lines.append(f"Score = BLEU / BLEU(θ_HQ); θ_HQ BLEU {hq['bleu']['value']:.2f}, reference NLL "
                  f"{hq['reference_nll']['value']:.4f}. "
-                 "θ_0 is the untuned base (the same for all).")
+                 "θ_0 is the untuned base (the same for all). Intervals: 95% bootstrap over the test questions.")
     return "\n".join(lines) + "\n"
 
 

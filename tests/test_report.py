@@ -199,9 +199,13 @@ def test_ablation_table_has_a_row_per_strategy_and_a_column_per_round():
     summary = {"theta_HQ": {"bleu": {"value": 4.0}, "reference_nll": {"value": 0.5}}}
     table = markdown_table({"none": curve(0.1), "ifd": curve(0.2)}, {"none": summary, "ifd": summary})
     lines = table.splitlines()
-    assert lines[0].startswith("| experiment | θ_0 | θ_1 | θ_2 |")
-    assert lines[2] == "| none | 0.100 | 0.200 | 0.300 | 1.00 | 2.00 | 1.0000 |"
+    assert lines[0].startswith("| experiment | θ_0 | θ_1 | θ_2 | final score [95%] | final fact recall")
+    assert lines[2] == "| none | 0.100 | 0.200 | 0.300 | 0.300 | - | 1.00 | 2.00 | 1.0000 |"
     assert lines[3].startswith("| ifd | 0.200 |")
+    final = {**curve(0.2)[-1], "score_low": 0.1, "score_high": 0.5, "fact_recall": 0.25, "fact_recall_low": 0.1,
+             "fact_recall_high": 0.4, "fact_chance": 0.05}
+    row = markdown_table({"ifd": curve(0.2)[:-1] + [final]}, {"ifd": summary}).splitlines()[2]
+    assert "| 0.400 [0.100, 0.500] | 0.250 [0.100, 0.400] (0.050) | 1.00 |" in row
 
 
 def test_dial_table_has_a_row_per_experiment_with_diversity_by_round():
