@@ -3,7 +3,7 @@
 # On one GPU, in a few minutes: round 0 of the embedded default (prepare .. evaluate@0) with each
 # generation backend (torch; vllm where it is installed), each in its own clone so that nothing is
 # shared, then `make bench`; it prints the wall time, generate@0's and evaluate@0's figures per
-# backend, and the bench summary.
+# backend, whether a killed train@0 resumes to the uninterrupted adapter, and the bench summary.
 #
 #   bash scripts/gpu_check.sh             # on the GPU machine, from the checkout (after `make install`)
 #   bash scripts/gpu_check.sh --dry-run   # anywhere: checks the setup and prints what it would run
@@ -65,6 +65,21 @@ print(f"{backend}: generate@0 kept {gen['pairs']} of {gen['chunks']} chunks; tra
 EOF
   fi
 done
+
+echo "== train@0 killed and resumed (train.checkpoint_steps: 2), against an uninterrupted run"
+clone="$WORK/torch"
+run "$PY" -c "import sys, yaml; p = yaml.safe_load(open(sys.argv[1])); p['train'].update(checkpoint_steps=2); \
+yaml.safe_dump(p, open(sys.argv[1], 'w'), sort_keys=False)" "$clone/params.yaml"
+if [[ $DRY == 0 ]]; then
+  (cd "$clone" && dvc repro -q -s train@0 && sha256sum models/round_0/adapter_model.safetensors > "$WORK/whole.sha")
+  (cd "$clone" && timeout -s KILL 25 dvc repro -q -f -s train@0 || true)  # killed mid-run, checkpoints kept
+  ls "$clone/.cache/train/round_0" 2>/dev/null || echo "(the run ended before its first checkpoint)"
+  (cd "$clone" && dvc repro -q -f -s train@0 && sha256sum models/round_0/adapter_model.safetensors > "$WORK/resumed.sha")
+  if cmp -s "$WORK/whole.sha" "$WORK/resumed.sha"; then echo "resumed adapter: identical"; \
+  else echo "resumed adapter: DIFFERS (GPU kernels that are not deterministic?)"; fi
+else
+  echo "+ (cd $clone && dvc repro -s train@0; timeout -s KILL 25 dvc repro -f -s train@0; dvc repro -f -s train@0)"
+fi
 
 echo "== make bench"
 run make -C "$ROOT" bench
