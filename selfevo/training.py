@@ -108,8 +108,7 @@ def completion_loss(model, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
     """Mean NLL of the completion tokens, as `model(**inputs).loss` computes it, with the output head
     applied to those positions only: with a 49k-152k vocabulary, logits at every prompt position cost
     a third of a small model's training step (README, "Throughput")."""
-    rows, cols = (inputs["labels"][:, 1:] != IGNORE).nonzero(as_tuple=True)  # token t is predicted at t-1
-    return answer_token_nll(model, inputs["input_ids"], inputs["attention_mask"], rows, cols).mean()
+    return CompletionNLL(model)(**inputs).mean()
 
 
 def completion_tokens(batch: list[Example]) -> int:
@@ -127,7 +126,7 @@ class CompletionNLL(torch.nn.Module):
         self.model = model
 
     def forward(self, input_ids, attention_mask, labels):
-        rows, cols = (labels[:, 1:] != IGNORE).nonzero(as_tuple=True)
+        rows, cols = (labels[:, 1:] != IGNORE).nonzero(as_tuple=True)  # token t is predicted at t-1
         return answer_token_nll(self.model, input_ids, attention_mask, rows, cols)
 
 
