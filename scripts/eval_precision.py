@@ -3,7 +3,7 @@ stands in for another processor (a different split of the same sums; docs/throug
 answers the test set in bf16 autocast and in fp32, with 2 threads and with 1, and the script counts the
 answers that change between thread counts, the reference NLLs' largest change, and the seconds.
 
-    python scripts/eval_precision.py models/base models/round_0 --out reports/eval_precision.json
+    python scripts/eval_precision.py models/base models/theta_1 --out reports/eval_precision.json
 """
 
 import argparse

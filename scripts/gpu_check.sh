@@ -58,7 +58,7 @@ import json, sys
 from pathlib import Path
 clone, backend = Path(sys.argv[1]), sys.argv[2]
 gen = json.loads((clone / "metrics/generate/round_0.json").read_text())
-ev = json.loads((clone / "metrics/eval/round_0.json").read_text())
+ev = json.loads((clone / "metrics/eval/theta_1.json").read_text())
 train = json.loads((clone / "metrics/train/round_0.json").read_text())
 print(f"{backend}: generate@0 kept {gen['pairs']} of {gen['chunks']} chunks; train {train['tokens_per_second']} tok/s; "
       f"θ_1 BLEU {ev['bleu']} reference NLL {ev['reference_nll']} general {ev['general_score']}")
@@ -71,10 +71,10 @@ clone="$WORK/torch"
 run "$PY" -c "import sys, yaml; p = yaml.safe_load(open(sys.argv[1])); p['train'].update(checkpoint_steps=2); \
 yaml.safe_dump(p, open(sys.argv[1], 'w'), sort_keys=False)" "$clone/params.yaml"
 if [[ $DRY == 0 ]]; then
-  (cd "$clone" && dvc repro -q -s train@0 && sha256sum models/round_0/adapter_model.safetensors > "$WORK/whole.sha")
+  (cd "$clone" && dvc repro -q -s train@0 && sha256sum models/theta_1/adapter_model.safetensors > "$WORK/whole.sha")
   (cd "$clone" && timeout -s KILL 25 dvc repro -q -f -s train@0 || true)  # killed mid-run, checkpoints kept
-  ls "$clone/.cache/train/round_0" 2>/dev/null || echo "(the run ended before its first checkpoint)"
-  (cd "$clone" && dvc repro -q -f -s train@0 && sha256sum models/round_0/adapter_model.safetensors > "$WORK/resumed.sha")
+  ls "$clone/.cache/train/theta_1" 2>/dev/null || echo "(the run ended before its first checkpoint)"
+  (cd "$clone" && dvc repro -q -f -s train@0 && sha256sum models/theta_1/adapter_model.safetensors > "$WORK/resumed.sha")
   if cmp -s "$WORK/whole.sha" "$WORK/resumed.sha"; then echo "resumed adapter: identical"; \
   else echo "resumed adapter: DIFFERS (GPU kernels that are not deterministic?)"; fi
 else

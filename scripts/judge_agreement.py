@@ -18,8 +18,9 @@ from selfevo.config import load_params, load_section  # noqa: E402
 from selfevo.jsonio import read_jsonl  # noqa: E402
 from selfevo.judge import DIMENSIONS, judge_pairs, load_judge  # noqa: E402
 from selfevo.modeling import autocast, fingerprint, load_model, load_tokenizer  # noqa: E402
-from selfevo.pairs import ItemCache  # noqa: E402
-from selfevo.prompts import clean_answer, clean_question, load_prompts  # noqa: E402
+from selfevo.cleaning import clean_answer, clean_question  # noqa: E402
+from selfevo.itemcache import ItemCache  # noqa: E402
+from selfevo.prompts import load_prompts  # noqa: E402
 
 
 def main() -> None:
@@ -34,7 +35,7 @@ def main() -> None:
         raise SystemExit("this script reads the fixed prompt's generation cache; set generate.evolve_prompts: false")
     language = raw["prompts"]["language"]
     prompts = load_prompts(ROOT / "prompts" / language)
-    model_dir = ROOT / "models" / ("base" if args.round == 0 else f"round_{args.round - 1}")
+    model_dir = ROOT / "models" / ("base" if args.round == 0 else f"theta_{args.round}")
     cache = ItemCache(ROOT / ".cache" / "generate", model_fingerprint=fingerprint(model_dir), prompts=prompts,
                       params=params, label=args.round, cpu_autocast=model_params.cpu_autocast)
     if not cache.questions:

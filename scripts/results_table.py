@@ -13,11 +13,6 @@ from selfevo.jsonio import read_json
 LABELS = {"theta_HQ": "θ_HQ (base + LoRA on teacher QA)", "theta_0": "θ_0 (SmolLM2-135M-Instruct)"}
 
 
-def prediction_file(label: str) -> str:
-    """θ_HQ -> hq, θ_0 -> base, θ_n -> round_{n-1}: the evaluate stage's file names."""
-    return {"theta_HQ": "hq", "theta_0": "base"}.get(label) or f"round_{int(label.split('_')[1]) - 1}"
-
-
 def cell(figure: dict, digits: int) -> str:
     return f"{figure['value']:.{digits}f} [{figure['low']:.{digits}f}, {figure['high']:.{digits}f}]"
 
@@ -47,7 +42,7 @@ def main() -> None:
     print(f"\n{sum(not c['differs'] for c in summary['comparisons'])} of {len(summary['comparisons'])} differences "
           f"are inside their interval.\n")
     records = {m: [json.loads(line) for line in
-                   (Path(args.predictions) / f"{prediction_file(m)}.jsonl").read_text().splitlines()] for m in models}
+                   (Path(args.predictions) / f"{m}.jsonl").read_text().splitlines()] for m in models}
     chosen = [i for i, r in enumerate(records["theta_0"]) if r.get("facts")][:args.answers]
     for i in chosen:
         first = records["theta_0"][i]

@@ -2,7 +2,7 @@
 input, the greedy answer on standard output, on one line.
 
     python -m selfevo.chat                    # the last round's model (rounds in params.yaml)
-    python -m selfevo.chat models/round_0     # any model folder: base, a round, hq
+    python -m selfevo.chat models/theta_1     # any model folder: base (θ_0), theta_<i>, hq (θ_HQ)
     make chat
 
 Decoding follows params.yaml's `evaluate` section (greedy, `max_new_tokens`, `no_repeat_ngram`), one
@@ -21,7 +21,7 @@ from selfevo.errors import run_stage
 
 
 def last_round_model(raw: dict) -> str:
-    return f"models/round_{load_rounds(raw)[-1].round}"
+    return f"models/{load_rounds(raw)[-1].trains}"
 
 
 def answer(model, tokenizer, question: str, params) -> str:

@@ -92,7 +92,7 @@ class PromptParams:
 
 
 @dataclass
-class SamplingParams:
+class GenerateParams:
     backend: str
     """What runs the generation, in generate, teacher, evaluate and references: `torch` (the batched loop
     in selfevo/generation.py) or `vllm` (the optional extra; selfevo/vllm_backend.py). Not in the
@@ -282,7 +282,7 @@ class EvaluateParams:
     """Reply budget for the general-ability questions (data/general.jsonl): short answers."""
     cpu_autocast: bool
     """On a CPU, evaluate under model.cpu_autocast's bf16 too; false: in fp32, whose greedy answers do not
-    change with the thread count (bf16's do), at about twice the time (README: results)."""
+    change with the thread count (bf16's do), at about twice the time (docs/results.md)."""
     bootstrap_draws: int
     """Resamples of the test questions behind every 95% interval (the same ones for every model)."""
     seed: int
@@ -335,12 +335,16 @@ class BaselineParams:
 class Round:
     round: int
     start: str
-    """Model directory under models/ this round starts from: `base` for round 0, else `round_{round-1}`."""
+    """Model directory under models/ this round starts from, θ_round: `base` (θ_0) for round 0, else
+    `theta_{round}`. The pool of earlier rounds' pairs and the question prompts it reads carry its name."""
+    trains: str
+    """Model directory under models/ this round writes, θ_{round+1}: `theta_{round+1}`. Its evaluation
+    files carry the same name."""
 
 
 SECTIONS: dict[str, type] = {
     "corpus": CorpusParams, "model": ModelParams, "prompts": PromptParams,
-    "generate": SamplingParams, "score": ScoreParams, "judge": JudgeParams, "selection": SelectionParams,
+    "generate": GenerateParams, "score": ScoreParams, "judge": JudgeParams, "selection": SelectionParams,
     "train": TrainParams,
     "evaluate": EvaluateParams, "baselines": BaselineParams,
 }
@@ -422,7 +426,8 @@ def load_rounds(params: dict[str, Any] | None = None) -> list[Round]:
     _check(isinstance(raw, list) and len(raw) > 0, "rounds", "must be a non-empty list")
     rounds = [_build(Round, r, f"rounds[{i}]") for i, r in enumerate(raw)]
     for i, r in enumerate(rounds):
-        expected = "base" if i == 0 else f"round_{i - 1}"
-        _check(r.round == i and r.start == expected, f"rounds[{i}]",
-               f"expected {{round: {i}, start: {expected}}}, got {{round: {r.round}, start: {r.start}}}")
+        start = "base" if i == 0 else f"theta_{i}"
+        _check(r.round == i and r.start == start and r.trains == f"theta_{i + 1}", f"rounds[{i}]",
+               f"expected {{round: {i}, start: {start}, trains: theta_{i + 1}}}, got "
+               f"{{round: {r.round}, start: {r.start}, trains: {r.trains}}}")
     return rounds

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from selfevo.prompts import words
+from selfevo.text import words
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;。！？；])\s*")
 

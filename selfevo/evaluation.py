@@ -9,10 +9,10 @@ from selfevo.config import EvaluateParams
 from selfevo.errors import PipelineError
 from selfevo.facts import FactScore, chance_recall, fact_tokens, states
 from selfevo.generation import generate
-from selfevo.ifd import answer_nll
 from selfevo.intervals import Metric, interval, resamples
 from selfevo.jsonio import read_jsonl
 from selfevo.metrics import general_metrics, question_metrics, score_answers
+from selfevo.nll import answer_nll
 from selfevo.prompts import encode_example, fit_question
 from selfevo.testset import has_facts
 
@@ -48,12 +48,13 @@ def with_intervals(metrics: dict[str, Metric], n: int, params: EvaluateParams) -
 
 
 def greedy_answers(model, tokenizer, questions: list[str], params: EvaluateParams, max_new_tokens: int,
-                   desc: str) -> list[str]:
-    return generate(model, tokenizer, [fit_question(tokenizer, q, params.max_prompt_tokens)[0] for q in questions],
-                    [0] * len(questions),
+                   desc: str) -> tuple[list[str], int]:
+    """Greedy closed-book answers, and how many questions had to be cut to `evaluate.max_prompt_tokens`."""
+    fitted = [fit_question(tokenizer, q, params.max_prompt_tokens) for q in questions]
+    return generate(model, tokenizer, [messages for messages, _ in fitted], [0] * len(questions),
                     max_new_tokens=max_new_tokens, temperature=0.0, top_p=1.0, batch_size=params.batch_size,
                     max_batch_tokens=params.max_batch_tokens, max_prompt_tokens=params.max_prompt_tokens,
-                    no_repeat_ngram=params.no_repeat_ngram, desc=desc)
+                    no_repeat_ngram=params.no_repeat_ngram, desc=desc), sum(cut for _, cut in fitted)
 
 
 def fact_figures(predictions: list[dict], tests: list[dict], params: EvaluateParams) -> dict:
@@ -71,9 +72,9 @@ def closed_book(answerer, tokenizer, tests: list[dict], params: EvaluateParams, 
     one: selfevo.vllm_backend); the metrics with their intervals, from the per-question reference NLLs
     `nlls` (`reference_nlls`, computed first by the torch model), and per question the prediction next
     to the reference, its NLL, and which of its facts it states."""
-    answers = greedy_answers(answerer, tokenizer, [t["question"] for t in tests], params, params.max_new_tokens, desc)
-    budget = {"questions_cut": sum(fit_question(tokenizer, t["question"], params.max_prompt_tokens)[1] for t in tests),
-              "references_over_budget": sum(len(tokenizer(t["answer"], add_special_tokens=False)["input_ids"])
+    answers, cut = greedy_answers(answerer, tokenizer, [t["question"] for t in tests], params, params.max_new_tokens,
+                                  desc)
+    budget = {"questions_cut": cut, "references_over_budget": sum(len(tokenizer(t["answer"], add_special_tokens=False)["input_ids"])
                                             > params.max_new_tokens for t in tests)}
     predictions = [{"question": t["question"], "reference": t["answer"], "prediction": a, "nll": nll}
                    for t, a, nll in zip(tests, answers, nlls)]
@@ -104,8 +105,8 @@ def general_ability(answerer, tokenizer, items: list[dict], params: EvaluatePara
                     desc: str = "general"):
     """Whether domain tuning kept general ability (Dial-insight's capability collapse): the share of
     everyday questions whose greedy reply holds a right keyword, and the reference answers' NLL `nll`."""
-    answers = greedy_answers(answerer, tokenizer, [i["question"] for i in items], params,
-                             params.general_max_new_tokens, desc)
+    answers, _ = greedy_answers(answerer, tokenizer, [i["question"] for i in items], params,
+                                params.general_max_new_tokens, desc)
     predictions = [{"question": i["question"], "keywords": i["keywords"], "prediction": a}
                    for i, a in zip(items, answers)]
     metrics = {**with_intervals(general_metrics(predictions), len(items), params),

@@ -20,7 +20,7 @@ import yaml
 
 from selfevo.errors import PipelineError
 from selfevo.judge import DIMENSIONS
-from selfevo.prompts import Messages, words as text_words
+from selfevo.prompts import Messages
 
 VARIANTS_FILE = "variants.yaml"
 
@@ -71,6 +71,8 @@ def slot_variants(prompt_set: dict, first: tuple[str, str], n: int, seed: int, l
     """A chunk's question prompts for `n` slots, (variant id, template) each: slot 0 is `first`, every
     other slot a variant of a kind no earlier slot has (a seeded weighted choice per chunk and slot),
     so a chunk's questions ask for different things. Fewer when the set has fewer kinds."""
+    if n <= 1:
+        return [first]
     by_template = {question_template(prompt_set, v): v["kind"] for v in prompt_set["variants"]}
     by_id = {v["id"]: v["kind"] for v in prompt_set["variants"]}
     kinds = {by_id.get(first[0]) or by_template.get(first[1])}
@@ -82,6 +84,22 @@ def slot_variants(prompt_set: dict, first: tuple[str, str], n: int, seed: int, l
         chosen = choose_variant(left, seed, f"{label}/{slot}", chunk_id)
         kinds.add(chosen["kind"])
         slots.append((chosen["id"], question_template(prompt_set, chosen)))
+    return slots
+
+
+def chunk_slots(prompt_set: dict, fixed: str, chunks: list[dict], *, evolve: bool, n: int, seed: int,
+                label: int | str) -> list[list[tuple[str, str]]]:
+    """Per chunk, its question slots' (variant id, template): slot 0 asks with a variant of the set
+    drawn for the chunk (`choose_variant`) when prompts evolve, else with the fixed prompt `fixed`;
+    slots 1..n-1 ask for other kinds (`slot_variants`)."""
+    slots = []
+    for chunk in chunks:
+        if evolve:
+            drawn = choose_variant(prompt_set["variants"], seed, label, chunk["id"])
+            first = (drawn["id"], question_template(prompt_set, drawn))
+        else:
+            first = ("fixed", fixed)
+        slots.append(slot_variants(prompt_set, first, n, seed, label, chunk["id"]))
     return slots
 
 
@@ -144,61 +162,3 @@ def next_generation(prompt_set: dict, scores: dict[str, float], mutations: dict[
                  "task": mutations[v["id"]], "weight": max(scores[v["id"]], 0.01), "parent": v["id"],
                  "born": label} for v in ranked if mutations.get(v["id"])]
     return {**prompt_set, "variants": survivors + children}
-
-
-# --- diversity of the questions a round asked -----------------------------------------------------
-
-KINDS = (("purpose", r"\b(purpose|meaning|what does \S+ mean)\b"),
-         ("comparison", r"\b(differ|difference|compare|versus|vs\.?)\b"),
-         ("threshold", r"\b(threshold|at what|what value|how (high|low|many|much)|above|below|exceed|limit)\b"),
-         ("procedure", r"\b(how (do|can|should|to)|steps?|procedure|clear|resolve|fix|handle|troubleshoot|check)\b"),
-         ("cause", r"\b(why|causes?|caused|reasons?|triggers?|triggered)\b"),
-         ("severity", r"\b(severity|serious|critical|major|minor)\b"))
-
-
-def question_kind(question: str) -> str:
-    """A rough kind for any question, by keywords, the first that matches (the same for fixed and
-    evolved prompts): purpose, comparison, threshold, procedure, cause, severity, or other."""
-    text = question.lower()
-    return next((kind for kind, pattern in KINDS if re.search(pattern, text)), "other")
-
-
-def words(text: str) -> list[str]:
-    return re.findall(r"\w+", text.lower())
-
-
-def distinct_2(texts: list[str]) -> float:
-    """Distinct bigrams over all bigrams of the texts (0-1): low when the questions repeat one shape."""
-    bigrams = [b for t in texts for b in zip(words(t), words(t)[1:])]
-    return round(len(set(bigrams)) / len(bigrams), 4) if bigrams else 0.0
-
-
-def kind_shares(questions: list[str]) -> dict[str, float]:
-    counts = Counter(question_kind(q) for q in questions)
-    return {kind: round(counts[kind] / len(questions), 4) for kind in sorted(counts)} if questions else {}
-
-
-def jaccard(a: str, b: str) -> float:
-    x, y = set(words(a)), set(words(b))
-    return len(x & y) / len(x | y) if x | y else 0.0
-
-
-def line_coverage(chunks: list[dict], pairs: list[dict]) -> float:
-    """How much of each chunk its pairs touch, averaged over the chunks (0-1; a chunk with no pair
-    counts 0): the share of a chunk's lines at least half of whose words (selfevo.prompts.words) are
-    in one of its pairs' questions or answers. Documents carry no list of their facts, so a line
-    stands for one."""
-    said: dict[str, set[str]] = {}
-    for pair in pairs:
-        said.setdefault(pair["chunk_id"], set()).update(text_words(pair["question"] + " " + pair["answer"]))
-    shares = []
-    for chunk in chunks:
-        lines = [set(text_words(line)) for line in chunk["text"].split("\n")]
-        lines = [line for line in lines if line]
-        known = said.get(chunk["id"], set())
-        shares.append(sum(2 * len(line & known) >= len(line) for line in lines) / len(lines) if lines else 0.0)
-    return round(sum(shares) / len(shares), 4) if shares else 0.0
-
-
-def diversity(questions: list[str]) -> dict:
-    return {"distinct_2": distinct_2(questions), "kinds": kind_shares(questions)}

@@ -2,8 +2,8 @@
 merged in, saved as safetensors with its tokenizer and chat template, loadable with a plain
 `AutoModelForCausalLM.from_pretrained(folder)` and no project code.
 
-    python -m selfevo.export                               # the last round -> exported/round_<r>
-    python -m selfevo.export models/round_0 --out my_model
+    python -m selfevo.export                               # the last model, θ_N -> exported/theta_<N>
+    python -m selfevo.export models/theta_1 --out my_model
     make export
 """
 

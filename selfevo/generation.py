@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from selfevo.batching import length_batches
+from selfevo.batching import length_batches, pad_with_mask
 from selfevo.distributed import map_batches
 from selfevo.errors import PipelineError
 from selfevo.modeling import stop_token_ids
@@ -43,12 +43,7 @@ def _filter_top_p(probs: torch.Tensor, top_p: float) -> torch.Tensor:
 def _generate_batch(model, prompts: list[list[int]], seeds: list[int], *, pad_id: int, stops: set[int],
                     max_new_tokens: int, temperature: float, top_p: float, no_repeat_ngram: int) -> list[list[int]]:
     device = next(model.parameters()).device
-    width = max(len(p) for p in prompts)
-    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(prompts), width), dtype=torch.long)
-    for i, p in enumerate(prompts):
-        ids[i, width - len(p):] = torch.tensor(p)
-        mask[i, width - len(p):] = 1
+    ids, mask = pad_with_mask(prompts, pad_id, left=True)
     ids, mask = ids.to(device), mask.to(device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]

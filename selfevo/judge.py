@@ -3,7 +3,7 @@ pair on separate dimensions, each one yes/no question about the chunk, the quest
 
 A dimension's score is p(yes) / (p(yes) + p(no)) from the next-token distribution after the judging
 prompt: one forward pass per pair and dimension, no sampling, nothing to parse, deterministic. The
-output head runs on each prompt's last position only, as in IFD (selfevo/ifd.py).
+output head runs on each prompt's last position only (selfevo/nll.py).
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from pathlib import Path
 import torch
 import yaml
 
-from selfevo.batching import length_batches
+from selfevo.batching import length_batches, pad_with_mask
 from selfevo.distributed import map_batches
 from selfevo.errors import PipelineError
+from selfevo.nll import next_token_logprobs
 from selfevo.prompts import fit_prompt, render_prompt
 
 DIMENSIONS = ("answerable", "faithful", "self_contained", "one_question")
@@ -70,16 +71,8 @@ def yes_probabilities(model, prompts: list[list[int]], yes_ids: list[int], no_id
     device = next(model.parameters()).device
 
     def work(idx: list[int]) -> list[float]:
-        width = max(len(prompts[i]) for i in idx)
-        ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for j, i in enumerate(idx):
-            ids[j, :len(prompts[i])] = torch.tensor(prompts[i])
-            mask[j, :len(prompts[i])] = 1
-        ids, mask = ids.to(device), mask.to(device)
-        hidden = model.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state
-        last = hidden[torch.arange(len(idx), device=device), mask.sum(-1) - 1]
-        logprobs = torch.log_softmax(model.get_output_embeddings()(last).float(), dim=-1)
+        ids, mask = pad_with_mask([prompts[i] for i in idx], pad_id)
+        logprobs = next_token_logprobs(model, ids.to(device), mask.to(device))
         yes = torch.logsumexp(logprobs[:, yes_ids], dim=-1)
         no = torch.logsumexp(logprobs[:, no_ids], dim=-1)
         return torch.sigmoid(yes - no).tolist()

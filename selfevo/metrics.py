@@ -12,7 +12,7 @@ from rouge_score import rouge_scorer
 from sacrebleu.metrics import BLEU
 
 from selfevo.intervals import Metric, mean_of, ratio_of_sums
-from selfevo.prompts import words
+from selfevo.text import words
 
 HEADLINE = ("bleu", "fact_recall", "fact_recall_low", "fact_recall_high", "reference_nll", "general_score")
 """What a model's metrics file holds, so that a plain `dvc metrics show` fits a terminal; the rest of an

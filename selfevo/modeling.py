@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -202,6 +203,35 @@ def write_lineage(round_dir: str | Path, parent_dir: str | Path, name: str) -> N
     write_json(round_dir / LINEAGE, {"name": name,
                                      "parent": os.path.relpath(parent_dir.resolve(), round_dir.resolve()),
                                      "parent_fingerprint": fingerprint(parent_dir)})
+
+
+def _make_path_free(folder: Path) -> None:
+    """A round folder that depends on its inputs alone, so that every clone, wherever it lives, gets the
+    same bytes and the same DVC hash (and can `dvc pull` a teammate's rounds): peft's adapter config
+    names the base by the path it was loaded from, which becomes the parent's path relative to the
+    round, as in lineage.json; peft's model card template, which names it too, is dropped; and
+    target_modules, written from a set in an order that changes between processes, is sorted."""
+    (folder / "README.md").unlink(missing_ok=True)
+    path = folder / "adapter_config.json"
+    config = read_json(path)
+    config["base_model_name_or_path"] = read_json(folder / LINEAGE)["parent"]
+    if isinstance(config.get("target_modules"), list):
+        config["target_modules"] = sorted(config["target_modules"])
+    write_json(path, config)
+
+
+def save_adapter(model, out: str | Path, parent: str | Path) -> None:
+    """A trained round's adapter (adapter_config.json, adapter_model.safetensors) and its lineage,
+    path-free, written to a scratch folder and moved into place whole: a killed stage leaves no half
+    round behind. Lineage paths are relative to the round folder, which the move does not change."""
+    out = Path(out)
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    write_lineage(tmp, parent, out.name)
+    _make_path_free(tmp)
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
 
 
 def model_chain(model_dir: str | Path) -> tuple[Path, list[Path]]:

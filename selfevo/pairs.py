@@ -1,95 +1,25 @@
-"""One QA pair per chunk, written by a model with the pipeline's two prompts: the question from the
+"""QA pairs about chunks, written by a model with the pipeline's two prompts: the question from the
 chunk, then the answer from the chunk and the question. Used by generate@r (θ_r) and by the teacher
 of the θ_HQ baseline.
 
-What the cleaning drops (not a question, empty answer, an answer that points at "the document", with
-`min_grounding` an answer whose words are mostly not in its chunk) is counted by reason. A chunk
-whose pair is dropped is tried again, question and answer from that try's own seeds, up to
-`attempts` tries.
-
-Incremental generation: with an `ItemCache`, each chunk's raw question and answer are recorded under a
-key made of everything that decides them: the model's fingerprint (its files, and for a round its
-whole adapter chain) and precision (`model.cpu_autocast`), the engine that runs it (backend and its
-version, dtype, device type), the prompt texts, the sampling params and seed, and the round label; inside that, the chunk's content-hash id (and the try's number). A rerun after a few documents
-change generates only those chunks. Every item samples from its own seeded stream, so a reused record
-is what a from-scratch run would write. The batch size, token budget, number of tries and the cleaning
-switches (min_grounding, named_subject) are left out of the key: they do not change what an item writes.
+What the cleaning (selfevo/cleaning.py) drops is counted by reason. A chunk whose pair is dropped is
+tried again, question and answer from that try's own seeds, up to `attempts` tries. With an
+`ItemCache` (selfevo/itemcache.py), each item's raw question and answer are recorded and a rerun
+generates only what changed.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-import sys
 from collections import Counter
 from functools import partial
-from pathlib import Path
 
-from selfevo.config import SamplingParams
-from selfevo.errors import PipelineError
+from selfevo.cleaning import clean_answer, clean_question
+from selfevo.config import GenerateParams
 from selfevo.generation import generate, opener_ids
-from selfevo.jsonio import read_json, write_json
-from selfevo.prompts import (Prompts, answer_messages, clean_answer, clean_question, fit_prompt, overlap,
-                             question_messages)
-
-
-# Not in the sampling part of the cache key: how items are grouped, and how what they wrote is cleaned,
-# never change what an item writes; nor do the evolution switches, since the question prompts themselves
-# are in the key. The backend is in the key's engine part (`generation.engine`), with its version.
-NOT_GENERATION = ("backend", "batch_size", "max_batch_tokens", "min_grounding", "named_subject", "attempts",
-                  "questions_per_chunk", "repeat_overlap", "evolve_prompts", "evolve_keep", "evolve_temperature", "evolve_max_tokens")
-
-
-def item_key(chunk_id: str, attempt: int) -> str:
-    """An item: its chunk, and after the first try the try's number."""
-    return chunk_id if attempt == 0 else f"{chunk_id}#{attempt}"
-
-
-def item_seed(seed: int, label: int | str, chunk: str, step: str) -> int:
-    """A seed per item and step, so an item's sample never depends on its batch or neighbours."""
-    digest = hashlib.sha256(f"{seed}:{label}:{chunk}:{step}".encode()).hexdigest()
-    return int(digest[:8], 16)
-
-
-class ItemCache:
-    """Raw generations per chunk for one setting (model, engine (`generation.engine`), prompts, sampling,
-    label, and the precision and thread count that bf16 autocast results depend on): one JSON file, `<folder>/<settings key>.json`,
-    rewritten atomically after each phase so an interrupted run keeps what it made. `folder=None`
-    disables it."""
-
-    VERSION = 1
-
-    def __init__(self, folder: str | Path | None, *, model_fingerprint: str, prompts: Prompts,
-                 params: SamplingParams, label: int | str, cpu_autocast: bool = False, threads: int | None = None,
-                 engine: dict | None = None):
-        settings = {"version": self.VERSION, "model": model_fingerprint, "cpu_autocast": cpu_autocast,
-                    "threads": threads, "engine": engine or {},
-                    "question_prompt": prompts.question, "opener": prompts.opener,
-                    "answer_prompt": prompts.answer, "label": str(label),
-                    "sampling": {k: v for k, v in dataclasses.asdict(params).items() if k not in NOT_GENERATION}}
-        self.key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
-        self.path = Path(folder) / f"{self.key}.json" if folder else None
-        stored = read_json(self.path) if self.path and self.path.is_file() else {}
-        self.questions: dict[str, str] = stored.get("questions", {})
-        self.answers: dict[str, dict[str, str]] = stored.get("answers", {})
-        self.settings = settings
-
-    def answer(self, chunk_id: str, question: str) -> str | None:
-        hit = self.answers.get(chunk_id)
-        return hit["raw"] if hit and hit["question"] == question else None
-
-    def save(self) -> None:
-        """Store what was made so far; a cache that cannot be written (read-only, disk full) is
-        switched off with a warning, and the stage goes on with what it made."""
-        if not self.path:
-            return
-        try:
-            write_json(self.path, {"settings": self.settings, "questions": self.questions, "answers": self.answers})
-        except OSError as e:
-            print(f"warning: the generation cache {self.path.parent} cannot be written ({e.strerror}); "
-                  "going on without it", file=sys.stderr)
-            self.path = None
+from selfevo.itemcache import ItemCache, item_key, item_seed
+from selfevo.prompts import Prompts, answer_messages, fit_prompt, question_messages
+from selfevo.text import jaccard
 
 
 def _generate_missing(model, tokenizer, conversations, seeds, cached: list[str | None], **kwargs) -> list[str]:
@@ -103,7 +33,7 @@ def _generate_missing(model, tokenizer, conversations, seeds, cached: list[str |
     return out
 
 
-def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, params: SamplingParams,
+def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, params: GenerateParams,
                    label: int | str, cache: ItemCache | None = None,
                    variants: list[list[tuple[str, str]]] | None = None,
                    earlier: dict[str, list[str]] | None = None) -> tuple[list[dict], dict]:
@@ -158,7 +88,7 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
                 [made[m]["question"] for m in made if items[m][0] == items[n][0]] + \
                 [q for m, q in kept if items[m][0] == items[n][0]]
             if question and params.repeat_overlap is not None and \
-                    any(overlap(question, q) >= params.repeat_overlap for q in before):
+                    any(jaccard(question, q) >= params.repeat_overlap for q in before):
                 question, why[n] = None, "repeats_question"
             if question:
                 kept.append((n, question))
@@ -189,46 +119,3 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
              "tries": {"questions": len(asked), "answers": len(answered)},
              "generated": len(asked) + len(answered) - reused, "reused": reused, "prompts_cut": shortened}
     return pairs, stats
-
-
-# What each drop reason (selfevo/prompts.py) says, and what changes it
-DROP_ADVICE = {
-    "not_a_question": "the model's replies to the question prompt hold no question mark: it does not follow "
-                      "{prompts}/question.txt (a model too small for this language, or a prompt to reword)",
-    "too_short": "the questions are a few characters long",
-    "repeats_question": "the questions repeat an earlier question on the same chunk, this round's or an earlier "
-                        "round's (generate.repeat_overlap ({p.repeat_overlap}); null keeps them)",
-    "refers_to_document": "the replies point at \"the document\" instead of naming their subject (the prompts' rules)",
-    "names_no_subject": "the questions name neither their chunk's subject (a term of its title or section) nor a "
-                        "code of it; generate.named_subject ({p.named_subject}) "
-                        "drops them, false keeps them",
-    "broken_characters": "the replies hold U+FFFD, a character cut apart by decoding",
-    "empty_answer": "the model wrote no answer",
-    "copies_document": "the answers copy the chunk's lines back",
-    "not_grounded": "under generate.min_grounding ({p.min_grounding}) of the answers' words are in their chunk; "
-                    "lower it, or 0 to turn it off",
-}
-
-
-def explain_drops(dropped: dict[str, int], params: SamplingParams, prompts: str) -> str:
-    """The drop counts, most first, each with what it means and what changes it."""
-    counts = ", ".join(f"{why} {n}" for why, n in sorted(dropped.items(), key=lambda kv: -kv[1]))
-    advice = " ".join(f"{why}: {DROP_ADVICE[why].format(p=params, prompts=prompts)}." for why in dropped
-                      if why in DROP_ADVICE)
-    return f"Dropped: {counts}. {advice}"
-
-
-LOW_SHARE = 0.25
-"""Under this share of chunks with a pair, a round (or the teacher) warns."""
-
-
-def check_kept(what: str, stats: dict, params: SamplingParams, prompts: str, where: str) -> None:
-    """Stop when generation kept no pair, warn when it kept under LOW_SHARE of the chunks, naming each
-    drop reason and what changes it; `where` says where the counts are."""
-    if stats["pairs"] and stats["pairs"] >= LOW_SHARE * stats["chunks"]:
-        return
-    message = (f"{what}: kept {stats['pairs']} of {stats['chunks']} chunks' pairs. "
-               f"{explain_drops(stats['dropped'], params, prompts)} {where}")
-    if not stats["pairs"]:
-        raise PipelineError(message)
-    print(f"warning: {message}", file=sys.stderr)

@@ -1,12 +1,14 @@
-"""The two generation prompts, the chat formatting shared by training, scoring and generation, and
-the cleaning of what the model wrote."""
+"""The two generation prompts and the chat encoding shared by generation, scoring, training and
+evaluation: rendering a conversation with the model's chat template (special tokens defused), the
+token ids of a prompt and its completion, and fitting a prompt to its token budget by cutting only
+the document (or question) text in it. What is kept of a reply is decided in selfevo/cleaning.py."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 from selfevo.errors import PipelineError
 
@@ -158,111 +160,3 @@ def answer_only_prefix(tokenizer) -> list[int]:
     system = before[:-len(user_header)] if header and before.endswith(user_header) else ""
     ids = tokenizer(system + header, add_special_tokens=False)["input_ids"]
     return ids or [tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id]
-
-
-_LABEL = re.compile(r"^\s*(question|q|问题|answer|a|回答|答案)\s*[:：]\s*", re.IGNORECASE)
-_DOC_REFERENCE = re.compile(r"\b(the|this) (document|fragment|text|knowledge fragment)\b|文档中|该片段|上文", re.IGNORECASE)
-
-
-# a token holding a digit: ALM-1001, BBU3910, 74. CJK characters end a token: Chinese writes no space
-# between a code and the next word ("ALM-7320在OLT MA5800上" names 7320 and 5800)
-_CODE = re.compile(r"[^\W_\u3400-\u9fff]*\d[^\W_\u3400-\u9fff]*(?:-[^\W_\u3400-\u9fff]+)*")
-
-
-def names_subject(question: str, knowledge: str, subject_terms: Sequence[str] = ()) -> bool:
-    """Whether the question names what its chunk is about: a term of the chunk's title or section path
-    (`subject_terms`, selfevo.corpus: "KubeletDown", "rsync"), or something of the chunk that holds a
-    digit (an alarm code, a device model, a value). "What is the impact?" names nothing, and
-    closed-book it cannot be answered."""
-    if set(_CODE.findall(question)) & set(_CODE.findall(knowledge)):
-        return True
-    lowered = question.lower()
-    return any(re.search(rf"(?<![\w-]){re.escape(term.lower())}(?![\w-])", lowered) if term.isascii()
-               else term.lower() in lowered for term in subject_terms)
-
-
-BROKEN = "\ufffd"
-"""The replacement character: what decoding leaves where a multi-byte character was cut apart between
-tokens (a Chinese character split across a reply's end, or a model writing invalid bytes)."""
-
-
-def clean_question(text: str, knowledge: str = "", named_subject: bool = False,
-                   subject_terms: Sequence[str] = ()) -> tuple[str | None, str]:
-    """One question that reads as a question and, with `named_subject`, names its chunk's subject
-    (`names_subject`); or None and the reason it was dropped."""
-    text = _LABEL.sub("", text.strip().split("\n")[0]).strip()
-    ends = [i for i, ch in enumerate(text) if ch in "?？"]
-    if not ends:
-        return None, "not_a_question"
-    text = text[: ends[0] + 1].strip()
-    if BROKEN in text:
-        return None, "broken_characters"
-    if len(text.split()) < 3 and len(text) < 6:
-        return None, "too_short"
-    if _DOC_REFERENCE.search(text):  # "the alarm in the document": meaningless without the document
-        return None, "refers_to_document"
-    if named_subject and not names_subject(text, knowledge, subject_terms):
-        return None, "names_no_subject"
-    return text, "ok"
-
-
-_WORD = re.compile(r"[\u4e00-\u9fff]|[^\W\u4e00-\u9fff_]+")  # a CJK character, or a run of other letters/digits
-
-
-def words(text: str) -> list[str]:
-    """Lower-case words; each Chinese character a word of its own."""
-    return _WORD.findall(text.lower())
-
-
-def overlap(a: str, b: str) -> float:
-    """Jaccard overlap of two texts' word sets (Chinese: characters), 0 to 1."""
-    x, y = set(words(a)), set(words(b))
-    return len(x & y) / len(x | y) if x | y else 0.0
-
-
-def grounding(answer: str, knowledge: str) -> float:
-    """The share of the answer's words (Chinese: characters) that occur in the knowledge text, from 0
-    to 1: a cheap check that an answer was read from its chunk rather than made up."""
-    said = words(answer)
-    if not said:
-        return 0.0
-    known = set(words(knowledge))
-    return sum(w in known for w in said) / len(said)
-
-
-_SENTENCE_END = re.compile(r"[.!?。！？][\"')”’]?")
-
-
-def complete_sentences(text: str) -> str:
-    """The text up to its last complete sentence: a reply cut off by the token budget ends mid-
-    sentence, and training on half a sentence teaches the model to stop mid-sentence. A text with no
-    complete sentence is kept whole."""
-    ends = list(_SENTENCE_END.finditer(text))
-    return text[:ends[-1].end()] if ends else text
-
-
-def copies_lines(answer: str, knowledge: str) -> bool:
-    """Whether at least half of the answer's lines are lines of the knowledge text, verbatim: the
-    document's fields echoed back ("Alarm: ... / Device: ... / Severity: ..."), not an answer. A
-    model trained on such pairs learns to echo whatever prompt it gets, its question prompt included."""
-    lines = [line.strip() for line in answer.split("\n") if line.strip()]
-    known = {line.strip() for line in knowledge.split("\n") if line.strip()}
-    return bool(lines) and 2 * sum(line in known for line in lines) >= len(lines)
-
-
-def clean_answer(text: str, knowledge: str = "", min_grounding: float = 0.0) -> tuple[str | None, str]:
-    """A non-empty answer, cut after its last complete sentence, that does not point back at the
-    document nor copy its lines and, with `min_grounding` > 0, has at least that share of its words
-    in `knowledge`; or None and the reason."""
-    text = complete_sentences(_LABEL.sub("", text.strip()).strip())
-    if not text:
-        return None, "empty_answer"
-    if BROKEN in text:
-        return None, "broken_characters"
-    if _DOC_REFERENCE.search(text):
-        return None, "refers_to_document"
-    if copies_lines(text, knowledge):
-        return None, "copies_document"
-    if min_grounding > 0 and grounding(text, knowledge) < min_grounding:
-        return None, "not_grounded"
-    return text, "ok"

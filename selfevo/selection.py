@@ -10,6 +10,7 @@ import math
 import random
 
 from selfevo.config import SelectionParams
+from selfevo.errors import PipelineError
 
 
 def select_history(history: list[dict], params: SelectionParams, round_index: int) -> list[dict]:
@@ -25,3 +26,17 @@ def select_history(history: list[dict], params: SelectionParams, round_index: in
                 and (params.max_ifd is None or r["ifd"] <= params.max_ifd)]
     eligible.sort(key=lambda r: (-r["ifd"], r["id"]))
     return eligible[:params.k]
+
+
+HISTORY_FIELDS = ("id", "round", "question", "answer", "ifd")
+"""What every pair of the history holds (the scored pairs of a round, history@r's input)."""
+
+
+def extend_history(previous: list[dict], scored: list[dict], source: str, previous_source: str) -> list[dict]:
+    """The pool the previous round closed, with this round's scored pairs appended; a pair already in
+    it (the same round run twice into one chain) is an error naming both files."""
+    seen = {r["id"] for r in previous}
+    clash = next((r["id"] for r in scored if r["id"] in seen), None)
+    if clash:
+        raise PipelineError(f"{source}: pair {clash} is already in {previous_source}")
+    return previous + scored

@@ -22,10 +22,12 @@ from typing import Callable, ContextManager
 import torch
 from tqdm import tqdm
 
+from selfevo.batching import pad, pad_with_mask
 from selfevo.distributed import is_main, rank, sum_across, world_size
 from selfevo.errors import PipelineError
+from selfevo.evolution import question_template
 from selfevo.jsonio import read_json, write_json
-from selfevo.ifd import answer_token_nll
+from selfevo.nll import answer_token_nll
 from selfevo.prompts import Messages, Prompts, encode_example, question_messages
 
 IGNORE = -100
@@ -49,6 +51,19 @@ def tokenize_examples(tokenizer, pairs: list[tuple[Messages, str]], max_length: 
     return examples, dropped
 
 
+def round_pairs(new: list[dict], selected: list[dict], source: str, selected_source: str | None) -> list[dict]:
+    """D_r ∪ IFD_r: the round's new pairs, then the selected history pairs not among them; none at all
+    is an error that says where the counts of what was dropped are."""
+    new_ids = {p["id"] for p in new}
+    data = new + [p for p in selected if p["id"] not in new_ids]
+    if not data:
+        raise PipelineError(f"{source}: no pairs to train on" + (
+            f" (and none selected in {selected_source}): the round's generate and judge stages kept none; their "
+            f"metrics (metrics/generate/, metrics/judge/) count why, and generate.min_grounding, "
+            f"generate.named_subject and judge.min_* decide it" if selected_source else ""))
+    return data
+
+
 def replay_sample(pairs: list[dict], limit: int | None, seed: int) -> list[dict]:
     """`limit` of the pairs (all with None), drawn with `seed`, in their input order."""
     if limit is None or limit >= len(pairs):
@@ -58,12 +73,14 @@ def replay_sample(pairs: list[dict], limit: int | None, seed: int) -> list[dict]
 
 
 def question_replay(pairs: list[dict], chunks: dict[str, str], prompts: Prompts, source: str,
-                    templates: dict[str, str] | None = None) -> list[tuple[Messages, str]]:
-    """Each pair's question-writing example: the question prompt that wrote it (`templates` by the
-    pair's variant, from prompt evolution; else the fixed prompt) on its chunk -> its question. Trained
-    beside the closed-book QA, a few of them keep the model writing named questions round after round;
-    without them a 135M model trained on QA alone answers the question prompt instead (README)."""
-    templates = {"fixed": prompts.question, **(templates or {})}
+                    prompt_set: dict | None = None) -> list[tuple[Messages, str]]:
+    """Each pair's question-writing example: the question prompt that wrote it (its variant's, of
+    `prompt_set`, from prompt evolution or a question slot; else the fixed prompt) on its chunk -> its
+    question. Trained beside the closed-book QA, a few of them keep the model writing named questions
+    round after round; without them a 135M model trained on QA alone answers the question prompt
+    instead (docs/results.md)."""
+    templates = {"fixed": prompts.question,
+                 **{v["id"]: question_template(prompt_set, v) for v in (prompt_set or {}).get("variants", [])}}
     examples = []
     for pair in pairs:
         if pair.get("chunk_id") not in chunks:
@@ -92,22 +109,15 @@ def length_grouped_batches(examples: list[Example], batch_size: int, rng: random
 
 
 def collate(batch: list[Example], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
-    width = max(len(e.input_ids) for e in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for i, e in enumerate(batch):
-        n = len(e.input_ids)
-        ids[i, :n] = torch.tensor(e.input_ids)
-        labels[i, :n] = torch.tensor(e.labels)
-        mask[i, :n] = 1
+    ids, mask = pad_with_mask([e.input_ids for e in batch], pad_id)
+    labels = pad([e.labels for e in batch], IGNORE)
     return {"input_ids": ids.to(device), "labels": labels.to(device), "attention_mask": mask.to(device)}
 
 
 def completion_loss(model, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
     """Mean NLL of the completion tokens, as `model(**inputs).loss` computes it, with the output head
     applied to those positions only: with a 49k-152k vocabulary, logits at every prompt position cost
-    a third of a small model's training step (README, "Throughput")."""
+    a third of a small model's training step (docs/throughput.md)."""
     return CompletionNLL(model)(**inputs).mean()
 
 

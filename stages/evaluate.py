@@ -4,10 +4,10 @@ answers state (fact recall), the share of questions with every fact stated, and 
 the general-ability set, likewise: the share of replies with a right keyword and the reference NLL, to
 see whether domain tuning costs general ability. Every headline figure has its 95% bootstrap interval.
 
-    python stages/evaluate.py --model models/round_0 --test data/test.jsonl \
-        --metrics metrics/eval/round_0.json --stats metrics/evaluate/round_0.json \
-        --predictions reports/predictions/round_0.jsonl \
-        --general data/general.jsonl --general-predictions reports/predictions/general/round_0.jsonl
+    python stages/evaluate.py --model models/theta_1 --test data/test.jsonl \
+        --metrics metrics/eval/theta_1.json --stats metrics/evaluate/theta_1.json \
+        --predictions reports/predictions/theta_1.jsonl \
+        --general data/general.jsonl --general-predictions reports/predictions/general/theta_1.jsonl
 
 The metrics file holds the headline (selfevo.metrics.HEADLINE), the stats file the rest, with the
 processor it ran on.

@@ -4,7 +4,7 @@ fitness, and θ_r writes a mutation of each with the evolution prompt (selfevo/e
 
     python stages/evolve.py --model models/base --previous data/prompts/base.json \
         --chunks data/prepared/chunks.jsonl --judged data/rounds/round_0/judged.jsonl --round 0 \
-        --out data/prompts/round_0.json --stats metrics/evolve/round_0.json
+        --out data/prompts/theta_1.json --stats metrics/evolve/round_0.json
 
 With `generate.evolve_prompts: false` (the paper's single fixed prompt) it writes the set unchanged.
 """
@@ -20,7 +20,7 @@ from selfevo.evolution import choose_variant, clean_task, evolve_messages, fitne
 from selfevo.generation import generate
 from selfevo.jsonio import read_json, read_jsonl, write_json
 from selfevo.modeling import autocast, load_model, load_tokenizer
-from selfevo.pairs import item_seed
+from selfevo.itemcache import item_seed
 
 
 def main() -> None:

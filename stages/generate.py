@@ -8,35 +8,36 @@ each with the chunk in context (D_r).
 With `generate.evolve_prompts`, each chunk's question prompt is a variant drawn (seeded, weighted)
 from --prompt-set, the set evolve@r-1 wrote (selfevo/evolution.py); otherwise the fixed question
 prompt. With `generate.questions_per_chunk` n > 1, each chunk's slots 1..n-1 ask for other kinds of
-question: variants of --prompt-set of kinds no earlier slot has (selfevo/evolution.py, slot_variants).
+question: variants of --prompt-set of kinds no earlier slot has (selfevo/evolution.py, chunk_slots).
 The stats hold the questions' diversity (distinct-2, kinds) either way.
 
-What the cleaning drops is counted by reason in the stats file (selfevo/pairs.py). With --cache,
+What the cleaning drops is counted by reason in the stats file (selfevo/cleaning.py). With --cache,
 each chunk's generation is recorded per setting there and reused on a rerun: after editing a few
-documents only those are generated again (selfevo/pairs.py, ItemCache). Clear it with `make clean-cache`.
+documents only those are generated again (selfevo/itemcache.py). Clear it with `make clean-cache`.
 """
 
 import argparse
-import dataclasses
 import sys
-import json
 from collections import Counter
 
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import PipelineError, run_stage
-from selfevo.evolution import choose_variant, diversity, line_coverage, question_template, slot_variants
+from selfevo.diversity import diversity, line_coverage
+from selfevo.evolution import chunk_slots
 from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl
 from selfevo.modeling import autocast, autocast_threads, fingerprint, load_model, load_tokenizer, processor
 from selfevo.generation import engine
-from selfevo.pairs import ItemCache, check_kept, generate_pairs
+from selfevo.cleaning import check_kept
+from selfevo.itemcache import ItemCache
+from selfevo.pairs import generate_pairs
 from selfevo.prompts import load_prompts
 from selfevo.vllm_backend import VllmModel
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Generate QA pairs about each chunk with the round's model.")
-    parser.add_argument("--model", required=True, help="θ_r: models/base or models/round_<r-1>")
+    parser.add_argument("--model", required=True, help="θ_r: models/base (θ_0) or models/theta_<r>")
     parser.add_argument("--chunks", required=True)
     parser.add_argument("--prompts", required=True)
     parser.add_argument("--round", type=int, required=True)
@@ -62,28 +63,18 @@ def main() -> None:
     chunks = read_jsonl(args.chunks, required=("id", "text"))
     if not chunks:
         raise PipelineError(f"{args.chunks}: no chunks to generate from")
-    variants, cache_prompts = None, prompts
-    if params.evolve_prompts or params.questions_per_chunk > 1:
-        prompt_set = read_json(args.prompt_set)
-        if params.evolve_prompts:
-            drawn = [choose_variant(prompt_set["variants"], params.seed, args.round, c["id"]) for c in chunks]
-            first = [(v["id"], question_template(prompt_set, v)) for v in drawn]
-        else:
-            first = [("fixed", prompts.question)] * len(chunks)
-        variants = [slot_variants(prompt_set, f, params.questions_per_chunk, params.seed, args.round, c["id"])
-                    for f, c in zip(first, chunks)]
-        cache_prompts = dataclasses.replace(prompts, question=json.dumps(
-            {"fixed": prompts.question, "set": prompt_set}, sort_keys=True) if not params.evolve_prompts
-            else json.dumps(prompt_set, sort_keys=True))
+    prompt_set = read_json(args.prompt_set)
+    variants = chunk_slots(prompt_set, prompts.question, chunks, evolve=params.evolve_prompts,
+                           n=params.questions_per_chunk, seed=params.seed, label=args.round)
     earlier: dict[str, list[str]] = {}
     for pair in read_jsonl(args.history, required=("chunk_id", "question")) if args.history else []:
         earlier.setdefault(pair["chunk_id"], []).append(pair["question"])
     tokenizer = load_tokenizer(args.model, model_params)
     model = (VllmModel.for_model_dir(args.model, model_params, seed=params.seed) if params.backend == "vllm"
              else load_model(args.model, model_params))
-    cache = ItemCache(args.cache, model_fingerprint=fingerprint(args.model), prompts=cache_prompts, params=params,
+    cache = ItemCache(args.cache, model_fingerprint=fingerprint(args.model), prompts=prompts, params=params,
                       label=args.round, cpu_autocast=model_params.cpu_autocast,
-                      threads=autocast_threads(model_params), engine=engine(model))
+                      threads=autocast_threads(model_params), engine=engine(model), prompt_set=prompt_set)
     try:
         with autocast(model_params):
             pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, args.round, cache, variants,
@@ -93,7 +84,7 @@ def main() -> None:
             model.close()
     stats["diversity"] = diversity([p["question"] for p in pairs])
     stats["line_coverage"] = line_coverage(chunks, pairs)
-    if variants:
+    if params.evolve_prompts or params.questions_per_chunk > 1:
         stats["variants_drawn"] = dict(sorted(Counter(v for slots in variants for v, _ in slots).items()))
         stats["pairs_by_variant"] = dict(sorted(Counter(p["variant"] for p in pairs).items()))
     if any(stats["prompts_cut"].values()):

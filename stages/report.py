@@ -64,7 +64,7 @@ def self_taught(raw: dict) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Score every model against θ_HQ, with intervals; Fig. 2.")
     for name, text in (("rounds", "folder of evaluate metrics (θ_0 and every round)"),
-                       ("details", "folder of evaluate stats (the same names, and hq)"), ("hq", "θ_HQ's metrics"),
+                       ("details", "folder of evaluate stats (the same names, and theta_HQ)"), ("hq", "θ_HQ's metrics"),
                        ("references", "reference models' metrics"), ("predictions", "folder of evaluate predictions"),
                        ("test", "the test set"), ("chunks", "the corpus' chunks"), ("plot", "the curve (JSON)"),
                        ("figure", "Fig. 2 (PNG)"), ("summary", "every model and comparison (JSON)"),
@@ -77,17 +77,18 @@ def main() -> None:
     if not Path(args.hq).is_file():
         raise PipelineError(f"{args.hq}: θ_HQ's metrics are missing, and every score is relative to them; "
                             f"run `dvc repro evaluate_hq` (or the whole pipeline, `dvc repro`)")
-    names = {"theta_HQ": "hq", "theta_0": "base", **{f"theta_{r.round + 1}": f"round_{r.round}" for r in rounds}}
-    evaluations = {"theta_HQ": read_evaluation(Path(args.hq), Path(args.details) / "hq.json"),
-                   **dict(zip(list(names)[1:], read_models(Path(args.rounds), Path(args.details), list(names.values())[1:])))}
+    theta = ["theta_0"] + [r.trains for r in rounds]  # every file about a model is named after it
+    names = ["theta_HQ"] + theta
+    evaluations = {"theta_HQ": read_evaluation(Path(args.hq), Path(args.details) / "theta_HQ.json"),
+                   **dict(zip(theta, read_models(Path(args.rounds), Path(args.details), theta)))}
     tests = read_tests(args.test)
-    records = {label: read_predictions(Path(args.predictions), name) for label, name in names.items()}
+    records = {label: read_predictions(Path(args.predictions), label) for label in names}
     hq = scored(*records["theta_HQ"], params.bleu_tokenize)
     models = {label: scored(*records[label], params.bleu_tokenize, hq) for label in names}  # θ_HQ's score: 1
     n_test, n_general = len(tests), len(records["theta_HQ"][1])
     for label, (recs, _) in records.items():
         if len(recs) != n_test:
-            raise PipelineError(f"{args.predictions}/{names[label]}.jsonl: {len(recs)} answers for {n_test} test "
+            raise PipelineError(f"{args.predictions}/{label}.jsonl: {len(recs)} answers for {n_test} test "
                                 f"questions in {args.test}; run `dvc repro`")
     defined = evaluations["theta_HQ"]["bleu"] > 0
     samples = Resamples.draw(n_test, n_general, params.bootstrap_draws, params.seed)
@@ -103,7 +104,6 @@ def main() -> None:
     references = read_json(args.references) if Path(args.references).is_file() else {}
     summary["references"] = {name: {**m, "score": paper_score(m["bleu"], evaluations["theta_HQ"]["bleu"])}
                              for name, m in references.items()}
-    theta = [label for label in names if label != "theta_HQ"]
     scores = [summary[t]["score"]["value"] if defined else None for t in theta]
     summary.update(final_score=scores[-1], best_score=max(scores) if defined else None)
     notes = []
@@ -120,7 +120,7 @@ def main() -> None:
             print(f"warning: {args.test}: {len(missing)} facts appear in no chunk of the corpus, so no model can "
                   f"learn them from it: " + ", ".join(f"record {n}: {f!r}" for n, f in missing[:10]), file=sys.stderr)
     else:
-        notes.append(f"fact metrics absent: {args.test} lists no `facts` (README: the test set)")
+        notes.append(f"fact metrics absent: {args.test} lists no `facts` (docs/own-data.md: the test set)")
     summary["notes"] = notes
     for note in notes:
         print(f"note: {note}", file=sys.stderr)

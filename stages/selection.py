@@ -11,7 +11,7 @@ import argparse
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import read_jsonl, write_jsonl
-from selfevo.selection import select_history
+from selfevo.selection import HISTORY_FIELDS, select_history
 
 
 def main() -> None:
@@ -24,7 +24,7 @@ def main() -> None:
     raw = load_params()
     load_rounds(raw)  # a broken chain stops every round's stage before any work
     params = load_section("selection", raw)
-    history = read_jsonl(args.history, required=("id", "round", "question", "answer", "ifd"))
+    history = read_jsonl(args.history, required=HISTORY_FIELDS)
     late = next((r for r in history if r["round"] >= args.round), None)
     if late:
         raise PipelineError(f"{args.history}: pair {late['id']} is from round {late['round']}; "

@@ -2,48 +2,32 @@
 
     python stages/train.py --model models/base --qa data/rounds/round_0/qa.jsonl \
         --selected data/rounds/round_0/selected.jsonl --chunks data/prepared/chunks.jsonl \
-        --prompts prompts/en --prompt-set data/prompts/base.json --out models/round_0 \
+        --prompts prompts/en --prompt-set data/prompts/base.json --out models/theta_1 \
         --stats metrics/train/round_0.json
 
 With `train.replay_questions`, that many new pairs' question-writing examples (the question prompt on
-its chunk -> its question) join the training data, so θ_{r+1} still writes questions (README).
+its chunk -> its question) join the training data, so θ_{r+1} still writes questions (docs/results.md).
 
 `train_hq` runs the same file, without --selected, on the teacher's QA: θ_HQ.
 """
 
 import argparse
 import dataclasses
-import shutil
 import sys
 from pathlib import Path
 
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import is_main
 from selfevo.distributed import launch_on_every_gpu
-from selfevo.errors import PipelineError, run_stage
-from selfevo.evolution import question_template
+from selfevo.errors import run_stage
 from selfevo.jsonio import read_json, read_jsonl, write_json
-from selfevo.modeling import (LINEAGE, autocast, autocast_threads, fingerprint, load_model, load_tokenizer, processor,
-                              write_lineage)
+from selfevo.modeling import (autocast, autocast_threads, fingerprint, load_model, load_tokenizer, processor,
+                              save_adapter)
 from selfevo.prompts import load_prompts, qa_messages
-from selfevo.training import add_lora, curves, question_replay, replay_sample, run_key, tokenize_examples, train
+from selfevo.training import (add_lora, curves, question_replay, replay_sample, round_pairs, run_key, tokenize_examples,
+                              train)
 
 PAIR = ("id", "question", "answer")
-
-
-def make_path_free(folder: Path) -> None:
-    """A round folder that depends on its inputs alone, so that every clone, wherever it lives, gets the
-    same bytes and the same DVC hash (and can `dvc pull` a teammate's rounds): peft's adapter config
-    names the base by the path it was loaded from, which becomes the parent's path relative to the
-    round, as in lineage.json; peft's model card template, which names it too, is dropped; and
-    target_modules, written from a set in an order that changes between processes, is sorted."""
-    (folder / "README.md").unlink(missing_ok=True)
-    path = folder / "adapter_config.json"
-    config = read_json(path)
-    config["base_model_name_or_path"] = read_json(folder / LINEAGE)["parent"]
-    if isinstance(config.get("target_modules"), list):
-        config["target_modules"] = sorted(config["target_modules"])
-    write_json(path, config)
 
 
 def main() -> None:
@@ -68,23 +52,14 @@ def main() -> None:
     model_params = load_section("model", raw)
     new = read_jsonl(args.qa, required=PAIR)
     selected = read_jsonl(args.selected, required=PAIR) if args.selected else []
-    new_ids = {q["id"] for q in new}
-    data = new + [p for p in selected if p["id"] not in new_ids]
-    if not data:
-        raise PipelineError(f"{args.qa}: no pairs to train on" + (
-            f" (and none selected in {args.selected}): the round's generate and judge stages kept none; their "
-            f"metrics (metrics/generate/, metrics/judge/) count why, and generate.min_grounding, "
-            f"generate.named_subject and judge.min_* decide it" if args.selected else ""))
+    data = round_pairs(new, selected, args.qa, args.selected)
     pairs = [(qa_messages(p["question"]), p["answer"]) for p in data]
     replay = []
     if params.replay_questions != 0 and args.chunks:
         chunks = {c["id"]: c["text"] for c in read_jsonl(args.chunks, required=("id", "text"))}
-        templates = {}
-        if args.prompt_set:
-            prompt_set = read_json(args.prompt_set)
-            templates = {v["id"]: question_template(prompt_set, v) for v in prompt_set["variants"]}
         replay = question_replay(replay_sample(new, params.replay_questions, params.seed), chunks,
-                                 load_prompts(args.prompts), args.qa, templates)
+                                 load_prompts(args.prompts), args.qa,
+                                 read_json(args.prompt_set) if args.prompt_set else None)
     tokenizer = load_tokenizer(args.model, model_params)
     examples, too_long = tokenize_examples(tokenizer, pairs + replay, params.max_length)
     if too_long:
@@ -104,13 +79,7 @@ def main() -> None:
                       checkpoint_steps=params.checkpoint_steps, resume_key=key, on_step=on_step, **settings)
 
     if is_main():  # one writer when the stage runs data parallel (selfevo.distributed)
-        tmp = out.with_name(out.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        model.save_pretrained(tmp)  # adapter_config.json + adapter_model.safetensors
-        write_lineage(tmp, args.model, out.name)
-        make_path_free(tmp)
-        shutil.rmtree(out, ignore_errors=True)
-        tmp.rename(out)  # lineage paths are relative to the round folder, which the rename does not change
+        save_adapter(model, out, args.model)
     stats.update(new_pairs=len(new), selected_pairs=len(selected), replayed_questions=len(replay),
                  too_long_dropped=too_long, processor=processor())
     write_json(args.stats, stats)

@@ -35,7 +35,8 @@ def test_paper_profile_has_the_papers_settings():
 
 
 def test_broken_round_chain_names_the_entry():
-    params = {**PARAMS, "rounds": [{"round": 0, "start": "base"}, {"round": 1, "start": "base"}]}
+    params = {**PARAMS, "rounds": [{"round": 0, "start": "base", "trains": "theta_1"},
+                                   {"round": 1, "start": "base", "trains": "theta_2"}]}
     with pytest.raises(PipelineError, match=r"rounds\[1\]"):
         load_rounds(params)
 

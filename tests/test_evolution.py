@@ -9,8 +9,10 @@ import yaml
 
 from conftest import REPO
 from selfevo.errors import PipelineError
-from selfevo.evolution import (choose_variant, clean_task, distinct_2, fitness, jaccard, kind_shares,
-                               load_seed_set, next_generation, question_kind, question_template)
+from selfevo.diversity import distinct_2, kind_shares, question_kind
+from selfevo.evolution import (choose_variant, clean_task, fitness, load_seed_set, next_generation,
+                               question_template)
+from selfevo.text import jaccard
 
 SET = {"frame": "Doc: {knowledge}\n{task}", "evolve": "Rewrite: {task}",
        "variants": [{"id": "s0", "kind": "fact", "form": "direct", "task": "Write one question.", "weight": 1.0,
@@ -84,7 +86,7 @@ def test_diversity_measures():
 
 
 def test_line_coverage_counts_the_lines_a_chunks_pairs_restate():
-    from selfevo.evolution import line_coverage
+    from selfevo.diversity import line_coverage
 
     chunks = [{"id": "a", "text": "Alarm: ALM-100\nSeverity: major\nCause: fan failure"},
               {"id": "b", "text": "Alarm: ALM-200\nSeverity: minor"}]

@@ -353,8 +353,6 @@ def test_a_killed_training_resumes_from_its_checkpoint_with_the_uninterrupted_re
     """Checkpoints every 2 steps; the run dies after step 5; the rerun resumes after step 4 and ends
     with the adapter, losses and curve of a run never killed (fp32, one process). Another run's
     checkpoint (another key) is not resumed, and a finished run leaves none."""
-    from selfevo.training import run_key
-
     tokenizer = load_tokenizer(tiny_base, model_params)
     examples, _ = tokenize_examples(tokenizer, [(qa_messages(f"What causes alarm {i}?"), f"Fan {i} is faulty.")
                                                 for i in range(10)], 256)

@@ -7,15 +7,16 @@ import hashlib
 import pytest
 import torch
 
-from selfevo.config import SamplingParams
+from selfevo.config import GenerateParams
 from selfevo.errors import PipelineError
 from selfevo.modeling import fingerprint, load_model, load_tokenizer
-from selfevo.pairs import ItemCache, generate_pairs
+from selfevo.itemcache import ItemCache
+from selfevo.pairs import generate_pairs
 from selfevo.prompts import Prompts
 from tiny import MINIMAL_PROMPTS, alarm_card, pipeline_cards
 
 PROMPTS = Prompts(question=MINIMAL_PROMPTS["question.txt"], answer=MINIMAL_PROMPTS["answer.txt"])
-PARAMS = SamplingParams(backend="torch", temperature=1.0, top_p=0.95, max_question_tokens=12, max_answer_tokens=8,
+PARAMS = GenerateParams(backend="torch", temperature=1.0, top_p=0.95, max_question_tokens=12, max_answer_tokens=8,
                         max_prompt_tokens=256, batch_size=4, max_batch_tokens=None, no_repeat_ngram=0,
                         min_grounding=0.0, named_subject=False, questions_per_chunk=1, repeat_overlap=0.7, attempts=1,
                         evolve_prompts=False, evolve_keep=2, evolve_temperature=0.7, evolve_max_tokens=60, seed=0)
@@ -137,9 +138,9 @@ def test_every_drop_reason_is_explained_with_the_param_that_decides_it():
     import re
 
     from conftest import REPO
-    from selfevo.pairs import DROP_ADVICE, explain_drops
+    from selfevo.cleaning import DROP_ADVICE, explain_drops
 
-    source = (REPO / "selfevo" / "prompts.py").read_text()
+    source = (REPO / "selfevo" / "cleaning.py").read_text()
     reasons = set(re.findall(r'return None, "(\w+)"', source))
     assert reasons and reasons <= set(DROP_ADVICE), sorted(reasons - set(DROP_ADVICE))
     text = explain_drops({"not_grounded": 5, "names_no_subject": 2, "not_a_question": 9},

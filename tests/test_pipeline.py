@@ -17,7 +17,7 @@ import yaml
 
 from conftest import REPO
 from tiny import (EDIT_LINE, MINIMAL_PROMPTS, MINIMAL_VARIANTS, TINY_CHAT, alarm_card, pipeline_cards,
-                  severity_answer, severity_question)
+                  round_chain, severity_answer, severity_question)
 
 ROUND_STAGES = ("generate", "score", "judge", "evolve", "history", "selection", "train", "evaluate")
 BASELINES = ("teacher", "train_hq", "evaluate_hq", "references")
@@ -91,7 +91,7 @@ def minimal_copy(dest: Path) -> Path:
     params["selection"].update(k=2, max_ifd=None)
     params["train"].update(epochs=3, batch_size=4, lr=3.0e-3)
     params["evaluate"].update(max_new_tokens=16)
-    params["rounds"] = [{"round": i, "start": "base" if i == 0 else f"round_{i - 1}"} for i in range(3)]
+    params["rounds"] = round_chain(3)
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     dvc(dest, "init", "--no-scm", "-q")
     dvc(dest, "config", "core.analytics", "false")
@@ -116,27 +116,27 @@ def test_first_run_runs_every_stage_and_writes_metrics(pipeline):
     assert all(0 <= row["fact_recall_low"] <= row["fact_recall"] <= row["fact_recall_high"] <= 1 for row in curve)
     summary = json.loads((repo / "reports" / "summary.json").read_text())
     assert {(c["model"], c["against"]) for c in summary["comparisons"]} >= {("theta_3", "theta_2"), ("theta_3", "theta_HQ")}
-    predictions = (repo / "reports" / "predictions" / "round_2.jsonl").read_text().splitlines()
+    predictions = (repo / "reports" / "predictions" / "theta_3.jsonl").read_text().splitlines()
     assert set(json.loads(predictions[0])) == {"question", "reference", "prediction", "nll", "facts", "stated"}
     for r in range(3):
         pairs = (repo / f"data/rounds/round_{r}/qa.jsonl").read_text().splitlines()
         assert pairs, f"round {r} generated no pairs"
-        assert (repo / f"models/round_{r}/adapter_model.safetensors").stat().st_size < 1_000_000
+        assert (repo / f"models/theta_{r + 1}/adapter_model.safetensors").stat().st_size < 1_000_000
 
 
 def test_each_training_run_logs_its_curve_for_dvc_plots(pipeline):
     """DVCLive's per-step loss and learning rate for every round and θ_HQ, which `dvc plots show` reads;
     no report, dvc.yaml or experiment of DVCLive's own; no checkpoint left after a finished run."""
     repo, _ = pipeline
-    for name, stats in [(f"round_{r}", f"metrics/train/round_{r}.json") for r in range(3)] + \
-            [("hq", "metrics/baselines/train_hq.json")]:
+    for name, stats in [(f"theta_{r + 1}", f"metrics/train/round_{r}.json") for r in range(3)] + \
+            [("theta_HQ", "metrics/baselines/train_hq.json")]:
         steps = json.loads((repo / stats).read_text())["steps"]
         for metric in ("loss", "lr"):
             rows = (repo / f"reports/curves/{name}/plots/metrics/{metric}.tsv").read_text().splitlines()
             assert rows[0] == f"step\t{metric}" and [int(r.split()[0]) for r in rows[1:]] == list(range(1, steps + 1))
-        assert not (repo / f".cache/train/{name}").exists()
+        assert not (repo / f".cache/train/{name}").exists() and not (repo / ".cache/train/hq").exists()
     shown = json.dumps(json.loads(dvc(repo, "plots", "show", "--json").stdout)["data"])
-    assert all(f"reports/curves/round_{r}/plots/metrics/loss.tsv" in shown for r in range(3)), shown[:2000]
+    assert all(f"reports/curves/theta_{i}/plots/metrics/loss.tsv" in shown for i in range(1, 4)), shown[:2000]
     assert not list(repo.rglob("report.html")) and not (repo / "dvclive").exists()
 
 
@@ -145,11 +145,11 @@ def test_dvc_metrics_show_fits_a_terminal_and_the_stats_are_one_name_away(pipeli
     shown = dvc(repo, "metrics", "show").stdout.splitlines()
     assert max(map(len, shown)) <= 150, "\n".join(shown)
     assert {row.split()[0] for row in shown[1:]} == {
-        "metrics/eval/base.json", *(f"metrics/eval/round_{r}.json" for r in range(3)),
+        "metrics/eval/theta_0.json", *(f"metrics/eval/theta_{i}.json" for i in range(1, 4)),
         "metrics/baselines/hq.json", "metrics/baselines/references.json", "metrics/score.json"}
     assert shown[0].split() == ["Path", "best_score", "bleu", "fact_recall", "fact_recall_high", "fact_recall_low",
                                 "general_score", "reference_nll", "score"]
-    detail = dvc(repo, "metrics", "show", "metrics/evaluate/round_0.json", "metrics/generate/round_0.json").stdout
+    detail = dvc(repo, "metrics", "show", "metrics/evaluate/theta_1.json", "metrics/generate/round_0.json").stdout
     assert "rounds_trained" in detail and "pairs" in detail
 
 
@@ -178,7 +178,7 @@ def test_plots_are_declared_and_render(pipeline):
 
 def test_editing_one_document_reruns_from_generate_0(pipeline):
     repo, _ = pipeline
-    adapter = lambda: (repo / "models" / "round_0" / "adapter_model.safetensors").read_bytes()
+    adapter = lambda: (repo / "models" / "theta_1" / "adapter_model.safetensors").read_bytes()
     before = adapter()
     doc = sorted((repo / "data" / "corpus").glob("*.md"))[0]
     doc.write_text(doc.read_text() + EDIT_LINE + "\n")
@@ -193,7 +193,7 @@ def test_editing_one_document_reruns_from_generate_0(pipeline):
 def test_adding_a_round_runs_only_the_new_round(pipeline):
     repo, _ = pipeline
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["rounds"].append({"round": 3, "start": "round_2"})
+    params["rounds"] = round_chain(4)
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     assert repro(repo) == stages_for([3]) | {"report"}
 
@@ -221,7 +221,7 @@ def test_a_typo_in_the_base_costs_nothing_once_fixed(pipeline, tmp_path):
     result = dvc(copy, "repro", check=False)
     assert result.returncode != 0
     assert "model.base: cannot load" in result.stdout + result.stderr
-    assert (copy / "models" / "round_2" / "adapter_model.safetensors").is_file()
+    assert (copy / "models" / "theta_3" / "adapter_model.safetensors").is_file()
     assert not (copy / "models" / "base.tmp").exists()
     set_params(copy, **{"model.base": good})
     assert repro(copy) == set()
@@ -235,7 +235,7 @@ def test_a_failed_evaluate_or_report_loses_no_headline_result(pipeline, tmp_path
     repo, _ = pipeline
     copy = tmp_path / "copy"
     shutil.copytree(repo, copy)
-    headline, summary = copy / "metrics/eval/round_0.json", copy / "reports/summary.json"
+    headline, summary = copy / "metrics/eval/theta_1.json", copy / "reports/summary.json"
     before = headline.read_bytes(), summary.read_bytes()
     set_params(copy, **{"evaluate.max_new_tokens": 0})
     result = dvc(copy, "repro", "-s", "evaluate@0", check=False)
@@ -246,25 +246,26 @@ def test_a_failed_evaluate_or_report_loses_no_headline_result(pipeline, tmp_path
     set_params(copy, **{"evaluate.bootstrap_draws": 5})
     result = dvc(copy, "repro", "-s", "report", check=False)
     assert result.returncode != 0 and "evaluate.bootstrap_draws" in result.stderr
-    assert headline.read_bytes() == before[0] and (copy / "metrics/eval/base.json").is_file()
+    assert headline.read_bytes() == before[0] and (copy / "metrics/eval/theta_0.json").is_file()
     set_params(copy, **{"evaluate.bootstrap_draws": 1000})
     dvc(copy, "checkout", "report")
     assert summary.read_bytes() == before[1]
 
 
 def test_a_broken_rounds_chain_stops_the_run(pipeline, tmp_path):
-    """Round 2 set to start from θ_1 (round_0) instead of θ_2: every round stage and the report refuse
+    """Round 2 set to start from θ_1 instead of θ_2: every round stage and the report refuse
     it before any work, so no model is trained on the wrong chain and no report names the wrong model."""
     repo, _ = pipeline
     copy = tmp_path / "copy"
     shutil.copytree(repo, copy)
     before = (copy / "reports" / "summary.json").read_bytes()
     params = yaml.safe_load((copy / "params.yaml").read_text())
-    params["rounds"][2]["start"] = "round_0"
+    params["rounds"][2]["start"] = "theta_1"
     (copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     result = dvc(copy, "repro", check=False)
     assert result.returncode != 0
-    assert "rounds[2]: expected {round: 2, start: round_1}, got {round: 2, start: round_0}" in result.stderr
+    assert ("rounds[2]: expected {round: 2, start: theta_2, trains: theta_3}, got {round: 2, start: theta_1, "
+            "trains: theta_3}") in result.stderr
     assert (copy / "reports" / "summary.json").read_bytes() == before
     for stage in ("train", "evaluate", "report"):  # each refuses it on its own, too
         one = dvc(copy, "repro", "-s", "-f", stage if stage == "report" else f"{stage}@0", check=False)
@@ -274,7 +275,7 @@ def test_a_broken_rounds_chain_stops_the_run(pipeline, tmp_path):
 def test_retraining_a_round_gives_identical_files(pipeline):
     """Same inputs, same bytes: seeded adapter init, and no per-process ordering in adapter_config.json."""
     repo, _ = pipeline
-    files = lambda: {p.name: p.read_bytes() for p in (repo / "models" / "round_0").iterdir()}
+    files = lambda: {p.name: p.read_bytes() for p in (repo / "models" / "theta_1").iterdir()}
     before = files()
     for hash_seed in ("1", "2"):
         dvc(repo, "repro", "-f", "-s", "train@0", PYTHONHASHSEED=hash_seed)
@@ -300,11 +301,11 @@ def test_two_clones_at_different_paths_build_identical_rounds(pipeline, tmp_path
     clone = source_checkout(repo, tmp_path / "somewhere" / "else")
     ran = set(re.findall(r"Running stage '([^']+)'", dvc(clone, "repro", "train@1").stdout))
     assert {"train@0", "train@1"} <= ran
-    for name in ("round_0", "round_1"):
+    for name in ("theta_1", "theta_2"):
         files = lambda root: {p.name: p.read_bytes() for p in (root / "models" / name).iterdir()}
         assert files(clone) == files(repo), name
         config = json.loads((clone / "models" / name / "adapter_config.json").read_text())
-        assert config["base_model_name_or_path"] == ("../base" if name == "round_0" else "../round_0")
+        assert config["base_model_name_or_path"] == ("../base" if name == "theta_1" else "../theta_1")
         assert not (clone / "models" / name / "README.md").exists()
     locks = [yaml.safe_load((root / "dvc.lock").read_text())["stages"] for root in (repo, clone)]
     outs = lambda lock, stage: [o for o in lock[stage]["outs"] if not o["path"].startswith("metrics/")]  # timings
@@ -319,10 +320,10 @@ def test_rounds_pushed_to_a_remote_check_out_elsewhere_with_nothing_to_rerun(pip
     dvc(repo, "remote", "add", "-d", "-f", "store", str(tmp_path / "remote"))
     dvc(repo, "push")
     clone = source_checkout(repo, tmp_path / "teammate" / "checkout")
-    assert not (clone / "models" / "round_2").exists()
+    assert not (clone / "models" / "theta_3").exists()
     dvc(clone, "pull")
-    assert (clone / "models" / "round_2" / "adapter_model.safetensors").read_bytes() == \
-        (repo / "models" / "round_2" / "adapter_model.safetensors").read_bytes()
+    assert (clone / "models" / "theta_3" / "adapter_model.safetensors").read_bytes() == \
+        (repo / "models" / "theta_3" / "adapter_model.safetensors").read_bytes()
     assert "up to date" in dvc(clone, "status").stdout
     assert repro(clone) == set()
 
@@ -339,13 +340,13 @@ def test_prompt_evolution_draws_variants_and_reruns_byte_identical(pipeline, tmp
     seeds = {v["id"] for v in json.loads((copy / "data/prompts/base.json").read_text())["variants"]}
     pairs = [json.loads(line) for line in (copy / "data/rounds/round_0/qa.jsonl").read_text().splitlines()]
     assert pairs and {p["variant"] for p in pairs} <= seeds
-    evolved = json.loads((copy / "data/prompts/round_0.json").read_text())["variants"]
+    evolved = json.loads((copy / "data/prompts/theta_1.json").read_text())["variants"]
     assert len([v for v in evolved if v["born"] == "seed"]) == 1  # evolve_keep: 1 survivor (+ a child if valid)
     stats = json.loads((copy / "metrics/evolve/round_0.json").read_text())
     assert stats["evolved"] and sum(stats["drawn"].values()) == 8
     assert {p["variant"] for p in map(json.loads, (copy / "data/rounds/round_1/qa.jsonl").read_text().splitlines())} \
         <= {v["id"] for v in evolved}
-    outputs = ("data/rounds/round_0/judged.jsonl", "data/prompts/round_0.json")
+    outputs = ("data/rounds/round_0/judged.jsonl", "data/prompts/theta_1.json")
     before = [(copy / f).read_bytes() for f in outputs]
     dvc(copy, "repro", "-f", "-s", "judge@0")
     dvc(copy, "repro", "-f", "-s", "evolve@0")
@@ -409,8 +410,8 @@ def test_data_parallel_training_takes_the_one_process_steps(pipeline, tmp_path):
 
     repo, _ = pipeline
     run_in_two_processes(repo, "train@0", tmp_path)
-    one = load_file(repo / "models/round_0/adapter_model.safetensors")
-    two = load_file(tmp_path / "models/round_0/adapter_model.safetensors")
+    one = load_file(repo / "models/theta_1/adapter_model.safetensors")
+    two = load_file(tmp_path / "models/theta_1/adapter_model.safetensors")
     assert one.keys() == two.keys()
     for key in one:
         torch.testing.assert_close(two[key], one[key], atol=1e-4, rtol=1e-3)

@@ -11,6 +11,7 @@ import yaml
 import sacrebleu
 
 from conftest import REPO
+from tiny import round_chain
 from selfevo.facts import states
 from selfevo.metrics import HEADLINE, paper_score, score_answers, split_headline
 
@@ -61,14 +62,14 @@ def run_report(tmp_path, hq_right=4, rounds=2, trained=(0, 1, 2), right=(1, 3, 5
     """The report stage in tmp_path, with `rounds` rounds in its params.yaml and evaluations of θ_0 .. θ_2
     (trained `trained` rounds, `right` of 5 answers right) and of θ_HQ (`hq_right`; None: missing)."""
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["rounds"] = [{"round": i, "start": "base" if i == 0 else f"round_{i - 1}"} for i in range(rounds)]
+    params["rounds"] = round_chain(rounds)
     params["baselines"]["teacher"] = teacher
     params["evaluate"]["bootstrap_draws"] = 200
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    for name, n, r in zip(("base", "round_0", "round_1"), trained, right):
+    for name, n, r in zip(("theta_0", "theta_1", "theta_2"), trained, right):
         write_model(tmp_path, name, n, r, facts=facts)
     if hq_right is not None:
-        write_model(tmp_path, "hq", 1, hq_right, "hq.json", facts=facts)
+        write_model(tmp_path, "theta_HQ", 1, hq_right, "hq.json", facts=facts)
     write(tmp_path / "references.json", {"big-model": {"bleu": 8.0, "reference_nll": 1.0}})
     (tmp_path / "test.jsonl").write_text("".join(json.dumps({"question": f"Q{i}?", "answer": ref, **(
         {"facts": fs} if facts else {})}) + "\n" for i, (ref, fs) in enumerate(zip(REFERENCES, FACTS))))
@@ -136,15 +137,15 @@ def test_a_self_taught_theta_hq_is_named_next_to_the_score(tmp_path):
 
 
 def test_report_takes_exactly_the_models_of_the_rounds_chain(tmp_path):
-    result, out = run_report(tmp_path, rounds=1)  # round_1.json is stale: left out, with a warning
+    result, out = run_report(tmp_path, rounds=1)  # theta_2.json is stale: left out, with a warning
     assert result.returncode == 0, result.stderr
     assert [r["rounds_trained"] for r in json.loads((out / "scores.json").read_text())] == [0, 1]
-    assert "round_1 left out" in result.stderr
-    result, _ = run_report(tmp_path, rounds=3)  # round_2.json was never written
-    assert result.returncode == 1 and "eval/round_2.json: evaluation missing; run `dvc repro`" in result.stderr
+    assert "theta_2 left out" in result.stderr
+    result, _ = run_report(tmp_path, rounds=3)  # theta_3.json was never written
+    assert result.returncode == 1 and "eval/theta_3.json: evaluation missing; run `dvc repro`" in result.stderr
     result, _ = run_report(tmp_path, trained=(0, 1, 1))  # round 1 started from θ_0, not θ_1
     assert result.returncode == 1
-    assert "round_1.json: a model trained 1 rounds, where the rounds chain in params.yaml gives 2" in result.stderr
+    assert "theta_2.json: a model trained 1 rounds, where the rounds chain in params.yaml gives 2" in result.stderr
 
 
 def test_missing_hq_metric_names_what_to_run(tmp_path):
@@ -172,7 +173,7 @@ def test_headline_metrics_are_the_default_view_of_dvc_metrics_show():
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     declared = [next(iter(m)) if isinstance(m, dict) else m
                 for stage in stages.values() for m in stage.get("do", stage).get("metrics", [])]
-    assert sorted(declared) == sorted(["metrics/eval/base.json", "metrics/eval/round_${item.round}.json",
+    assert sorted(declared) == sorted(["metrics/eval/theta_0.json", "metrics/eval/${item.trains}.json",
                                        "metrics/baselines/hq.json", "metrics/baselines/references.json",
                                        "metrics/score.json"])
     assert set(HEADLINE) == {"bleu", "fact_recall", "fact_recall_low", "fact_recall_high", "reference_nll",

@@ -12,6 +12,7 @@ from selfevo.jsonio import read_jsonl, write_jsonl
 from selfevo.selection import select_history
 
 from conftest import REPO
+from tiny import round_chain
 
 HISTORY = [{"id": f"c{i}-r{i % 3}", "round": i % 3, "question": f"q{i}?", "answer": f"a{i}", "ifd": ifd}
            for i, ifd in enumerate([0.9, 0.5, 1.2, 0.95, 0.1, 0.7, 0.99, None])]
@@ -54,7 +55,7 @@ def test_bad_params_name_the_key(key, value, match):
 
 def test_select_stage_refuses_pairs_from_the_current_round(tmp_path):
     """The stage reads the pool the previous round closed; a pair of this round (or later) in it is an error."""
-    rounds = [{"round": r, "start": "base" if r == 0 else f"round_{r - 1}"} for r in range(4)]
+    rounds = round_chain(4)
     (tmp_path / "params.yaml").write_text("selection: {strategy: all, k: 2, max_ifd: null, seed: 0}\n"
                                           f"rounds: {json.dumps(rounds)}\n")
     write_jsonl(tmp_path / "history.jsonl", HISTORY)

@@ -7,7 +7,8 @@ import json
 import pytest
 import torch
 
-from selfevo.prompts import Prompts, answer_messages, clean_answer, clean_question, qa_messages, question_messages
+from selfevo.cleaning import clean_answer, clean_question
+from selfevo.prompts import Prompts, answer_messages, qa_messages, question_messages
 from tiny import (EVOLVED_TASK, MINIMAL_PROMPTS, MINIMAL_VARIANTS, TINY_CHAT, alarm_card, greedy_with_margins, judge_cases,
                   pipeline_cards, severity_answer, severity_question)
 

@@ -25,8 +25,8 @@ QUESTION = severity_question("ALM-100")  # the fixture answers it by wide margin
 def round_model(tiny_base, model_params, tmp_path_factory):
     models = tmp_path_factory.mktemp("models")
     shutil.copytree(tiny_base, models / "base")
-    train_round(models / "base", models / "round_0", model_params, 0, seed=0)
-    return models / "round_0"
+    train_round(models / "base", models / "theta_1", model_params, 0, seed=0)
+    return models / "theta_1"
 
 
 @pytest.fixture()

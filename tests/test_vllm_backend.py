@@ -21,7 +21,8 @@ import yaml
 from selfevo.errors import PipelineError
 from selfevo.generation import engine, generate
 from selfevo.modeling import load_model, load_tokenizer
-from selfevo.pairs import ItemCache, generate_pairs
+from selfevo.itemcache import ItemCache
+from selfevo.pairs import generate_pairs
 from selfevo.prompts import load_prompts, qa_messages, render_prompt
 from selfevo.vllm_backend import VllmModel
 from test_modeling import train_round

@@ -142,3 +142,8 @@ def judge_cases() -> list[tuple[str, str]]:
                               .replace("{answer}", pair["answer"]).replace("{knowledge}", JUDGE_CHUNKS[pair["chunk_id"]]),
                               verdict))
     return cases
+
+
+def round_chain(n: int) -> list[dict]:
+    """params.yaml's `rounds` for n rounds: round i starts from θ_i and trains θ_{i+1}."""
+    return [{"round": i, "start": "base" if i == 0 else f"theta_{i}", "trains": f"theta_{i + 1}"} for i in range(n)]
