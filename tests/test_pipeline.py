@@ -153,6 +153,22 @@ def test_dvc_metrics_show_fits_a_terminal_and_the_stats_are_one_name_away(pipeli
     assert "rounds_trained" in detail and "pairs" in detail
 
 
+def test_make_repro_removes_the_headline_first_and_dvc_brings_back_what_is_unchanged(pipeline):
+    """`make repro` deletes every headline metric before `dvc repro`, so that mid-run no figure of an
+    earlier run (another corpus, other params) shows beside this run's; for unchanged stages DVC
+    restores them from its cache, byte for byte, running nothing."""
+    repo, _ = pipeline
+    makefile = (REPO / "Makefile").read_text()
+    removal = re.search(r"^repro:.*\n\t(rm -f [^\n]+)\n\tdvc repro$", makefile, re.MULTILINE).group(1)
+    headline = sorted(p for pattern in shlex.split(removal)[2:] for p in repo.glob(pattern))
+    assert len(headline) == 7, headline  # θ_0..θ_3, θ_HQ, the references, the score
+    before = {p: p.read_bytes() for p in headline}
+    for p in headline:
+        p.unlink()
+    assert repro(repo) == set()
+    assert {p: p.read_bytes() for p in headline} == before
+
+
 def test_second_repro_runs_nothing(pipeline):
     repo, _ = pipeline
     assert repro(repo) == set()
