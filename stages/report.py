@@ -13,47 +13,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from selfevo.comparisons import Resamples, compare, figures, scored
-from selfevo.config import PARAMS_FILE, QA_FILE, load_params, load_rounds, load_section
+from selfevo.config import QA_FILE, load_params, load_rounds, load_section
 from selfevo.errors import PipelineError, run_stage
 from selfevo.facts import unsupported_facts
 from selfevo.jsonio import read_json, read_jsonl, write_json
 from selfevo.metrics import paper_score
 from selfevo.plots import interval_panels
+from selfevo.summary import curve_rows, model_summary, read_evaluation, read_models, read_predictions
 from selfevo.testset import has_facts, read_tests
-
-DETAIL = ("chrf", "rouge_l", "facts_all", "fact_chance", "general_nll")  # reported without an interval
-
-
-def read_evaluation(metrics: Path, details: Path) -> dict:
-    """One model's evaluation: its headline metrics and its stats file, as one mapping."""
-    for path in (metrics, details):
-        if not path.is_file():
-            raise PipelineError(f"{path}: evaluation missing; run `dvc repro`")
-    return {**read_json(details), **read_json(metrics)}
-
-
-def read_models(folder: Path, details: Path, names: list[str]) -> list[dict]:
-    """The metrics of θ_0 .. θ_N, exactly the models of the `rounds` chain, each checked to have been
-    trained that many rounds; files of rounds no longer in params.yaml are left out, with a warning."""
-    models = []
-    for trained, name in enumerate(names):
-        metrics = read_evaluation(folder / f"{name}.json", details / f"{name}.json")
-        if metrics.get("rounds_trained") != trained:
-            raise PipelineError(f"{details / f'{name}.json'}: a model trained {metrics.get('rounds_trained')} rounds, "
-                                f"where the rounds chain in {PARAMS_FILE} gives {trained}; run `dvc repro`")
-        models.append(metrics)
-    stale = sorted(set(p.stem for p in folder.glob("*.json")) - set(names))
-    if stale:
-        print(f"warning: {folder}: {', '.join(stale)} left out, not in the rounds of {PARAMS_FILE}", file=sys.stderr)
-    return models
-
-
-def read_predictions(folder: Path, name: str) -> tuple[list[dict], list[dict]]:
-    general = folder / "general" / f"{name}.jsonl"
-    return (read_jsonl(folder / f"{name}.jsonl", required=("prediction", "reference", "nll")),
-            read_jsonl(general, required=("prediction", "keywords")) if general.is_file() else [])
-
 
 def self_taught(raw: dict) -> bool:
     """Whether θ_HQ's teacher is θ_0 itself, so that the score is measured against a self-taught yardstick."""
@@ -83,24 +50,11 @@ def main() -> None:
                    **dict(zip(theta, read_models(Path(args.rounds), Path(args.details), theta)))}
     tests = read_tests(args.test)
     records = {label: read_predictions(Path(args.predictions), label) for label in names}
-    hq = scored(*records["theta_HQ"], params.bleu_tokenize)
-    models = {label: scored(*records[label], params.bleu_tokenize, hq) for label in names}  # θ_HQ's score: 1
-    n_test, n_general = len(tests), len(records["theta_HQ"][1])
     for label, (recs, _) in records.items():
-        if len(recs) != n_test:
-            raise PipelineError(f"{args.predictions}/{label}.jsonl: {len(recs)} answers for {n_test} test "
+        if len(recs) != len(tests):
+            raise PipelineError(f"{args.predictions}/{label}.jsonl: {len(recs)} answers for {len(tests)} test "
                                 f"questions in {args.test}; run `dvc repro`")
-    defined = evaluations["theta_HQ"]["bleu"] > 0
-    samples = Resamples.draw(n_test, n_general, params.bootstrap_draws, params.seed)
-    summary = {}
-    for label, model in models.items():
-        figs = figures(model, samples)
-        if not defined:
-            figs.pop("score", None)
-        summary[label] = {**figs, **{k: evaluations[label][k] for k in DETAIL if k in evaluations[label]}}
-    pairs = [(f"theta_{k}", other) for k in range(1, len(rounds) + 1)
-             for other in dict.fromkeys([f"theta_{k - 1}", "theta_0", "theta_HQ"])] + [("theta_0", "theta_HQ")]
-    summary["comparisons"] = compare(models, pairs, samples)
+    summary, defined = model_summary(records, evaluations, theta, params, len(tests))
     references = read_json(args.references) if Path(args.references).is_file() else {}
     summary["references"] = {name: {**m, "score": paper_score(m["bleu"], evaluations["theta_HQ"]["bleu"])}
                              for name, m in references.items()}
@@ -125,17 +79,7 @@ def main() -> None:
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
 
-    curve = [{"rounds_trained": n, **{f"{metric}{part}": summary[t][metric][key]
-                                      for metric in summary[t] if isinstance(summary[t][metric], dict)
-                                      for part, key in (("", "value"), ("_low", "low"), ("_high", "high"))},
-              **{k: summary[t][k] for k in DETAIL if k in summary[t]},
-              **{f"theta_0{'' if m == 'score' else '_' + m}": summary["theta_0"][m]["value"] for m in ("score",) if defined},
-              **{f"theta_HQ{'' if m == 'score' else '_' + m}": summary["theta_HQ"][m]["value"]
-                 for m in ("score", "reference_nll", "fact_recall", "general_score") if m in summary["theta_HQ"]}}
-             for n, t in enumerate(theta)]
-    if not defined:
-        for row in curve:
-            row["score"] = None
+    curve = curve_rows(summary, theta, defined)
     write_json(args.plot, curve)
     write_json(args.summary, summary)
     write_json(args.score, {"score": summary["final_score"], "best_score": summary["best_score"]})
