@@ -52,7 +52,7 @@ def stage(name: str, *args: str) -> Callable[[Path], list[str]]:
 
 PREPARE = stage("prepare", "--corpus", "corpus", "--out", "chunks.jsonl", "--stats", "prepare.json")
 SCORE = stage("score", "--scorer", "models/base", "--qa", "qa.jsonl", "--out", "scored.jsonl")
-TRAIN = stage("train", "--model", "models/base", "--qa", "qa.jsonl", "--out", "models/round_0", "--stats", "t.json")
+TRAIN = stage("train", "--model", "models/base", "--qa", "qa.jsonl", "--out", "models/theta_1", "--stats", "t.json")
 EVALUATE = stage("evaluate", "--model", "models/base", "--test", "test.jsonl", "--general", "general.jsonl",
                  "--metrics", "m.json", "--stats", "s.json", "--predictions", "p.jsonl",
                  "--general-predictions", "g.jsonl")
@@ -87,8 +87,8 @@ def truncate(w: Path, name: str) -> None:
 def truncated_adapter_command(w: Path) -> list[str]:
     """A round trained for real on the scratch copy, then cut short: evaluate must name it."""
     subprocess.run(TRAIN(w), cwd=w, env=ENV, capture_output=True, check=True)
-    truncate(w, "models/round_0/adapter_model.safetensors")
-    return [*EVALUATE(w)[:3], "models/round_0", *EVALUATE(w)[4:]]
+    truncate(w, "models/theta_1/adapter_model.safetensors")
+    return [*EVALUATE(w)[:3], "models/theta_1", *EVALUATE(w)[4:]]
 
 
 
@@ -167,7 +167,7 @@ CASES = [
     Case("binary file named .md", PREPARE, r"b.md: holds NUL bytes",
          setup=lambda w: write(w / "corpus" / "b.md", b"ELF\x00\x01")),
     Case("non-UTF-8 document", PREPARE, r"c.md: not UTF-8", setup=lambda w: write(w / "corpus" / "c.md", b"caf\xe9")),
-    Case("truncated adapter", truncated_adapter_command, r"round_0: its safetensors weights cannot be read"),
+    Case("truncated adapter", truncated_adapter_command, r"theta_1: its safetensors weights cannot be read"),
     Case("truncated base weights", SCORE, r"its safetensors weights cannot be read",
          setup=lambda w: (shutil.rmtree(w / "models" / "base"), shutil.copytree(TINY, w / "models" / "base"),
                           truncate(w, "models/base/model.safetensors"), write(w / "qa.jsonl", qa_lines(1)))),
