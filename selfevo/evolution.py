@@ -49,13 +49,19 @@ def load_seed_set(folder: str | Path) -> dict:
     return {"frame": raw["frame"].strip(), "evolve": raw["evolve"].strip(), "variants": variants}
 
 
+def asks_from_set(evolve: bool, questions_per_chunk: int) -> bool:
+    """Whether any question is asked with a variant of the prompt set: with prompt evolution, or more
+    than one question per chunk; otherwise every question is asked with the fixed prompt."""
+    return evolve or questions_per_chunk > 1
+
+
 def set_in_use(folder: str | Path, evolve: bool, questions_per_chunk: int) -> dict:
     """The seed set (`load_seed_set`, checked either way) when questions are asked from it: with prompt
     evolution, or more than one question per chunk. Otherwise every question is asked with the fixed
     prompt, and the set holds no variants, so an edit of variants.yaml changes no round's input and
     reruns no round."""
     prompt_set = load_seed_set(folder)
-    if evolve or questions_per_chunk > 1:
+    if asks_from_set(evolve, questions_per_chunk):
         return prompt_set
     return {"variants": [], "unused": "generate.evolve_prompts is false and generate.questions_per_chunk is 1: "
                                       "every question is asked with the fixed prompt (question.txt)"}

@@ -8,13 +8,12 @@ for memory is split into micro-batches (`grad_accum`); a killed run resumes from
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import random
 import shutil
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, ContextManager
@@ -254,16 +253,16 @@ def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size:
             on_step(step, {"loss": loss, "lr": rate})
     model.train()
     started = time.perf_counter() - history["seconds"]
+    single = world_size() == 1 and grad_accum == 1  # one part per step: its loss is the batch's mean
     bar = tqdm(plan, desc=desc, unit="step", initial=done)
     for step, batch in enumerate(plan[done:], done + 1):
         count = completion_tokens(batch)
         parts = _micro_batches(batch, grad_accum)
-        single = world_size() == 1 and grad_accum == 1
         total = torch.zeros((), device=device)
         for i, part in enumerate(parts):
             empty = not part
             inputs = collate(part or batch[:1], pad_id, device)  # an empty part runs, weighted 0, so DDP syncs
-            sync = contextlib.nullcontext() if i == len(parts) - 1 else accelerator.no_sync(nll)
+            sync = nullcontext() if i == len(parts) - 1 else accelerator.no_sync(nll)
             with sync:
                 with forward_context():
                     token_nll = nll(**inputs)
@@ -305,7 +304,7 @@ def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size:
             "final_loss": round(sum(tail) / len(tail), 4)}
 
 
-@contextlib.contextmanager
+@contextmanager
 def curves(folder: str | Path | None):
     """An `on_step` callback that logs each step's loss and learning rate with DVCLive into `folder`
     (`<folder>/plots/metrics/*.tsv` and the last values in `<folder>/metrics.json`, which dvc.yaml

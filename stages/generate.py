@@ -20,16 +20,16 @@ import argparse
 import sys
 from collections import Counter
 
+from selfevo.cleaning import check_kept
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
-from selfevo.errors import PipelineError, run_stage
 from selfevo.diversity import diversity, line_coverage
-from selfevo.evolution import chunk_slots
+from selfevo.errors import PipelineError, run_stage
+from selfevo.evolution import asks_from_set, chunk_slots
+from selfevo.generation import engine
+from selfevo.itemcache import ItemCache
 from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl
 from selfevo.modeling import autocast, autocast_threads, fingerprint, load_model, load_tokenizer, processor
-from selfevo.generation import engine
-from selfevo.cleaning import check_kept
-from selfevo.itemcache import ItemCache
 from selfevo.pairs import generate_pairs
 from selfevo.prompts import load_prompts
 from selfevo.vllm_backend import VllmModel
@@ -84,7 +84,7 @@ def main() -> None:
             model.close()
     stats["diversity"] = diversity([p["question"] for p in pairs])
     stats["line_coverage"] = line_coverage(chunks, pairs)
-    if params.evolve_prompts or params.questions_per_chunk > 1:
+    if asks_from_set(params.evolve_prompts, params.questions_per_chunk):
         stats["variants_drawn"] = dict(sorted(Counter(v for slots in variants for v, _ in slots).items()))
         stats["pairs_by_variant"] = dict(sorted(Counter(p["variant"] for p in pairs).items()))
     if any(stats["prompts_cut"].values()):
