@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from selfevo.intervals import Metric, paired_difference, percentile_interval, resamples
+from selfevo.intervals import Metric, interval, paired_difference, ratio, resamples
 from selfevo.metrics import general_metrics, question_metrics
 
 LOWER_IS_BETTER = {"reference_nll", "question_replies"}
@@ -27,18 +27,10 @@ def scored(records: list[dict], general_records: list[dict], tokenize: str, hq: 
     return Scored(test=test, general=general_metrics(general_records) if general_records else {})
 
 
-def ratio(numerator: Metric, denominator: Metric) -> Metric:
-    def metric(idx) -> float:
-        below = denominator(idx)
-        return numerator(idx) / below if below > 0 else float("nan")
-    return metric
-
-
 def with_interval(metric: Metric, samples: list[list[int]]) -> dict:
-    """The metric on every question and its 95% interval over the resamples (those where it is defined)."""
+    """The metric on every question and its 95% interval over the resamples (`intervals.interval`)."""
     n = len(samples[0])
-    values = [v for v in (metric(s) for s in samples) if v == v]
-    low, high = percentile_interval(values) if values else (float("nan"), float("nan"))
+    low, high = interval(metric, samples)
     return {"value": round(metric(range(n)), 4), "low": round(low, 4), "high": round(high, 4)}
 
 

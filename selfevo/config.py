@@ -136,6 +136,14 @@ class GenerateParams:
     """Sampling temperature of the mutations."""
     evolve_max_tokens: int
     """Token budget of a mutation (one task sentence)."""
+    anchor: bool
+    """Also one anchored pair per window of every chunk (selfevo/anchors.py): a question θ_r writes about
+    the window, answered by the window itself with its title and section, so that every unit of the
+    documents is stated by some pair; false: the paper's pairs alone."""
+    anchor_window: int
+    """Units (lines, sentences) per window at most, within one section and paragraph."""
+    anchor_examples: int
+    """Few-shot examples per anchored question prompt, drawn per window and round by seed."""
     seed: int
 
     def __post_init__(self):
@@ -152,6 +160,8 @@ class GenerateParams:
         _check(self.attempts >= 1, "generate.attempts", "must be at least 1")
         _check(0 <= self.min_grounding <= 1, "generate.min_grounding", "must be in [0, 1]")
         _check(self.evolve_keep >= 1, "generate.evolve_keep", "must be at least 1")
+        _check(self.anchor_window >= 1, "generate.anchor_window", "must be at least 1")
+        _check(self.anchor_examples >= 0, "generate.anchor_examples", "must be >= 0")
         _check(self.evolve_temperature > 0, "generate.evolve_temperature", "must be positive")
         _check(self.evolve_max_tokens > 0, "generate.evolve_max_tokens", "must be positive")
 

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from selfevo.config import EvaluateParams
 from selfevo.errors import PipelineError
-from selfevo.facts import FactScore, chance_recall, fact_tokens, states
+from selfevo.facts import FactScore, Fact, chance_counts, compile_tests, stated_facts, tokens
 from selfevo.generation import generate
 from selfevo.intervals import Metric, interval, resamples
 from selfevo.jsonio import read_jsonl
 from selfevo.metrics import general_metrics, question_metrics, score_answers
 from selfevo.nll import answer_nll
-from selfevo.prompts import encode_example, fit_question
+from selfevo.prompts import Prompts, answer_messages, encode_example, fit_prompt, fit_question
 from selfevo.testset import has_facts
+from selfevo.text import content_words
 
 
 def reference_nlls(model, tokenizer, tests: list[dict], params: EvaluateParams, desc: str = "evaluate") -> list[float]:
@@ -40,7 +41,7 @@ def with_intervals(metrics: dict[str, Metric], n: int, params: EvaluateParams) -
     """Each metric on all n questions, and its 95% interval over `evaluate.bootstrap_draws` resamples
     (`name_low`, `name_high`): the same resamples for every model, so differences are paired."""
     samples = resamples(n, params.bootstrap_draws, params.seed)
-    figures = {}
+    figures: dict[str, float] = {}
     for name, metric in metrics.items():
         low, high = interval(metric, samples)
         figures.update({name: round(metric(range(n)), 4), f"{name}_low": round(low, 4), f"{name}_high": round(high, 4)})
@@ -57,21 +58,51 @@ def greedy_answers(model, tokenizer, questions: list[str], params: EvaluateParam
                     no_repeat_ngram=params.no_repeat_ngram, desc=desc), sum(cut for _, cut in fitted)
 
 
-def fact_figures(predictions: list[dict], tests: list[dict], params: EvaluateParams) -> dict:
+def fact_figures(predictions: list[dict]) -> dict:
     """The share of questions whose answer states all its facts, and the chance level: the fact recall of
     the same answers against the facts of other questions of the same kind (`kind`, where records have one)."""
-    answers, facts = [p["prediction"] for p in predictions], [t["facts"] for t in tests]
-    score = FactScore(stated=[sum(p["stated"]) for p in predictions], total=[len(f) for f in facts])
-    chance = chance_recall(answers, facts, [t.get("kind") for t in tests], seed=params.seed)
+    score = FactScore(stated=[sum(p["stated"]) for p in predictions], total=[len(p["stated"]) for p in predictions])
+    chance = sum(p["chance_stated"] for p in predictions) / max(sum(p["chance_facts"] for p in predictions), 1e-9)
     return {"facts_all": round(score.all_stated, 4), "fact_chance": round(chance, 4), "facts": sum(score.total)}
 
 
+def right_chunks(tests: list[dict], chunks: list[dict]) -> list[dict]:
+    """Per test record, the chunk that answers it: of the chunks of its `source` document where it names
+    one (else of all), the one stating most of its facts, then sharing most content words with its
+    question and reference answer."""
+    chunk_tokens = [tokens(c["text"]) for c in chunks]
+    chunk_words = [set(content_words(c["text"])) for c in chunks]
+    picked = []
+    for t in tests:
+        pool = [i for i, c in enumerate(chunks) if t.get("source") and c.get("source") == t["source"]] \
+            or range(len(chunks))
+        facts = [Fact.plain(f) for f in t.get("facts", [])]
+        asked = set(content_words(t["question"] + " " + t["answer"]))
+        picked.append(chunks[max(pool, key=lambda i: (sum(f.stated_in(chunk_tokens[i]) for f in facts),
+                                                       len(asked & chunk_words[i]), -i))])
+    return picked
+
+
+def open_book(answerer, tokenizer, tests: list[dict], chunks: list[dict], prompts: Prompts,
+              params: EvaluateParams, desc: str = "open book") -> list[str]:
+    """Greedy answers to the test questions with the right chunk in view (`right_chunks`), in the answer
+    prompt that generation writes answers with: what the model can say when it reads the document, the
+    bound of what closed-book rounds can reach."""
+    fitted = [fit_prompt(tokenizer, lambda text, q=t["question"]: answer_messages(prompts, text, q), c["text"],
+                         params.max_prompt_tokens, what="the open-book prompt")[0]
+              for t, c in zip(tests, right_chunks(tests, chunks))]
+    return generate(answerer, tokenizer, fitted, [0] * len(tests), max_new_tokens=params.max_new_tokens,
+                    temperature=0.0, top_p=1.0, batch_size=params.batch_size, max_batch_tokens=params.max_batch_tokens,
+                    max_prompt_tokens=params.max_prompt_tokens, no_repeat_ngram=params.no_repeat_ngram, desc=desc)
+
+
 def closed_book(answerer, tokenizer, tests: list[dict], params: EvaluateParams, nlls: list[float],
-                desc: str = "evaluate"):
+                desc: str = "evaluate", opened: list[str] | None = None):
     """Greedy answers to the test questions with no document, by `answerer` (a torch model, or a vLLM
     one: selfevo.vllm_backend); the metrics with their intervals, from the per-question reference NLLs
     `nlls` (`reference_nlls`, computed first by the torch model), and per question the prediction next
-    to the reference, its NLL, and which of its facts it states."""
+    to the reference, its NLL, which of its facts it states, the chance level's counts (its answer against
+    other questions' facts) and, given the open-book answers `opened`, which facts those state."""
     answers, cut = greedy_answers(answerer, tokenizer, [t["question"] for t in tests], params, params.max_new_tokens,
                                   desc)
     budget = {"questions_cut": cut, "references_over_budget": sum(len(tokenizer(t["answer"], add_special_tokens=False)["input_ids"])
@@ -79,12 +110,15 @@ def closed_book(answerer, tokenizer, tests: list[dict], params: EvaluateParams, 
     predictions = [{"question": t["question"], "reference": t["answer"], "prediction": a, "nll": nll}
                    for t, a, nll in zip(tests, answers, nlls)]
     if has_facts(tests):
-        for p, t in zip(predictions, tests):
-            tokens = fact_tokens(p["prediction"])
-            p.update(facts=t["facts"], stated=[states(tokens, f) for f in t["facts"]])
+        chance_stated, chance_facts = chance_counts(answers, tests, seed=params.seed)
+        for n, (p, t, facts) in enumerate(zip(predictions, tests, compile_tests(tests))):
+            p.update(facts=t["facts"], stated=stated_facts(p["prediction"], facts),
+                     chance_stated=chance_stated[n], chance_facts=chance_facts[n])
+            if opened is not None:
+                p.update(open_prediction=opened[n], open_stated=stated_facts(opened[n], facts))
     metrics = {**score_answers(answers, [t["answer"] for t in tests], params.bleu_tokenize),
                **with_intervals(question_metrics(predictions, params.bleu_tokenize), len(tests), params),
-               **(fact_figures(predictions, tests, params) if has_facts(tests) else {}),
+               **(fact_figures(predictions) if has_facts(tests) else {}),
                "questions": len(tests), **budget}
     return metrics, predictions
 

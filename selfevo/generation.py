@@ -13,6 +13,8 @@ the model writes on from it; the returned reply holds it.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 
 from selfevo.batching import length_batches, pad_with_mask
@@ -105,19 +107,34 @@ def opener_ids(tokenizer, conversation: Messages, opener: str) -> list[int]:
     return tokenizer(opener, add_special_tokens=False)["input_ids"]
 
 
-def generate(model, tokenizer, conversations: list[Messages], seeds: list[int], *, max_new_tokens: int,
+@lru_cache(maxsize=4)
+def line_end_ids(tokenizer) -> frozenset[int]:
+    """The tokens whose text holds a line end: where a completion-style reply's line is over."""
+    return frozenset(i for i in range(len(tokenizer)) if "\n" in tokenizer.decode([i]))
+
+
+def encode_prompt(tokenizer, prompt: Messages | str) -> list[int]:
+    """A conversation through the chat template; a plain string as text to continue (completion style,
+    with the tokenizer's own special tokens, such as a BOS)."""
+    if isinstance(prompt, str):
+        return tokenizer(prompt)["input_ids"]
+    return tokenizer(render_prompt(tokenizer, prompt), add_special_tokens=False)["input_ids"]
+
+
+def generate(model, tokenizer, conversations: list[Messages | str], seeds: list[int], *, max_new_tokens: int,
              temperature: float, top_p: float, batch_size: int, max_prompt_tokens: int,
              max_batch_tokens: int | None = None, no_repeat_ngram: int = 0, desc: str = "generate",
-             progress: bool = True, opener: str = "") -> list[str]:
-    """The assistant's reply to each conversation, in input order, each starting with `opener`. Every
-    prompt, with the opener, must be within `max_prompt_tokens` (`prompts.fit_prompt` makes it so)."""
-    opened = opener_ids(tokenizer, conversations[0], opener) if conversations else []
-    prompts = [tokenizer(render_prompt(tokenizer, c), add_special_tokens=False)["input_ids"] + opened
-               for c in conversations]
+             progress: bool = True, opener: str = "", stop_at_line_end: bool = False) -> list[str]:
+    """The assistant's reply to each conversation, in input order, each starting with `opener`; a plain
+    string is continued as text (`encode_prompt`), and with `stop_at_line_end` the reply ends with its
+    first line. Every prompt, with the opener, must be within `max_prompt_tokens` (`prompts.fit_prompt`
+    makes it so)."""
+    opened = opener_ids(tokenizer, conversations[0], opener) if conversations and opener else []
+    prompts = [encode_prompt(tokenizer, c) + opened for c in conversations]
     longest = max(map(len, prompts), default=0)
     if longest > max_prompt_tokens:  # callers fit their text first (prompts.fit_prompt)
         raise PipelineError(f"{desc}: a prompt of {longest} tokens is over its budget of {max_prompt_tokens}")
-    stops = stop_token_ids(model, tokenizer)
+    stops = stop_token_ids(model, tokenizer) | (line_end_ids(tokenizer) if stop_at_line_end else set())
     if hasattr(model, "generate_ids"):  # another backend (selfevo.vllm_backend), which batches for itself
         tokens = model.generate_ids(prompts, seeds, stops=stops, max_new_tokens=max_new_tokens,
                                     temperature=temperature, top_p=top_p, no_repeat_ngram=no_repeat_ngram)
@@ -131,3 +148,14 @@ def generate(model, tokenizer, conversations: list[Messages], seeds: list[int], 
         return [tokenizer.decode(opened + t, skip_special_tokens=True).strip() for t in tokens]
 
     return map_batches(batches, len(prompts), work, desc=desc, progress=progress)
+
+
+def generate_missing(model, tokenizer, conversations, seeds, cached: list[str | None], **kwargs) -> list[str]:
+    """`generate` only where `cached` is None; keep the rest."""
+    todo = [i for i, c in enumerate(cached) if c is None]
+    fresh = generate(model, tokenizer, [conversations[i] for i in todo], [seeds[i] for i in todo], **kwargs) \
+        if todo else []
+    out = list(cached)
+    for i, text in zip(todo, fresh):
+        out[i] = text
+    return out

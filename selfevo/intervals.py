@@ -4,11 +4,13 @@ Every model is scored on the same resamples of the test questions (`resamples`: 
 number of questions decide them), so the difference between two models is measured on each resample
 and its interval says whether the models differ by more than the choice of questions does. A metric
 is any function of a list of question indices: corpus BLEU recomputed on the resample, a ratio of
-sums (fact recall), or a mean (reference NLL).
+sums (fact recall), or a mean (reference NLL). A share that no resample moves off one value (0 facts
+stated) gets the Wilson interval of its counts, so that "none" still has an upper bound.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Callable, Sequence
 
@@ -33,8 +35,28 @@ def percentile_interval(values: list[float], level: float = 0.95) -> tuple[float
     return at(tail), at(1 - tail)
 
 
+def wilson(successes: float, trials: float, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a share: unlike the bootstrap's, it does not collapse to [0, 0] when
+    nothing succeeded in the sample (0 of 88 facts: [0, 0.042])."""
+    if trials <= 0:
+        return 0.0, 0.0
+    share = successes / trials
+    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def interval(metric: Metric, samples: list[list[int]]) -> tuple[float, float]:
-    return percentile_interval([metric(s) for s in samples])
+    """The 95% percentile-bootstrap interval over the resamples where the metric is defined (not NaN); for
+    a share of counts (`ratio_of_sums`) whose bootstrap collapses to one value (every resample 0), the
+    Wilson interval of its counts instead."""
+    values = [v for v in (metric(s) for s in samples) if v == v]
+    if not values:
+        return float("nan"), float("nan")
+    low, high = percentile_interval(values)
+    if low == high and isinstance(metric, RatioOfSums):
+        return wilson(*metric.counts())
+    return low, high
 
 
 def paired_difference(a: Metric, b: Metric, samples: list[list[int]]) -> dict:
@@ -51,8 +73,32 @@ def mean_of(values: Sequence[float]) -> Metric:
     return lambda idx: sum(values[i] for i in idx) / len(idx)
 
 
+class RatioOfSums:
+    """A share of counts over the questions (facts stated / facts listed), as a metric."""
+
+    def __init__(self, numerators: Sequence[float], denominators: Sequence[float]):
+        self.numerators, self.denominators = list(numerators), list(denominators)
+
+    def __call__(self, idx: Sequence[int]) -> float:
+        total = sum(self.denominators[i] for i in idx)
+        return sum(self.numerators[i] for i in idx) / total if total else 0.0
+
+    def counts(self) -> tuple[float, float]:
+        """Successes and trials on every question."""
+        return sum(self.numerators), sum(self.denominators)
+
+
 def ratio_of_sums(numerators: Sequence[float], denominators: Sequence[float]) -> Metric:
-    def metric(idx: Sequence[int]) -> float:
-        total = sum(denominators[i] for i in idx)
-        return sum(numerators[i] for i in idx) / total if total else 0.0
+    return RatioOfSums(numerators, denominators)
+
+
+def difference(a: Metric, b: Metric) -> Metric:
+    return lambda idx: a(idx) - b(idx)
+
+
+def ratio(numerator: Metric, denominator: Metric) -> Metric:
+    """numerator / denominator on each resample; NaN (left out of an interval) where the denominator is 0."""
+    def metric(idx) -> float:
+        below = denominator(idx)
+        return numerator(idx) / below if below > 0 else float("nan")
     return metric

@@ -26,7 +26,8 @@ from selfevo.prompts import Prompts
 # never change what an item writes; nor do the evolution switches, since the question prompts themselves
 # are in the key. The backend is in the key's engine part (`generation.engine`), with its version.
 NOT_GENERATION = ("backend", "batch_size", "max_batch_tokens", "min_grounding", "named_subject", "attempts",
-                  "questions_per_chunk", "repeat_overlap", "evolve_prompts", "evolve_keep", "evolve_temperature", "evolve_max_tokens")
+                  "questions_per_chunk", "repeat_overlap", "evolve_prompts", "evolve_keep", "evolve_temperature", "evolve_max_tokens",
+                  "anchor", "anchor_window", "anchor_examples")  # the anchored items' names hold the last two
 
 
 def item_key(chunk_id: str, attempt: int) -> str:
@@ -51,11 +52,11 @@ class ItemCache:
 
     def __init__(self, folder: str | Path | None, *, model_fingerprint: str, prompts: Prompts,
                  params: GenerateParams, label: int | str, cpu_autocast: bool = False, threads: int | None = None,
-                 engine: dict | None = None, prompt_set: dict | None = None):
+                 engine: dict | None = None, prompt_set: dict | None = None, anchor: dict | None = None):
         settings = {"version": self.VERSION, "model": model_fingerprint, "cpu_autocast": cpu_autocast,
                     "threads": threads, "engine": engine or {},
                     "question_prompt": prompts.question, "prompt_set": prompt_set, "opener": prompts.opener,
-                    "answer_prompt": prompts.answer, "label": str(label),
+                    "answer_prompt": prompts.answer, "label": str(label), **({"anchor": anchor} if anchor else {}),
                     "sampling": {k: v for k, v in dataclasses.asdict(params).items() if k not in NOT_GENERATION}}
         self.key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
         self.path = Path(folder) / f"{self.key}.json" if folder else None

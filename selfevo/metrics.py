@@ -11,7 +11,7 @@ import sacrebleu
 from rouge_score import rouge_scorer
 from sacrebleu.metrics import BLEU
 
-from selfevo.intervals import Metric, mean_of, ratio_of_sums
+from selfevo.intervals import Metric, difference, mean_of, ratio, ratio_of_sums
 from selfevo.text import words
 
 HEADLINE = ("bleu", "fact_recall", "fact_recall_low", "fact_recall_high", "reference_nll", "general_score")
@@ -93,12 +93,21 @@ def asks_back(question: str, reply: str) -> bool:
 
 def question_metrics(records: list[dict], tokenize: str) -> dict[str, Metric]:
     """The test-set figures as functions of question indices, from evaluate's prediction records
-    ({question, reference, prediction, nll, and with facts: stated, one bool per fact})."""
+    ({question, reference, prediction, nll; with facts: stated, one bool per fact, and the chance level's
+    chance_stated and chance_facts; with the open-book pass: open_stated}): fact recall, the chance level,
+    recall minus chance (paired on every resample), the open-book recall and closed-book / open-book."""
     metrics = {"bleu": bleu_of([r["prediction"] for r in records], [r["reference"] for r in records], tokenize),
                "reference_nll": mean_of([r["nll"] for r in records]),
                "question_replies": mean_of([float(asks_back(r["question"], r["prediction"])) for r in records])}
     if all("stated" in r for r in records):
-        metrics["fact_recall"] = ratio_of_sums([sum(r["stated"]) for r in records], [len(r["stated"]) for r in records])
+        recall = ratio_of_sums([sum(r["stated"]) for r in records], [len(r["stated"]) for r in records])
+        metrics["fact_recall"] = recall
+        if all("chance_stated" in r for r in records):
+            chance = ratio_of_sums([r["chance_stated"] for r in records], [r["chance_facts"] for r in records])
+            metrics.update(chance_recall=chance, recall_above_chance=difference(recall, chance))
+        if all("open_stated" in r for r in records):
+            opened = ratio_of_sums([sum(r["open_stated"]) for r in records], [len(r["open_stated"]) for r in records])
+            metrics.update(open_fact_recall=opened, closed_over_open=ratio(recall, opened))
     return metrics
 
 

@@ -16,21 +16,10 @@ from functools import partial
 
 from selfevo.cleaning import clean_answer, clean_question
 from selfevo.config import GenerateParams
-from selfevo.generation import generate, opener_ids
+from selfevo.generation import generate_missing, opener_ids
 from selfevo.itemcache import ItemCache, item_key, item_seed
 from selfevo.prompts import Prompts, answer_messages, fit_prompt, question_messages
 from selfevo.text import jaccard
-
-
-def _generate_missing(model, tokenizer, conversations, seeds, cached: list[str | None], **kwargs) -> list[str]:
-    """Generate only where `cached` is None; keep the rest."""
-    todo = [i for i, c in enumerate(cached) if c is None]
-    fresh = generate(model, tokenizer, [conversations[i] for i in todo], [seeds[i] for i in todo], **kwargs) \
-        if todo else []
-    out = list(cached)
-    for i, text in zip(todo, fresh):
-        out[i] = text
-    return out
 
 
 def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, params: GenerateParams,
@@ -72,7 +61,7 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
     for attempt in range(params.attempts):
         keys = {n: item_key(names[n], attempt) for n in pending}
         cached_q = [cache.questions.get(keys[n]) for n in pending]
-        raw_questions = _generate_missing(
+        raw_questions = generate_missing(
             model, tokenizer, [question_prompts[n] for n in pending],
             [item_seed(params.seed, label, keys[n], "q") for n in pending], cached_q,
             max_new_tokens=params.max_question_tokens, desc=f"questions@{label} try {attempt + 1}",
@@ -94,7 +83,7 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
                 kept.append((n, question))
         cached_a = [cache.answer(keys[n], q) for n, q in kept]
         answer_prompts = [answer_prompt(n, q) for n, q in kept]
-        raw_answers = _generate_missing(
+        raw_answers = generate_missing(
             model, tokenizer, answer_prompts,
             [item_seed(params.seed, label, keys[n], "a") for n, _ in kept], cached_a,
             max_new_tokens=params.max_answer_tokens, desc=f"answers@{label} try {attempt + 1}", **sampling)

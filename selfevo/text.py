@@ -36,3 +36,11 @@ def content_words(text: str) -> list[str]:
         if len(word) >= 5 or any(ch.isdigit() for ch in word):
             found.append(word)
     return found
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；])")
+
+
+def sentences(text: str) -> list[str]:
+    """The text's sentences: cut after . ! ? ; followed by a space, and after Chinese 。！？；."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]

@@ -21,10 +21,11 @@ import sys
 from selfevo.config import evaluation_model_params, load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
-from selfevo.evaluation import closed_book, general_ability, read_general, reference_nll, reference_nlls
-from selfevo.jsonio import write_json, write_jsonl
+from selfevo.evaluation import closed_book, general_ability, open_book, read_general, reference_nll, reference_nlls
+from selfevo.jsonio import read_jsonl, write_json, write_jsonl
 from selfevo.metrics import split_headline
 from selfevo.modeling import autocast, load_model, load_tokenizer, model_chain, processor, release_memory
+from selfevo.prompts import load_prompts
 from selfevo.testset import has_facts, read_tests
 from selfevo.vllm_backend import VllmModel, require as require_vllm
 
@@ -38,6 +39,9 @@ def main() -> None:
     parser.add_argument("--predictions", required=True)
     parser.add_argument("--general", required=True, help="JSONL of everyday {question, answer, keywords}")
     parser.add_argument("--general-predictions", required=True)
+    parser.add_argument("--chunks", help="the corpus's chunks: with --prompts, each test question is also answered "
+                        "open-book, with its chunk in view")
+    parser.add_argument("--prompts", help="the prompts folder whose answer prompt the open-book pass uses")
     args = parser.parse_args()
 
     raw = load_params()
@@ -59,7 +63,9 @@ def main() -> None:
             release_memory()
             model = VllmModel.for_model_dir(args.model, model_params, seed=0)
         try:
-            metrics, predictions = closed_book(model, tokenizer, tests, params, nlls)
+            opened = open_book(model, tokenizer, tests, read_jsonl(args.chunks, required=("id", "text")),
+                               load_prompts(args.prompts), params) if args.chunks and has_facts(tests) else None
+            metrics, predictions = closed_book(model, tokenizer, tests, params, nlls, opened=opened)
             general_metrics, general_predictions = general_ability(model, tokenizer, general, params, general_nll)
         finally:
             if backend == "vllm":
@@ -76,7 +82,9 @@ def main() -> None:
     write_jsonl(args.predictions, predictions)
     write_jsonl(args.general_predictions, general_predictions)
     facts = (f"fact recall {metrics['fact_recall']:.3f} [{metrics['fact_recall_low']:.3f}, "
-             f"{metrics['fact_recall_high']:.3f}] (chance {metrics['fact_chance']:.3f}), " if has_facts(tests) else
+             f"{metrics['fact_recall_high']:.3f}] (chance {metrics['fact_chance']:.3f})"
+             + (f", open-book {metrics['open_fact_recall']:.3f}" if "open_fact_recall" in metrics else "") + ", "
+             if has_facts(tests) else
              f"fact metrics absent ({args.test} lists no facts), ")
     print(f"evaluate: {args.model} ({len(adapters)} adapters) {facts}BLEU {metrics['bleu']:.2f} "
           f"[{metrics['bleu_low']:.2f}, {metrics['bleu_high']:.2f}], reference NLL {metrics['reference_nll']:.4f}; "

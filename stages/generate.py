@@ -1,5 +1,6 @@
 """generate@r: θ_r writes questions about each chunk (generate.questions_per_chunk), then answers
-each with the chunk in context (D_r).
+each with the chunk in context (D_r); with `generate.anchor`, also one anchored pair per window of
+every chunk (selfevo/anchors.py: θ_r's question, the window itself as the answer).
 
     python stages/generate.py --model models/base --chunks data/prepared/chunks.jsonl \
         --prompts prompts/en --round 0 --out data/rounds/round_0/qa.jsonl \
@@ -20,6 +21,7 @@ import argparse
 import sys
 from collections import Counter
 
+from selfevo.anchors import generate_anchored, load_anchor_prompt
 from selfevo.cleaning import check_kept
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
@@ -72,16 +74,25 @@ def main() -> None:
     tokenizer = load_tokenizer(args.model, model_params)
     model = (VllmModel.for_model_dir(args.model, model_params, seed=params.seed) if params.backend == "vllm"
              else load_model(args.model, model_params))
+    anchor = load_anchor_prompt(args.prompts) if params.anchor else None
     cache = ItemCache(args.cache, model_fingerprint=fingerprint(args.model), prompts=prompts, params=params,
                       label=args.round, cpu_autocast=model_params.cpu_autocast,
-                      threads=autocast_threads(model_params), engine=engine(model), prompt_set=prompt_set)
+                      threads=autocast_threads(model_params), engine=engine(model), prompt_set=prompt_set,
+                      anchor=anchor.as_dict() if anchor else None)
     try:
         with autocast(model_params):
             pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, args.round, cache, variants,
                                           earlier)
+            if anchor:
+                anchored, stats["anchored"] = generate_anchored(model, tokenizer, chunks, anchor, params, args.round,
+                                                                cache)
     finally:
         if params.backend == "vllm":
             model.close()
+    paper_pairs = len(pairs)
+    if anchor:
+        pairs += anchored
+        stats.update(pairs=len(pairs), paper_pairs=paper_pairs)
     stats["diversity"] = diversity([p["question"] for p in pairs])
     stats["line_coverage"] = line_coverage(chunks, pairs)
     if asks_from_set(params.evolve_prompts, params.questions_per_chunk):
@@ -97,8 +108,11 @@ def main() -> None:
     check_kept(f"generate@{args.round}", stats, params, args.prompts, f"The counts are in {args.stats}"
                + (f", the raw replies in {args.cache}" if args.cache else ""))
     write_jsonl(args.out, pairs)
-    print(f"generate@{args.round}: {stats['pairs']} pairs from {stats['chunks']} chunks -> {args.out} "
-          f"(dropped: {stats['dropped'] or 'none'}; generated {stats['generated']}, reused {stats['reused']})")
+    print(f"generate@{args.round}: {stats['pairs']} pairs from {stats['chunks']} chunks"
+          + (f" ({paper_pairs} the paper's, {stats['anchored']['pairs']} anchored on {stats['anchored']['units']} units "
+             f"in {stats['anchored']['windows']} windows)" if anchor else "")
+          + f" -> {args.out} (dropped: {stats['dropped'] or 'none'}; generated {stats['generated']}, "
+          f"reused {stats['reused']})")
 
 
 if __name__ == "__main__":

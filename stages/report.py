@@ -35,7 +35,8 @@ def main() -> None:
                        ("references", "reference models' metrics"), ("predictions", "folder of evaluate predictions"),
                        ("test", "the test set"), ("chunks", "the corpus' chunks"), ("plot", "the curve (JSON)"),
                        ("figure", "Fig. 2 (PNG)"), ("summary", "every model and comparison (JSON)"),
-                       ("score", "the score metric: θ_N's and the best round's")):
+                       ("score", "the score metric: θ_N's and the best round's"),
+                       ("coverage", "folder of coverage metrics (what each round's training data states)")):
         parser.add_argument(f"--{name}", required=True, help=text)
     args = parser.parse_args()
 
@@ -75,6 +76,8 @@ def main() -> None:
                   f"learn them from it: " + ", ".join(f"record {n}: {f!r}" for n, f in missing[:10]), file=sys.stderr)
     else:
         notes.append(f"fact metrics absent: {args.test} lists no `facts` (docs/own-data.md: the test set)")
+    summary["coverage"] = [{"round": r.round, **read_json(path)} for r in rounds
+                           if (path := Path(args.coverage) / f"round_{r.round}.json").is_file()]
     summary["notes"] = notes
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
@@ -98,6 +101,10 @@ def main() -> None:
                           for m in ("score", "fact_recall", "bleu", "reference_nll", "general_score") if m in row)
         chance = f"  (chance {row['fact_chance']:.3f})" if "fact_chance" in row else ""
         print(f"  {label}: {shown}{chance}")
+    for row in summary["coverage"]:
+        facts = (f", {row['fact_coverage']['facts_stated']:.1%} of the test facts" if "fact_coverage" in row else "")
+        print(f"  round {row['round']}: training data states {row['units_stated']:.1%} of the units{facts}; "
+              f"{row['top_opening']['share']:.0%} of its questions open with {row['top_opening']['opening']!r}")
     real = [c for c in summary["comparisons"] if c["differs"]]
     print(f"report: {len(theta)} models, {len(real)} of {len(summary['comparisons'])} paired differences outside "
           f"their interval -> {args.plot}, {args.figure}, {args.summary}, {args.score}")

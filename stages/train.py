@@ -16,6 +16,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from selfevo.anchors import ANCHORED
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import is_main
 from selfevo.distributed import launch_on_every_gpu
@@ -57,7 +58,8 @@ def main() -> None:
     replay = []
     if params.replay_questions != 0 and args.chunks:
         chunks = {c["id"]: c["text"] for c in read_jsonl(args.chunks, required=("id", "text"))}
-        replay = question_replay(replay_sample(new, params.replay_questions, params.seed), chunks,
+        written = [p for p in new if p.get("variant") != ANCHORED]  # an anchored question has no question prompt
+        replay = question_replay(replay_sample(written, params.replay_questions, params.seed), chunks,
                                  load_prompts(args.prompts), args.qa,
                                  read_json(args.prompt_set) if args.prompt_set else None)
     tokenizer = load_tokenizer(args.model, model_params)

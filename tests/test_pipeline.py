@@ -19,7 +19,7 @@ from conftest import REPO
 from tiny import (EDIT_LINE, MINIMAL_PROMPTS, MINIMAL_VARIANTS, TINY_CHAT, alarm_card, pipeline_cards,
                   round_chain, severity_answer, severity_question)
 
-ROUND_STAGES = ("generate", "score", "judge", "evolve", "history", "selection", "train", "evaluate")
+ROUND_STAGES = ("generate", "score", "judge", "evolve", "history", "selection", "train", "coverage", "evaluate")
 BASELINES = ("teacher", "train_hq", "evaluate_hq", "references")
 
 
@@ -64,6 +64,7 @@ def minimal_copy(dest: Path) -> Path:
     for name, text in MINIMAL_PROMPTS.items():
         (prompts / name).write_text(text)
     shutil.copy(REPO / "prompts" / "en" / "judge.yaml", prompts / "judge.yaml")
+    shutil.copy(REPO / "prompts" / "en" / "anchor.yaml", prompts / "anchor.yaml")
     (prompts / "variants.yaml").write_text(yaml.safe_dump(MINIMAL_VARIANTS))
     (dest / "data" / "corpus").mkdir(parents=True)
     (dest / "data" / "history").mkdir()
@@ -117,7 +118,8 @@ def test_first_run_runs_every_stage_and_writes_metrics(pipeline):
     summary = json.loads((repo / "reports" / "summary.json").read_text())
     assert {(c["model"], c["against"]) for c in summary["comparisons"]} >= {("theta_3", "theta_2"), ("theta_3", "theta_HQ")}
     predictions = (repo / "reports" / "predictions" / "theta_3.jsonl").read_text().splitlines()
-    assert set(json.loads(predictions[0])) == {"question", "reference", "prediction", "nll", "facts", "stated"}
+    assert set(json.loads(predictions[0])) == {"question", "reference", "prediction", "nll", "facts", "stated",
+                                               "chance_stated", "chance_facts", "open_prediction", "open_stated"}
     for r in range(3):
         pairs = (repo / f"data/rounds/round_{r}/qa.jsonl").read_text().splitlines()
         assert pairs, f"round {r} generated no pairs"
@@ -199,8 +201,8 @@ def test_editing_one_document_reruns_from_generate_0(pipeline):
     doc = sorted((repo / "data" / "corpus").glob("*.md"))[0]
     doc.write_text(doc.read_text() + EDIT_LINE + "\n")
     ran = repro(repo)
-    assert {"prepare", "generate@0", "score@0", "train@0"} <= ran
-    assert not ran & {"base", "evaluate_base"}
+    assert {"prepare", "generate@0", "score@0", "train@0", "evaluate_base"} <= ran  # θ_0's open-book pass reads chunks
+    assert "base" not in ran
     # evaluate@0 reruns exactly when θ_1 changed: if the edited chunk's pair reads the same (only its
     # id moved), seeded training gives the same adapter bytes and DVC stops there
     assert ("evaluate@0" in ran) == (adapter() != before)

@@ -74,12 +74,14 @@ def run_report(tmp_path, hq_right=4, rounds=2, trained=(0, 1, 2), right=(1, 3, 5
     (tmp_path / "test.jsonl").write_text("".join(json.dumps({"question": f"Q{i}?", "answer": ref, **(
         {"facts": fs} if facts else {})}) + "\n" for i, (ref, fs) in enumerate(zip(REFERENCES, FACTS))))
     (tmp_path / "chunks.jsonl").write_text(json.dumps({"id": "c", "text": " ".join(REFERENCES[:4])}) + "\n")
+    write(tmp_path / "coverage" / "round_0.json", {"units_stated": 0.5, "top_opening": {"opening": "what is", "share": 0.4}})
     out = tmp_path / "out"
     return subprocess.run(
         [sys.executable, str(REPO / "stages" / "report.py"), "--rounds", "eval", "--details", "evaluate",
          "--hq", "hq.json", "--references", "references.json", "--predictions", "predictions",
          "--test", "test.jsonl", "--chunks", "chunks.jsonl", "--plot", "out/scores.json",
-         "--figure", "out/fig2.png", "--summary", "out/summary.json", "--score", "out/score.json"],
+         "--figure", "out/fig2.png", "--summary", "out/summary.json", "--score", "out/score.json",
+         "--coverage", "coverage"],
         cwd=tmp_path, capture_output=True, text=True), out
 
 
@@ -95,6 +97,7 @@ def test_score_divides_by_the_hq_bleu_of_the_same_run(tmp_path):
     assert summary["theta_HQ"]["score"]["value"] == 1.0
     assert summary["references"]["big-model"]["score"] == round(8.0 / round(bleu[3], 4), 4)
     assert summary["final_score"] == curve[-1]["score"]
+    assert summary["coverage"] == [{"round": 0, "units_stated": 0.5, "top_opening": {"opening": "what is", "share": 0.4}}]
     assert json.loads((out / "score.json").read_text()) == {"score": curve[-1]["score"], "best_score": curve[-1]["score"]}
     assert (out / "fig2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     result, out = run_report(tmp_path, hq_right=5)  # a different θ_HQ in the same folder changes every score
