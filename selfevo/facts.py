@@ -12,7 +12,7 @@ faulty"). The rules, each there so that the measure cannot be gamed:
   of n words, in any order: "the charging current setting is too low" states "charging current is set
   too low".
 - **Not negated.** An occurrence with a negation ("not", "no", "never", "without", 不, 没, 无, 非, 未) among
-  the three words before it or inside it does not count, unless the fact holds a negation itself:
+  the two words before it in its clause, or inside it, does not count, unless the fact holds a negation itself:
   "It is not a major alarm" states no "major".
 - **One value of a closed set.** Where a fact is one value of a set that excludes the others (a record's
   `options`; or, for a `kind` whose records each list one one-word fact and whose values repeat, every
@@ -45,7 +45,7 @@ this that these those there their they he she we you your i my our has have had 
 will would should shall must if so such than when where which who what how why also very too into onto about
 的 了 是 在 与 及 等 为 就 都 而 和 或 并 也""".split())
 NEGATIONS = frozenset({"not", "no", "never", "without", "cannot", "nor", "neither", "none", "不", "没", "无", "非", "未"})
-_NEGATION_REACH = 3
+_NEGATION_REACH = 2
 
 
 @lru_cache(maxsize=65536)
@@ -53,19 +53,23 @@ def _stem(word: str) -> str:
     """An English word's inflectional stem: plural, -ed and -ing off, a doubled last consonant and a final
     e dropped ("setting", "sets" -> "set"; "blades" -> "blad"; "batteries" -> "battery"). Derived words
     stay apart ("majority" is not "major")."""
-    if not word.isascii() or len(word) <= 3:
+    if not word.isascii() or len(word) <= 2:
         return word
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
-    if word.endswith("s") and not word.endswith("ss") and not word.endswith("es"):
-        word = word[:-1]  # "settings" -> "setting", then -ing below
-    for suffix in ("ing", "ed", "es"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        word = word[:-1]  # "settings" -> "setting", "uses" -> "use", "boxes" -> "boxe"
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 2:
             word = word[:-len(suffix)]
-            if word[-1] == word[-2] and word[-1] not in "lsz":
+            if len(word) > 2 and word[-1] == word[-2] and word[-1] not in "lsz":
                 word = word[:-1]
             break
-    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+    return word[:-1] if word.endswith("e") and len(word) > 2 else word
+
+
+STOP_STEMS = frozenset(map(_stem, STOP_WORDS))
+NEGATION_STEMS = frozenset(map(_stem, NEGATIONS))
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,7 @@ def fact_tokens(text: str) -> list[str | float]:
 
 
 def _content(values) -> frozenset:
-    kept = frozenset(v for v in values if v not in STOP_WORDS)
+    kept = frozenset(v for v in values if v not in STOP_STEMS)
     return kept or frozenset(values)
 
 
@@ -124,7 +128,7 @@ class Fact:
     @classmethod
     def plain(cls, text: str) -> "Fact":
         values = fact_tokens(text)
-        return cls(text, _content(values), 2 * len(values) + 2, any(v in NEGATIONS for v in values))
+        return cls(text, _content(values), 2 * len(values) + 2, any(v in NEGATION_STEMS for v in values))
 
     def _occurrences(self, answer: list[Token]):
         """(first, last) token index of each place the answer holds every content value, unnegated."""
@@ -141,7 +145,7 @@ class Fact:
                     seen.add(answer[j].value)
                 if seen == self.content:
                     if self.negated or not any(
-                            t.value in NEGATIONS and t.sentence == tok.sentence
+                            t.value in NEGATION_STEMS and t.clause == tok.clause
                             for t in answer[max(0, i - _NEGATION_REACH):j + 1]):
                         yield i, j
                     break
@@ -180,7 +184,7 @@ def _number_roles(fact: str, reference: list[Token], numbers: list[float]) -> tu
     unit = None
     nxt = reference[at[0] + 1] if at[0] + 1 < len(reference) else None
     if nxt is not None and nxt.clause == reference[at[0]].clause and not isinstance(nxt.value, float) \
-            and nxt.value not in STOP_WORDS and nxt.value not in NEGATIONS and nxt.value not in values:
+            and nxt.value not in STOP_STEMS and nxt.value not in NEGATION_STEMS and nxt.value not in values:
         unit = nxt.value
     own_clauses = {reference[k].clause for k in at}
     other_clauses = {t.clause for t in reference if isinstance(t.value, float) and t.value in numbers
@@ -188,7 +192,7 @@ def _number_roles(fact: str, reference: list[Token], numbers: list[float]) -> tu
 
     def words_of(clauses):
         return frozenset(t.value for t in reference if t.clause in clauses and not isinstance(t.value, float)
-                         and t.value not in STOP_WORDS and t.value != unit and t.value not in _CLAUSE_WORDS)
+                         and t.value not in STOP_STEMS and t.value != unit and t.value not in _CLAUSE_WORDS)
     own, other = words_of(own_clauses), words_of(other_clauses)
     return unit, own - other, other - own
 

@@ -39,6 +39,8 @@ from selfevo.testset import read_tests
     ("The tray is not seated firmly.", "not seated firmly", True),  # the fact's own negation
     ("The tray is seated firmly.", "not seated firmly", False),
     ("No fan was found. The severity is major.", "major", True),  # another sentence's negation
+    ("If the license was not renewed, apply for a new license file.", "apply for a new license file", True),
+    ("A FILE that does not exist is created empty.", "created empty", True),  # the negation of another verb
     ("告警在温度达到86℃时上报", "86", True),
     ("这是一个主要告警", "主要", True),
     ("这是一个次要告警", "主要", False),

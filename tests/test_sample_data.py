@@ -4,9 +4,11 @@ without the test set, shares no sentence with a test reference."""
 import json
 import re
 
+import pytest
+
 from conftest import REPO
 from selfevo.contamination import reference_overlap, shared_sentences
-from selfevo.facts import states
+from selfevo.facts import compile_tests, stated_facts, states
 from selfevo.testset import has_facts, read_tests
 
 TESTS = read_tests(REPO / "data" / "test.jsonl")
@@ -53,3 +55,20 @@ def test_the_development_set_is_another_draw_of_the_same_kind():
     assert has_facts(dev) and len(dev) == len(TESTS)
     texts = lambda folder: {p.read_text() for p in (REPO / folder).glob("*.md")}  # noqa: E731
     assert len(texts("data/dev/corpus")) == 60 and not texts("data/dev/corpus") & texts("data/corpus")
+
+
+@pytest.mark.parametrize("path", ["data/test.jsonl", "data/dev/test.jsonl", "data/dev/coreutils/test.jsonl"])
+def test_every_reference_answer_states_its_facts_under_the_full_measure(path):
+    tests = read_tests(REPO / path)
+    assert has_facts(tests)
+    missed = [(t["question"], t["facts"]) for t, facts in zip(tests, compile_tests(tests))
+              if not all(stated_facts(t["answer"], facts))]
+    assert not missed
+
+
+def test_the_coreutils_fact_set_asks_about_its_pages():
+    tests = read_tests(REPO / "data/dev/coreutils/test.jsonl")
+    assert len(tests) >= 40
+    for t in tests:
+        page = (REPO / "data/corpora/coreutils" / t["source"]).read_text(encoding="utf-8")
+        assert all(states(page, fact) for fact in t["facts"]), (t["source"], t["facts"])
