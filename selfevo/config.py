@@ -293,6 +293,10 @@ class EvaluateParams:
     cpu_autocast: bool
     """On a CPU, evaluate under model.cpu_autocast's bf16 too; false: in fp32, whose greedy answers do not
     change with the thread count (bf16's do), at about twice the time (docs/results.md)."""
+    open_book: bool
+    """Also answer every test question with the passage that states its facts in view (the windows of
+    its chunk that state them, with title and section): what the model says when it can read the
+    document, the bound of what the closed-book rounds can reach; false: closed-book only."""
     bootstrap_draws: int
     """Resamples of the test questions behind every 95% interval (the same ones for every model)."""
     seed: int

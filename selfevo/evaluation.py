@@ -5,6 +5,7 @@ ones). Every headline figure comes with its 95% bootstrap interval over the ques
 
 from __future__ import annotations
 
+from selfevo.anchors import windows
 from selfevo.config import EvaluateParams
 from selfevo.errors import PipelineError
 from selfevo.facts import FactScore, Fact, chance_counts, compile_tests, stated_facts, tokens
@@ -83,14 +84,26 @@ def right_chunks(tests: list[dict], chunks: list[dict]) -> list[dict]:
     return picked
 
 
-def open_book(answerer, tokenizer, tests: list[dict], chunks: list[dict], prompts: Prompts,
+def passages(tests: list[dict], chunks: list[dict], window: int) -> list[str]:
+    """Per test record, the passage that states its facts: the windows of its chunk (`right_chunks`,
+    `anchors.windows` of `window` units) that state one of them, under the chunk's title; the whole chunk
+    where no window does."""
+    out = []
+    for t, chunk in zip(tests, right_chunks(tests, chunks)):
+        facts = [Fact.plain(f) for f in t.get("facts", [])]
+        found = [w for w in windows(chunk["text"], window) if any(f.stated_in(tokens(w.answer)) for f in facts)]
+        out.append("\n".join([found[0].title] + [line for w in found for line in w.answer.split("\n")[1:]])
+                   if found else chunk["text"])
+    return out
+
+
+def open_book(answerer, tokenizer, tests: list[dict], texts: list[str], prompts: Prompts,
               params: EvaluateParams, desc: str = "open book") -> list[str]:
-    """Greedy answers to the test questions with the right chunk in view (`right_chunks`), in the answer
-    prompt that generation writes answers with: what the model can say when it reads the document, the
-    bound of what closed-book rounds can reach."""
-    fitted = [fit_prompt(tokenizer, lambda text, q=t["question"]: answer_messages(prompts, text, q), c["text"],
-                         params.max_prompt_tokens, what="the open-book prompt")[0]
-              for t, c in zip(tests, right_chunks(tests, chunks))]
+    """Greedy answers to the test questions with `texts` (`passages`) in view, in the answer prompt that
+    generation writes answers with: what the model says when it reads the document, the bound of what
+    closed-book rounds can reach."""
+    fitted = [fit_prompt(tokenizer, lambda text, q=t["question"]: answer_messages(prompts, text, q), text,
+                         params.max_prompt_tokens, what="the open-book prompt")[0] for t, text in zip(tests, texts)]
     return generate(answerer, tokenizer, fitted, [0] * len(tests), max_new_tokens=params.max_new_tokens,
                     temperature=0.0, top_p=1.0, batch_size=params.batch_size, max_batch_tokens=params.max_batch_tokens,
                     max_prompt_tokens=params.max_prompt_tokens, no_repeat_ngram=params.no_repeat_ngram, desc=desc)

@@ -21,7 +21,8 @@ import sys
 from selfevo.config import evaluation_model_params, load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
-from selfevo.evaluation import closed_book, general_ability, open_book, read_general, reference_nll, reference_nlls
+from selfevo.evaluation import (closed_book, general_ability, open_book, passages, read_general, reference_nll,
+                                reference_nlls)
 from selfevo.jsonio import read_jsonl, write_json, write_jsonl
 from selfevo.metrics import split_headline
 from selfevo.modeling import autocast, load_model, load_tokenizer, model_chain, processor, release_memory
@@ -39,8 +40,8 @@ def main() -> None:
     parser.add_argument("--predictions", required=True)
     parser.add_argument("--general", required=True, help="JSONL of everyday {question, answer, keywords}")
     parser.add_argument("--general-predictions", required=True)
-    parser.add_argument("--chunks", help="the corpus's chunks: with --prompts, each test question is also answered "
-                        "open-book, with its chunk in view")
+    parser.add_argument("--chunks", help="the corpus's chunks: with --prompts and evaluate.open_book, each test "
+                        "question is also answered with the passage of its chunk that states its facts in view")
     parser.add_argument("--prompts", help="the prompts folder whose answer prompt the open-book pass uses")
     args = parser.parse_args()
 
@@ -54,6 +55,8 @@ def main() -> None:
     model_params = evaluation_model_params(load_section("model", raw), params)
     tests, general = read_tests(args.test), read_general(args.general)
     _, adapters = model_chain(args.model)
+    texts = passages(tests, read_jsonl(args.chunks, required=("id", "text")), load_section("generate", raw).anchor_window) \
+        if params.open_book and args.chunks and has_facts(tests) else None
     model, tokenizer = load_model(args.model, model_params), load_tokenizer(args.model, model_params)
     with autocast(model_params):
         nlls = reference_nlls(model, tokenizer, tests, params)
@@ -63,8 +66,7 @@ def main() -> None:
             release_memory()
             model = VllmModel.for_model_dir(args.model, model_params, seed=0)
         try:
-            opened = open_book(model, tokenizer, tests, read_jsonl(args.chunks, required=("id", "text")),
-                               load_prompts(args.prompts), params) if args.chunks and has_facts(tests) else None
+            opened = open_book(model, tokenizer, tests, texts, load_prompts(args.prompts), params) if texts else None
             metrics, predictions = closed_book(model, tokenizer, tests, params, nlls, opened=opened)
             general_metrics, general_predictions = general_ability(model, tokenizer, general, params, general_nll)
         finally:

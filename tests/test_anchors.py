@@ -159,3 +159,18 @@ def test_both_languages_ship_an_anchor_prompt():
         prompt = load_anchor_prompt(f"prompts/{lang}")
         assert isinstance(prompt, AnchorPrompt) and len(prompt.examples) >= 10
         assert len({e["question"].split()[0] if lang == "en" else e["question"][:2] for e in prompt.examples}) >= 5
+
+
+def test_the_open_book_passage_is_the_windows_stating_the_facts_under_the_title():
+    from selfevo.evaluation import passages, right_chunks
+    chunks = [chunk(CARD), chunk(PAGE)]
+    tests = [{"question": "What causes ALM-3653?", "answer": "Bad sectors.", "facts": ["disk has bad sectors"]},
+             {"question": "What does cut -b do?", "answer": "It selects only these bytes.",
+              "facts": ["select only these bytes"]}]
+    assert [c["id"] for c in right_chunks(tests, chunks)] == [chunks[0]["id"], chunks[1]["id"]]
+    first, second = passages(tests, chunks, 3)
+    assert first.split("\n") == ["Alarm: ALM-3653 Disk Usage Too High", "Possible Reasons:",
+                                 "- Reason 1: the disk has bad sectors.", "- Reason 2: the backup files are too large.",
+                                 "- Reason 3: old log files are not cleaned."]
+    assert second == "cut > DESCRIPTION\n-b, --bytes=LIST\nselect only these bytes"
+    assert passages([{**tests[0], "facts": ["nowhere said"]}], chunks, 3) == [CARD]  # no window: the chunk
