@@ -26,14 +26,23 @@ def main() -> None:
     summary = read_json(args.summary)
     models = ["theta_HQ"] + sorted((k for k in summary if k.startswith("theta_") and k != "theta_HQ"),
                                    key=lambda k: int(k.split("_")[1]))
-    print("| model | fact recall [95%] | chance | facts all | BLEU [95%] | reference NLL [95%] | general [95%] | score [95%] |")
+    print("| model | fact recall [95%] | chance [95%] | recall - chance [95%] | open-book recall [95%] | BLEU [95%] "
+          "| general [95%] | score [95%] |")
     print("|---|---|---|---|---|---|---|---|")
     for m in models:
         row = summary[m]
         score = cell(row["score"], 3) if "score" in row else "undefined"
-        print(f"| {LABELS.get(m, m.replace('theta_', 'θ_'))} | {cell(row['fact_recall'], 3)} | {row['fact_chance']:.3f} "
-              f"| {row['facts_all']:.3f} | {cell(row['bleu'], 2)} | {cell(row['reference_nll'], 3)} "
-              f"| {cell(row['general_score'], 3)} | {score} |")
+        optional = [cell(row[k], 3) if k in row else "-" for k in ("chance_recall", "recall_above_chance",
+                                                                   "open_fact_recall")]
+        print(f"| {LABELS.get(m, m.replace('theta_', 'θ_'))} | {cell(row['fact_recall'], 3)} | {' | '.join(optional)} "
+              f"| {cell(row['bleu'], 2)} | {cell(row['general_score'], 3)} | {score} |")
+    if summary.get("coverage"):
+        print("\n| round | units stated by its training data | test facts stated | top four-word opening (share) |")
+        print("|---|---|---|---|")
+        for c in summary["coverage"]:
+            facts = f"{c['fact_coverage']['facts_stated']:.3f}" if "fact_coverage" in c else "-"
+            print(f"| {c['round']} | {c['units_stated']:.3f} ({c['stated']} of {c['units']}) | {facts} "
+                  f"| {c['top_opening']['opening']!r} ({c['top_opening']['share']:.2f}) |")
     print("\nDifferences outside their paired 95% interval (model - against):\n")
     for c in summary["comparisons"]:
         if c["differs"]:

@@ -97,19 +97,28 @@ class AnchorPrompt:
     unnamed: str
     """A question that names none of its chunk's subject: {question}, {subject}."""
     examples: tuple[dict, ...]
+    openers: tuple[str, ...] = ()
+    """First words a question may open with, one drawn per window: the reply is a question from its
+    first token, in a form drawn by seed (none: the model opens it)."""
 
-    def render(self, window: Window, n: int, rng: random.Random) -> str:
-        """`n` examples drawn with `rng`, then the window, each in `block`: the model writes on from it."""
+    @property
+    def gap(self) -> str:
+        return " " if self.block[-1].isascii() else ""
+
+    def render(self, window: Window, n: int, rng: random.Random) -> tuple[str, str]:
+        """The prompt: `n` examples drawn with `rng`, then the window, each in `block`, then an opener
+        drawn with `rng`; and the opener, which the model writes on from."""
         def block(title: str, text: str) -> str:
             return (self.block.replace("{title}", title).replace("{subject}", subject_of(title))
                     .replace("{text}", text))
-        gap = " " if self.block[-1].isascii() else ""
         shown = rng.sample(self.examples, min(n, len(self.examples)))
-        return "\n\n".join([block(e["title"], e["text"]) + gap + e["question"] for e in shown]
-                           + [block(window.title, window.text)])
+        opener = rng.choice(self.openers) if self.openers else ""
+        return "\n\n".join([block(e["title"], e["text"]) + self.gap + e["question"] for e in shown]
+                             + [block(window.title, window.text) + (self.gap + opener if opener else "")]), opener
 
     def as_dict(self) -> dict:
-        return {"block": self.block, "unnamed": self.unnamed, "examples": list(self.examples)}
+        return {"block": self.block, "unnamed": self.unnamed, "examples": list(self.examples),
+                "openers": list(self.openers)}
 
 
 def load_anchor_prompt(folder: str | Path) -> AnchorPrompt:
@@ -127,29 +136,36 @@ def load_anchor_prompt(folder: str | Path) -> AnchorPrompt:
         if not isinstance(e, dict) or not all(isinstance(e.get(k), str) and e[k].strip()
                                               for k in ("title", "text", "question")):
             raise PipelineError(f"{path}: examples[{n}]: needs non-empty `title`, `text` and `question`")
-    return AnchorPrompt(data["block"], data["unnamed"], tuple(examples))
+    openers = data.get("openers") or []
+    if not isinstance(openers, list) or not all(isinstance(o, str) and o.strip() for o in openers):
+        raise PipelineError(f"{path}: `openers` must be a list of words")
+    return AnchorPrompt(data["block"], data["unnamed"], tuple(examples), tuple(o.strip() for o in openers))
 
 
-def fit_anchor_prompt(tokenizer, prompt: AnchorPrompt, window: Window, n: int, seed: int, budget: int) -> str:
-    """The window's prompt with `n` examples drawn by `seed`, fewer where it is over `budget` tokens, and
-    the window's text cut back (its start kept) where it is over with none."""
+def fit_anchor_prompt(tokenizer, prompt: AnchorPrompt, window: Window, n: int, seed: int,
+                      budget: int) -> tuple[str, str]:
+    """The window's prompt and opener (`AnchorPrompt.render`) with `n` examples drawn by `seed`, fewer
+    where it is over `budget` tokens, and the window's text cut back (its start kept) where it is over
+    with none."""
     def size(text: str) -> int:
         return len(tokenizer(text)["input_ids"]) if tokenizer is not None else 0
     for shown in range(n, -1, -1):
-        text = prompt.render(window, shown, random.Random(seed))
+        text, opener = prompt.render(window, shown, random.Random(seed))
         if size(text) <= budget:
-            return text
+            return text, opener
     units_ = list(window.units)
     while size(text) > budget and len(units_[0]) > 1:
         units_ = [units_[0][:len(units_[0]) // 2]]
-        text = prompt.render(Window(window.title, window.section, tuple(units_)), 0, random.Random(seed))
-    return text
+        text, opener = prompt.render(Window(window.title, window.section, tuple(units_)), 0, random.Random(seed))
+    return text, opener
 
 
-def anchored_question(raw: str, window: Window, chunk: dict, prompt: AnchorPrompt) -> tuple[str | None, str]:
-    """The question of a raw reply (the cleaning's rules), given its chunk's subject where it names none
-    (reason `subject_added`); or None and why it was dropped."""
-    question, why = clean_question(raw, chunk["text"])
+def anchored_question(raw: str, window: Window, chunk: dict, prompt: AnchorPrompt, opener: str = ""
+                      ) -> tuple[str | None, str]:
+    """The question of a raw reply after its opener (the cleaning's rules), given its chunk's subject
+    where it names none (reason `subject_added`); or None and why it was dropped."""
+    joined = opener + ("" if raw[:1] in "'’,.?" else prompt.gap) + raw if opener else raw
+    question, why = clean_question(joined, chunk["text"])
     if question is None:
         return None, why
     if names_subject(question, chunk["text"], chunk.get("subject_terms", ())):
@@ -176,8 +192,9 @@ def generate_anchored(model, tokenizer, chunks: list[dict], prompt: AnchorPrompt
     for attempt in range(params.attempts):
         keys = [item_key(names[n], attempt) for n in pending]
         seeds = [item_seed(params.seed, label, key, "q") for key in keys]
-        prompts = [fit_anchor_prompt(tokenizer, prompt, items[n][2], params.anchor_examples, seed,
-                                     params.max_prompt_tokens) for n, seed in zip(pending, seeds)]
+        fitted = [fit_anchor_prompt(tokenizer, prompt, items[n][2], params.anchor_examples, seed,
+                                    params.max_prompt_tokens) for n, seed in zip(pending, seeds)]
+        prompts, openers = [p for p, _ in fitted], [o for _, o in fitted]
         cached = [recorded.get(key) for key in keys]
         raw = generate_missing(model, tokenizer, prompts, seeds, cached, max_new_tokens=params.max_question_tokens,
                                temperature=params.temperature, top_p=params.top_p, batch_size=params.batch_size,
@@ -190,9 +207,9 @@ def generate_anchored(model, tokenizer, chunks: list[dict], prompt: AnchorPrompt
         reused += sum(c is not None for c in cached)
         generated += sum(c is None for c in cached)
         why = {}
-        for n, reply in zip(pending, raw):
+        for n, reply, opener in zip(pending, raw, openers):
             chunk, w, window = items[n]
-            question, why[n] = anchored_question(reply, window, chunk, prompt)
+            question, why[n] = anchored_question(reply, window, chunk, prompt, opener)
             if question:
                 added += why[n] == "subject_added"
                 made[n] = {"id": f"{chunk['id']}-a{w}-r{label}", "chunk_id": chunk["id"], "round": label,

@@ -43,7 +43,8 @@ def _filter_top_p(probs: torch.Tensor, top_p: float) -> torch.Tensor:
 
 @torch.no_grad()
 def _generate_batch(model, prompts: list[list[int]], seeds: list[int], *, pad_id: int, stops: set[int],
-                    max_new_tokens: int, temperature: float, top_p: float, no_repeat_ngram: int) -> list[list[int]]:
+                    max_new_tokens: int, temperature: float, top_p: float, no_repeat_ngram: int,
+                    line_ends: frozenset[int] = frozenset()) -> list[list[int]]:
     device = next(model.parameters()).device
     ids, mask = pad_with_mask(prompts, pad_id, left=True)
     ids, mask = ids.to(device), mask.to(device)
@@ -70,7 +71,7 @@ def _generate_batch(model, prompts: list[list[int]], seeds: list[int], *, pad_id
         for i, token in enumerate(next_ids.tolist()):
             if done[i]:
                 continue
-            if token in stops:
+            if token in stops or (token in line_ends and any(t not in line_ends for t in out[i])):
                 done[i] = True
             else:
                 out[i].append(token)
@@ -126,16 +127,18 @@ def generate(model, tokenizer, conversations: list[Messages | str], seeds: list[
              max_batch_tokens: int | None = None, no_repeat_ngram: int = 0, desc: str = "generate",
              progress: bool = True, opener: str = "", stop_at_line_end: bool = False) -> list[str]:
     """The assistant's reply to each conversation, in input order, each starting with `opener`; a plain
-    string is continued as text (`encode_prompt`), and with `stop_at_line_end` the reply ends with its
-    first line. Every prompt, with the opener, must be within `max_prompt_tokens` (`prompts.fit_prompt`
+    string is continued as text (`encode_prompt`), and with `stop_at_line_end` the reply ends with the
+    end of its first line that holds text (line ends before it are written on from). Every prompt, with the opener, must be within `max_prompt_tokens` (`prompts.fit_prompt`
     makes it so)."""
     opened = opener_ids(tokenizer, conversations[0], opener) if conversations and opener else []
     prompts = [encode_prompt(tokenizer, c) + opened for c in conversations]
     longest = max(map(len, prompts), default=0)
     if longest > max_prompt_tokens:  # callers fit their text first (prompts.fit_prompt)
         raise PipelineError(f"{desc}: a prompt of {longest} tokens is over its budget of {max_prompt_tokens}")
-    stops = stop_token_ids(model, tokenizer) | (line_end_ids(tokenizer) if stop_at_line_end else set())
-    if hasattr(model, "generate_ids"):  # another backend (selfevo.vllm_backend), which batches for itself
+    stops = stop_token_ids(model, tokenizer)
+    line_ends = line_end_ids(tokenizer) if stop_at_line_end else frozenset()
+    if hasattr(model, "generate_ids"):  # another backend (selfevo.vllm_backend), which batches for itself and
+        # writes on past a line end (the cleaning keeps the first line)
         tokens = model.generate_ids(prompts, seeds, stops=stops, max_new_tokens=max_new_tokens,
                                     temperature=temperature, top_p=top_p, no_repeat_ngram=no_repeat_ngram)
         return [tokenizer.decode(opened + t, skip_special_tokens=True).strip() for t in tokens]
@@ -143,7 +146,8 @@ def generate(model, tokenizer, conversations: list[Messages | str], seeds: list[
 
     def work(idx: list[int]) -> list[str]:
         tokens = _generate_batch(model, [prompts[i] for i in idx], [seeds[i] for i in idx],
-                                 pad_id=tokenizer.pad_token_id, stops=stops, max_new_tokens=max_new_tokens,
+                                 pad_id=tokenizer.pad_token_id, stops=stops, line_ends=line_ends,
+                                 max_new_tokens=max_new_tokens,
                                  temperature=temperature, top_p=top_p, no_repeat_ngram=no_repeat_ngram)
         return [tokenizer.decode(opened + t, skip_special_tokens=True).strip() for t in tokens]
 

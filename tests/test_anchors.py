@@ -63,10 +63,13 @@ def test_windows_hold_every_unit_once_within_one_section_and_paragraph():
 
 def test_the_prompt_draws_its_examples_by_seed_and_ends_with_the_window():
     window = windows(CARD, 3)[2]
-    one, two = (ANCHOR.render(window, 3, random.Random(s)) for s in (1, 2))
-    assert one == ANCHOR.render(window, 3, random.Random(1))
+    (one, opener), (two, _) = (ANCHOR.render(window, 3, random.Random(s)) for s in (1, 2))
+    assert (one, opener) == ANCHOR.render(window, 3, random.Random(1))
     assert one != two and one.count("Question about") == 4
-    assert one.endswith("Text: " + window.text + "\nQuestion about ALM-3653 Disk Usage Too High:")
+    assert opener in ANCHOR.openers
+    assert one.endswith("Text: " + window.text + "\nQuestion about ALM-3653 Disk Usage Too High: " + opener)
+    openers = {ANCHOR.render(window, 3, random.Random(s))[1] for s in range(200)}
+    assert openers == set(ANCHOR.openers)  # every form gets drawn
 
 
 def fake_questions(replies):
@@ -77,7 +80,7 @@ def fake_questions(replies):
 
 
 def test_every_unit_lands_in_an_answer_and_an_unnamed_question_gets_its_subject(monkeypatch):
-    monkeypatch.setattr(anchors, "generate_missing", fake_questions(lambda p: " What is it?\n"))
+    monkeypatch.setattr(anchors, "generate_missing", fake_questions(lambda p: " is it?\n"))
     chunks = [chunk(CARD), chunk(PAGE)]
     pairs, stats = generate_anchored(None, None, chunks, ANCHOR, ANCHOR_PARAMS, 0)
     assert stats["pairs"] == stats["windows"] == len(pairs) and stats["units_in_pairs"] == stats["units"]
@@ -85,20 +88,21 @@ def test_every_unit_lands_in_an_answer_and_an_unnamed_question_gets_its_subject(
         answers = "\n".join(p["answer"] for p in pairs if p["chunk_id"] == c["id"])
         assert all(u in answers for _, _, u in units(c["text"])[1])
     assert {p["variant"] for p in pairs} == {ANCHORED}
-    assert pairs[0]["question"] == "What is it? (ALM-3653 Disk Usage Too High)" and stats["subject_added"] == len(pairs)
+    assert pairs[0]["question"].endswith(" is it? (ALM-3653 Disk Usage Too High)") and stats["subject_added"] == len(pairs)
+    assert pairs[0]["question"].split()[0] in ANCHOR.openers
     assert unit_coverage(chunks, pairs)["units_stated"] == 1.0
 
 
 def test_a_window_whose_tries_fail_is_counted_with_its_reason(monkeypatch):
     monkeypatch.setattr(anchors, "generate_missing",
-                        fake_questions(lambda p: "no question here" if "Reason 1" in p.split("\n")[-2] else "Why is it so?"))
+                        fake_questions(lambda p: "no question here" if "Reason 1" in p.split("\n")[-2] else "is it so?"))
     pairs, stats = generate_anchored(None, None, [chunk(CARD)], ANCHOR, ANCHOR_PARAMS, 0)
     assert stats["pairs"] == stats["windows"] - 1 and stats["dropped"] == {"not_a_question": 1}
     assert stats["units_in_pairs"] == stats["units"] - 3
 
 
 def test_the_coverage_measures_fall_when_a_units_pair_is_removed(monkeypatch):
-    monkeypatch.setattr(anchors, "generate_missing", fake_questions(lambda p: "What is it?"))
+    monkeypatch.setattr(anchors, "generate_missing", fake_questions(lambda p: "is it?"))
     chunks = [chunk(CARD)]
     pairs, _ = generate_anchored(None, None, chunks, ANCHOR, ANCHOR_PARAMS, 0)
     tests = [{"question": "What causes ALM-3653?", "answer": "ALM-3653 is caused by bad sectors or large backup files.",

@@ -122,3 +122,26 @@ def test_no_repeat_ngram_bans_only_repeats_within_the_reply(tiny_base, model_par
     free, capped = reply(model, prompt, 0), reply(model, prompt, 2)
     assert len(set(zip(capped, capped[1:]))) == len(capped) - 1  # a real model with its KV cache: no bigram twice
     assert free[:2] == capped[:2]  # nothing is banned before a repeat could happen
+
+
+def test_a_completion_stops_at_the_end_of_its_first_line_with_text():
+    from selfevo.generation import _generate_batch
+
+    class Scripted(torch.nn.Module):
+        """Writes the scripted tokens one per step, whatever the prompt: 5 (a line end), 7, 8, 5, 9."""
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(1))
+            self.script = [5, 7, 8, 5, 9]
+
+        def forward(self, input_ids, past_key_values=None, **kwargs):
+            step = 0 if past_key_values is None else past_key_values + 1
+            logits = torch.full((input_ids.shape[0], 1, 12), -1e9)
+            logits[:, :, self.script[min(step, len(self.script) - 1)]] = 0.0
+            return type("Out", (), {"logits": logits, "past_key_values": step})()
+
+    out = _generate_batch(Scripted(), [[1, 2]], [0], pad_id=0, stops={11}, max_new_tokens=5, temperature=0.0,
+                          top_p=1.0, no_repeat_ngram=0, line_ends=frozenset({5}))
+    assert out == [[5, 7, 8]]  # the leading line end is written on from; the one after text ends the reply
+    assert _generate_batch(Scripted(), [[1, 2]], [0], pad_id=0, stops={11}, max_new_tokens=5, temperature=0.0,
+                           top_p=1.0, no_repeat_ngram=0) == [[5, 7, 8, 5, 9]]
