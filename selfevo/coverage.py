@@ -23,7 +23,8 @@ def unit_coverage(chunks: list[dict], pairs: list[dict]) -> dict:
     for chunk in chunks:
         for _, _, unit in units(chunk["text"])[1]:
             total += 1
-            stated += any(Fact.plain(unit).stated_in(a) for a in answers[chunk["id"]])
+            fact = Fact.plain(unit)
+            stated += any(fact.stated_in(a) for a in answers[chunk["id"]])
     return {"units_stated": round(stated / total, 4) if total else 0.0, "units": total, "stated": stated}
 
 
@@ -34,9 +35,9 @@ def fact_coverage(tests: list[dict], chunks: list[dict], pairs: list[dict]) -> d
     for record, chunk in zip(tests, right_chunks(tests, chunks)):
         about = [tokens(p["answer"]) for p in pairs if p.get("chunk_id") == chunk["id"]
                  or names_subject(p["question"] + " " + p["answer"], chunk["text"], chunk.get("subject_terms", ()))]
-        for fact in record.get("facts", []):
+        for fact in map(Fact.plain, record.get("facts", [])):
             total += 1
-            stated += any(Fact.plain(fact).stated_in(a) for a in about)
+            stated += any(fact.stated_in(a) for a in about)
     return {"facts_stated": round(stated / total, 4) if total else 0.0, "facts": total, "stated": stated}
 
 
