@@ -254,6 +254,11 @@ class TrainParams:
     """How many of the round's new pairs also train as question-writing examples (question prompt +
     chunk -> question; a seeded sample), so the model keeps writing questions; null: every new pair;
     0: none, as the paper trains on QA alone (params/paper.yaml)."""
+    everyday: int
+    """How many of θ_0's replies to everyday requests (stage `everyday`, selfevo/everyday.py) every round
+    also trains on, a seeded sample, so the tuned model keeps θ_0's general ability; 0: none (the paper)."""
+    everyday_tokens: int
+    """Reply budget of those replies (cut to their complete sentences)."""
     gradient_checkpointing: bool
     """Recompute activations in the backward pass: a 7B model with 2048-token examples needs it to fit
     in 32 GB; it costs ~30% more time and changes no result."""
@@ -270,6 +275,8 @@ class TrainParams:
         _check(self.checkpoint_steps >= 0, "train.checkpoint_steps", "must be >= 0 (0: no checkpoints)")
         _check(self.replay_questions is None or self.replay_questions >= 0, "train.replay_questions",
                "must be null (every new pair) or an integer >= 0")
+        _check(self.everyday >= 0, "train.everyday", "must be >= 0 (0: no everyday replies replayed)")
+        _check(self.everyday_tokens > 0, "train.everyday_tokens", "must be positive")
         _check(self.max_length >= 16, "train.max_length", "must be >= 16 tokens: shorter examples are all dropped")
         _check(self.target_modules == "all-linear" or (isinstance(self.target_modules, list) and self.target_modules
                                                        and all(isinstance(m, str) and m for m in self.target_modules)),

@@ -2,11 +2,14 @@
 
     python stages/train.py --model models/base --qa data/rounds/round_0/qa.jsonl \
         --selected data/rounds/round_0/selected.jsonl --chunks data/prepared/chunks.jsonl \
-        --prompts prompts/en --prompt-set data/prompts/base.json --out models/theta_1 \
+        --prompts prompts/en --prompt-set data/prompts/base.json --everyday data/everyday.jsonl \
+        --out models/theta_1 \
         --stats metrics/train/round_0.json
 
 With `train.replay_questions`, that many new pairs' question-writing examples (the question prompt on
-its chunk -> its question) join the training data, so θ_{r+1} still writes questions (docs/results.md).
+its chunk -> its question) join the training data, so θ_{r+1} still writes questions; with
+`train.everyday`, that many of θ_0's replies to everyday requests (stage `everyday`), so it keeps θ_0's
+general ability (docs/results.md).
 
 `train_hq` runs the same file, without --selected, on the teacher's QA: θ_HQ.
 """
@@ -39,6 +42,7 @@ def main() -> None:
     parser.add_argument("--chunks", help="the chunks D_r was written from, for train.replay_questions (a round)")
     parser.add_argument("--prompts", help="the question prompt's folder, for train.replay_questions")
     parser.add_argument("--prompt-set", help="the question-prompt variants D_r was written with (prompt evolution)")
+    parser.add_argument("--everyday", help="θ_0's replies to everyday requests, for train.everyday (a round)")
     parser.add_argument("--out", required=True)
     parser.add_argument("--stats", required=True)
     parser.add_argument("--curves", help="DVCLive's folder: loss and learning rate per step, for `dvc plots`")
@@ -62,10 +66,14 @@ def main() -> None:
         replay = question_replay(replay_sample(written, params.replay_questions, params.seed), chunks,
                                  load_prompts(args.prompts), args.qa,
                                  read_json(args.prompt_set) if args.prompt_set else None)
+    everyday = []
+    if params.everyday and args.everyday:
+        everyday = [(qa_messages(p["question"]), p["answer"])
+                    for p in replay_sample(read_jsonl(args.everyday, required=PAIR), params.everyday, params.seed)]
     tokenizer = load_tokenizer(args.model, model_params)
-    examples, too_long = tokenize_examples(tokenizer, pairs + replay, params.max_length)
+    examples, too_long = tokenize_examples(tokenizer, pairs + replay + everyday, params.max_length)
     if too_long:
-        print(f"warning: train {Path(args.out).name}: {too_long} of {len(pairs) + len(replay)} examples are longer than "
+        print(f"warning: train {Path(args.out).name}: {too_long} of {len(examples) + too_long} examples are longer than "
               f"train.max_length ({params.max_length}) and are left out; raise it", file=sys.stderr)
     model = add_lora(load_model(args.model, model_params), params.lora_r, params.lora_alpha, params.lora_dropout,
                      params.target_modules, params.seed, params.gradient_checkpointing)
@@ -83,9 +91,10 @@ def main() -> None:
     if is_main():  # one writer when the stage runs data parallel (selfevo.distributed)
         save_adapter(model, out, args.model)
     stats.update(new_pairs=len(new), selected_pairs=len(selected), replayed_questions=len(replay),
+                 replayed_everyday=len(everyday),
                  too_long_dropped=too_long, processor=processor())
     write_json(args.stats, stats)
-    print(f"train {out.name}: {len(data)} pairs + {len(replay)} question examples ({too_long} too long), loss {stats['first_loss']} -> {stats['final_loss']}, "
+    print(f"train {out.name}: {len(data)} pairs + {len(replay)} question examples + {len(everyday)} everyday ({too_long} too long), loss {stats['first_loss']} -> {stats['final_loss']}, "
           f"{stats['tokens_per_second']} tok/s -> {out}")
 
 

@@ -65,6 +65,7 @@ def minimal_copy(dest: Path) -> Path:
         (prompts / name).write_text(text)
     shutil.copy(REPO / "prompts" / "en" / "judge.yaml", prompts / "judge.yaml")
     shutil.copy(REPO / "prompts" / "en" / "anchor.yaml", prompts / "anchor.yaml")
+    (prompts / "everyday.txt").write_text("What is a good name for a cat?\nHow do I make tea?\nSay something kind.\n")
     (prompts / "variants.yaml").write_text(yaml.safe_dump(MINIMAL_VARIANTS))
     (dest / "data" / "corpus").mkdir(parents=True)
     (dest / "data" / "history").mkdir()
@@ -108,7 +109,8 @@ def pipeline(tmp_path_factory):
 
 def test_first_run_runs_every_stage_and_writes_metrics(pipeline):
     repo, ran = pipeline
-    assert ran == {"prepare", "base", "seed_prompts", "evaluate_base", "report", *BASELINES} | stages_for(range(3))
+    assert ran == {"prepare", "base", "seed_prompts", "everyday", "evaluate_base", "report", *BASELINES} \
+        | stages_for(range(3))
     curve = json.loads((repo / "reports" / "scores.json").read_text())
     assert [row["rounds_trained"] for row in curve] == [0, 1, 2, 3]
     assert all(0 <= row["bleu"] <= 100 for row in curve)
@@ -369,6 +371,26 @@ def test_prompt_evolution_draws_variants_and_reruns_byte_identical(pipeline, tmp
     dvc(copy, "repro", "-f", "-s", "judge@0")
     dvc(copy, "repro", "-f", "-s", "evolve@0")
     assert [(copy / f).read_bytes() for f in outputs] == before
+
+
+def test_everyday_replies_are_written_once_and_replayed_in_every_round(pipeline, tmp_path):
+    """train.everyday: θ_0's replies to the everyday requests are written by one stage and that many of
+    them train in each round beside the round's pairs; off (0), the stage loads no model and writes none."""
+    repo, _ = pipeline
+    assert (repo / "data/everyday.jsonl").read_text() == ""
+    assert json.loads((repo / "metrics/train/round_0.json").read_text())["replayed_everyday"] == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(repo, copy)
+    set_params(copy, **{"train.everyday": 2, "train.everyday_tokens": 8})
+    ran = set(re.findall(r"Running stage '([^']+)'", dvc(copy, "repro", "train@0").stdout))
+    assert {"everyday", "train@0"} <= ran and "generate@0" not in ran
+    replies = [json.loads(line) for line in (copy / "data/everyday.jsonl").read_text().splitlines()]
+    requests = (copy / "prompts/en/everyday.txt").read_text().splitlines()
+    assert replies and all(r["question"] in requests and r["answer"] for r in replies)
+    stats = json.loads((copy / "metrics/train/round_0.json").read_text())
+    assert stats["replayed_everyday"] == min(2, len(replies))
+    assert (copy / "models/theta_1/adapter_model.safetensors").read_bytes() != \
+        (repo / "models/theta_1/adapter_model.safetensors").read_bytes()
 
 
 def test_a_corpus_file_at_another_path_is_a_dependency(pipeline, tmp_path):
