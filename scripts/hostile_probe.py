@@ -111,8 +111,11 @@ CASES = [
     Case("corpus.path `;touch X;#`, through the shell", lambda w: f"{PY} {REPO}/stages/prepare.py --corpus "
          "';touch X;#' --out chunks.jsonl --stats prepare.json", r"touch X;#: (file|folder) not found|not found",
          params={"corpus.path": ";touch X;#"}, check=lambda w: not (w / "X").exists()),
-    Case("corpus.path with a single quote", PREPARE, r"corpus.path: must be a path with no single quote",
-         params={"corpus.path": "it's"}),
+    Case("corpus.path with a quote and shell code, through dvc.yaml's placeholder",
+         lambda w: f"{PY} {REPO}/stages/prepare.py --corpus {{corpus}} --out chunks.jsonl --stats prepare.json",
+         r"^$", exit_code=0, params={"corpus.path": "it's'; touch PWNED; echo '"},
+         setup=lambda w: shutil.copytree(w / "corpus", w / "it's'; touch PWNED; echo '"),
+         check=lambda w: not (w / "PWNED").exists() and (w / "chunks.jsonl").stat().st_size > 0),
     Case("corpus.path missing", stage("prepare", "--corpus", "nowhere", "--out", "c.jsonl", "--stats", "s.json"),
          r"nowhere"),
     Case("corpus.max_chunk_chars: 0", PREPARE, r"corpus.max_chunk_chars", params={"corpus.max_chunk_chars": 0}),

@@ -34,8 +34,9 @@ def _check_budget(value: int | None, key: str) -> None:
 @dataclass
 class CorpusParams:
     path: str
-    """The corpus: a folder of .txt/.md files, or one .json/.jsonl file. prepare's command and its DVC
-    dependency both take it from here, so an edit at any path reruns prepare."""
+    """The corpus: a folder of .txt/.md files, or one .json/.jsonl file. prepare's command (through its
+    `{corpus}` placeholder, selfevo/stageargs.py) and its DVC dependency both take it from here, so an
+    edit at any path reruns prepare; any character a file name may hold works."""
     text_field: str
     """Field holding the text in .json/.jsonl corpora (the paper's release uses `instruction`)."""
     max_chunk_chars: int
@@ -46,9 +47,8 @@ class CorpusParams:
     """Seconds one PDF/Word/slides/HTML file may take to convert before prepare stops naming it."""
 
     def __post_init__(self):
-        _check(isinstance(self.path, str) and self.path.strip() != "" and not set("'\n\r") & set(self.path),
-               "corpus.path", "must be a path with no single quote or line break (dvc.yaml hands it to the "
-               f"shell in single quotes), got {self.path!r}")
+        _check(isinstance(self.path, str) and self.path.strip() != "" and not set("\n\r\0") & set(self.path),
+               "corpus.path", f"must be a path on one line, got {self.path!r}")
         _check(self.max_chunk_chars > 0, "corpus.max_chunk_chars", "must be positive")
         _check(self.convert_timeout > 0, "corpus.convert_timeout", "must be positive (seconds)")
         _check(0 <= self.min_chunk_chars < self.max_chunk_chars, "corpus.min_chunk_chars",

@@ -15,6 +15,7 @@ import time
 from difflib import get_close_matches
 from pathlib import Path
 
+from selfevo.stageargs import stage_args
 from selfevo.config import load_section
 from selfevo.embedded import EMBEDDED, locate_gguf, write_base
 from selfevo.errors import PipelineError, run_stage
@@ -26,7 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Write the base model folder, or point at the base model.")
     parser.add_argument("--out", required=True)
     parser.add_argument("--stats", required=True)
-    args = parser.parse_args()
+    args = stage_args(parser)
 
     params = load_section("model")
     if params.base != EMBEDDED and not Path(params.base).exists() and get_close_matches(params.base, [EMBEDDED]):

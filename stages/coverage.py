@@ -9,6 +9,7 @@ questions that open with the same four words. Nothing trains on it: it is a meas
 
 import argparse
 
+from selfevo.stageargs import stage_args
 from selfevo.coverage import fact_coverage, top_opening, unit_coverage
 from selfevo.errors import run_stage
 from selfevo.jsonio import read_jsonl, write_json
@@ -22,7 +23,7 @@ def main() -> None:
     parser.add_argument("--chunks", required=True)
     parser.add_argument("--facts", required=True, help="JSONL of {question, answer, facts}")
     parser.add_argument("--out", required=True)
-    args = parser.parse_args()
+    args = stage_args(parser)
     new = read_jsonl(args.qa, required=("id", "question", "answer"))
     selected = read_jsonl(args.selected, required=("id", "question", "answer"))
     pairs = new + [p for p in selected if p["id"] not in {q["id"] for q in new}]

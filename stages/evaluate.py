@@ -18,6 +18,7 @@ the torch model computes the reference NLLs first and is freed; a vLLM engine th
 import argparse
 import sys
 
+from selfevo.stageargs import stage_args
 from selfevo.config import evaluation_model_params, load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
@@ -43,7 +44,7 @@ def main() -> None:
     parser.add_argument("--chunks", help="the corpus's chunks: with --prompts and evaluate.open_book, each test "
                         "question is also answered with the passage of its chunk that states its facts in view")
     parser.add_argument("--prompts", help="the prompts folder whose answer prompt the open-book pass uses")
-    args = parser.parse_args()
+    args = stage_args(parser)
 
     raw = load_params()
     load_rounds(raw)  # a broken chain stops every round's stage before any work

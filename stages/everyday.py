@@ -10,6 +10,7 @@ With `train.everyday: 0` (the paper's: no replay) it writes no reply and loads n
 import argparse
 import time
 
+from selfevo.stageargs import stage_args
 from selfevo.config import load_params, load_section
 from selfevo.errors import run_stage
 from selfevo.everyday import everyday_replies, read_requests
@@ -23,7 +24,7 @@ def main() -> None:
     parser.add_argument("--requests", required=True, help="one everyday request per line")
     parser.add_argument("--out", required=True)
     parser.add_argument("--stats", required=True)
-    args = parser.parse_args()
+    args = stage_args(parser)
 
     raw = load_params()
     train, generate, model_params = (load_section(name, raw) for name in ("train", "generate", "model"))

@@ -13,6 +13,7 @@ import argparse
 import os
 from collections import Counter
 
+from selfevo.stageargs import stage_args
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
@@ -32,7 +33,7 @@ def main() -> None:
     parser.add_argument("--round", type=int, required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--stats", required=True)
-    args = parser.parse_args()
+    args = stage_args(parser)
 
     launch_on_every_gpu()  # one process per GPU when there are several (selfevo/distributed.py)
     raw = load_params()

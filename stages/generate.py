@@ -21,6 +21,7 @@ import argparse
 import sys
 from collections import Counter
 
+from selfevo.stageargs import stage_args
 from selfevo.anchors import generate_anchored, load_anchor_prompt
 from selfevo.cleaning import check_kept
 from selfevo.config import load_params, load_rounds, load_section
@@ -50,7 +51,7 @@ def main() -> None:
     parser.add_argument("--history", help="the pairs of earlier rounds: a question that repeats one on its chunk "
                         "is dropped")
     parser.add_argument("--cache", help="folder of per-item generation records (incremental generation)")
-    args = parser.parse_args()
+    args = stage_args(parser)
 
     raw = load_params()
     load_rounds(raw)  # a broken chain stops every round's stage before any work

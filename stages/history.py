@@ -10,6 +10,7 @@ pool the previous round closed. data/history/base.jsonl, the empty pool before r
 
 import argparse
 
+from selfevo.stageargs import stage_args
 from selfevo.config import load_rounds
 from selfevo.diversity import repeat_similarity
 from selfevo.errors import run_stage
@@ -23,7 +24,7 @@ def main() -> None:
     parser.add_argument("--scored", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--stats", required=True)
-    args = parser.parse_args()
+    args = stage_args(parser)
 
     load_rounds()  # a broken chain stops every round's stage before any work
     previous = read_jsonl(args.previous, required=HISTORY_FIELDS)

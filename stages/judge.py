@@ -12,6 +12,7 @@ The judged pairs (IFD and judge scores) are what round r trains on and adds to t
 
 import argparse
 
+from selfevo.stageargs import stage_args
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import PipelineError, run_stage
@@ -28,7 +29,7 @@ def main() -> None:
     parser.add_argument("--prompts", required=True, help="the folder holding judge.yaml")
     parser.add_argument("--out", required=True)
     parser.add_argument("--stats", required=True)
-    args = parser.parse_args()
+    args = stage_args(parser)
 
     launch_on_every_gpu()  # one process per GPU when there are several (selfevo/distributed.py)
     raw = load_params()

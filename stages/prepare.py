@@ -10,6 +10,7 @@ once: --cache keeps what a file converted to under its content hash.
 import argparse
 import sys
 
+from selfevo.stageargs import stage_args
 from selfevo.config import load_section
 from selfevo.convert import Converter
 from selfevo.corpus import prepare_chunks, read_documents
@@ -23,7 +24,7 @@ def main() -> None:
     parser.add_argument("--cache", help="folder of converted documents (none: convert every time)")
     parser.add_argument("--out", required=True)
     parser.add_argument("--stats", required=True)
-    args = parser.parse_args()
+    args = stage_args(parser)
 
     params = load_section("corpus")
     with Converter(args.cache, params.convert_timeout) as converter:

@@ -10,6 +10,7 @@ mappings, so the report always finds the file.
 
 import argparse
 
+from selfevo.stageargs import stage_args
 from selfevo.config import evaluation_model_params, load_params, load_section
 from selfevo.errors import run_stage
 from selfevo.evaluation import closed_book, reference_nlls
@@ -26,7 +27,7 @@ def main() -> None:
     parser.add_argument("--metrics", required=True)
     parser.add_argument("--stats", required=True)
     parser.add_argument("--predictions", required=True)
-    args = parser.parse_args()
+    args = stage_args(parser)
 
     raw = load_params()
     baselines = load_section("baselines", raw)

@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from selfevo.stageargs import stage_args
 from selfevo.config import QA_FILE, load_params, load_rounds, load_section
 from selfevo.errors import PipelineError, run_stage
 from selfevo.facts import unsupported_facts
@@ -38,7 +39,7 @@ def main() -> None:
                        ("score", "the score metric: θ_N's and the best round's"),
                        ("coverage", "folder of coverage metrics (what each round's training data states)")):
         parser.add_argument(f"--{name}", required=True, help=text)
-    args = parser.parse_args()
+    args = stage_args(parser)
 
     raw = load_params()
     rounds, params = load_rounds(raw), load_section("evaluate", raw)

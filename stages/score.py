@@ -8,6 +8,7 @@ Each round's pairs are scored once, here; later rounds reuse these scores throug
 
 import argparse
 
+from selfevo.stageargs import stage_args
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
@@ -21,7 +22,7 @@ def main() -> None:
     parser.add_argument("--scorer", required=True, help="θ_ifd: the base model folder")
     parser.add_argument("--qa", required=True)
     parser.add_argument("--out", required=True)
-    args = parser.parse_args()
+    args = stage_args(parser)
 
     launch_on_every_gpu()  # one process per GPU when there are several (selfevo/distributed.py)
     raw = load_params()

@@ -9,6 +9,7 @@ With neither, the set written holds no variants, so editing variants.yaml reruns
 
 import argparse
 
+from selfevo.stageargs import stage_args
 from selfevo.config import load_section
 from selfevo.errors import run_stage
 from selfevo.evolution import set_in_use
@@ -19,7 +20,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Write the seed prompt set.")
     parser.add_argument("--prompts", required=True, help="the folder holding variants.yaml")
     parser.add_argument("--out", required=True)
-    args = parser.parse_args()
+    args = stage_args(parser)
 
     params = load_section("generate")
     prompt_set = set_in_use(args.prompts, params.evolve_prompts, params.questions_per_chunk)

@@ -8,6 +8,7 @@
 
 import argparse
 
+from selfevo.stageargs import stage_args
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import read_jsonl, write_jsonl
@@ -19,7 +20,7 @@ def main() -> None:
     parser.add_argument("--history", required=True, help="the pool closed by the previous round")
     parser.add_argument("--round", type=int, required=True)
     parser.add_argument("--out", required=True)
-    args = parser.parse_args()
+    args = stage_args(parser)
 
     raw = load_params()
     load_rounds(raw)  # a broken chain stops every round's stage before any work

@@ -15,6 +15,7 @@ tuned on the test's answers would be no baseline.
 
 import argparse
 
+from selfevo.stageargs import stage_args
 from selfevo.cleaning import check_kept
 from selfevo.config import QA_FILE, load_params, load_section
 from selfevo.errors import PipelineError, run_stage
@@ -35,7 +36,7 @@ def main() -> None:
     parser.add_argument("--test", required=True, help="the test set, to measure the teacher's overlap with it")
     parser.add_argument("--out", required=True)
     parser.add_argument("--stats", required=True)
-    args = parser.parse_args()
+    args = stage_args(parser)
 
     raw = load_params()
     baselines = load_section("baselines", raw)

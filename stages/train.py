@@ -19,6 +19,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from selfevo.stageargs import stage_args
 from selfevo.anchors import ANCHORED
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import is_main
@@ -48,7 +49,7 @@ def main() -> None:
     parser.add_argument("--curves", help="DVCLive's folder: loss and learning rate per step, for `dvc plots`")
     parser.add_argument("--checkpoints", help="scratch folder of train.checkpoint_steps' checkpoints, which a "
                         "killed run resumes from")
-    args = parser.parse_args()
+    args = stage_args(parser)
 
     launch_on_every_gpu()  # one process per GPU when there are several (selfevo/distributed.py)
     raw = load_params()

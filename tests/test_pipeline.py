@@ -395,15 +395,18 @@ def test_everyday_replies_are_written_once_and_replayed_in_every_round(pipeline,
 
 def test_a_corpus_file_at_another_path_is_a_dependency(pipeline, tmp_path):
     """corpus.path is the one source of prepare's input: its command reads it and DVC watches it, so an
-    edit to a JSON corpus at a non-default path reruns prepare."""
+    edit to a JSON corpus at a non-default path reruns prepare. A folder named like shell code (a space,
+    an apostrophe, a `;`) is read as named and runs nothing."""
     repo, _ = pipeline
     copy = tmp_path / "copy"
     shutil.copytree(repo, copy)
-    (copy / "other").mkdir()
-    corpus = copy / "other" / "fragments.jsonl"
+    folder = "our docs'; touch PWNED; echo '"
+    (copy / folder).mkdir()
+    corpus = copy / folder / "fragments.jsonl"
     write_jsonl(corpus, [{"body": f"Alarm: ALM-20{i}\nSeverity: minor\n"} for i in range(4)])
-    set_params(copy, **{"corpus.path": "other/fragments.jsonl", "corpus.text_field": "body"})
+    set_params(copy, **{"corpus.path": f"{folder}/fragments.jsonl", "corpus.text_field": "body"})
     dvc(copy, "repro", "prepare")
+    assert not (copy / "PWNED").exists() and not (copy / folder / "PWNED").exists()
     chunks = (copy / "data/prepared/chunks.jsonl").read_text()
     assert "ALM-203" in chunks and "ALM-100" not in chunks
     write_jsonl(corpus, [{"body": f"Alarm: ALM-30{i}\nSeverity: major\n"} for i in range(4)])
