@@ -15,6 +15,18 @@ class PipelineError(Exception):
     """Bad input or configuration: always names the file, record or key at fault."""
 
 
+def check_writable(folder: Path, what: str) -> None:
+    """Stop with a clear error, before any work, where `folder` (made if missing) cannot be written."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise PipelineError(f"{what} {folder}: cannot be written ({e.strerror or e}); nothing was computed yet")
+
+
 def _parent_of(pid: int) -> int | None:
     """The parent pid of a live process (Linux /proc), or None when it cannot be read."""
     try:

@@ -21,11 +21,11 @@ from typing import Callable, ContextManager
 import torch
 from tqdm import tqdm
 
+from selfevo import checkpoint
 from selfevo.batching import pad, pad_with_mask
 from selfevo.distributed import is_main, rank, sum_across, world_size
 from selfevo.errors import PipelineError
 from selfevo.evolution import question_template
-from selfevo.jsonio import read_json, write_json
 from selfevo.nll import answer_token_nll
 from selfevo.prompts import Messages, Prompts, encode_example, question_messages
 
@@ -146,57 +146,6 @@ def _micro_batches(batch: list[Example], grad_accum: int) -> list[list[Example]]
     return [share[i * size:(i + 1) * size] for i in range(grad_accum)]
 
 
-CHECKPOINT = "checkpoint.safetensors"
-PROGRESS = "progress.json"
-
-
-def _save_checkpoint(folder: Path, key: str, step: int, params: list[torch.nn.Parameter], optimizer,
-                     schedule, history: dict) -> None:
-    """The state after `step` steps, in safetensors and JSON (nothing to unpickle): trainable weights,
-    AdamW's moments, the random state, the loss and learning-rate history; written to a temporary name
-    and renamed, so a kill mid-write leaves the previous checkpoint."""
-    from safetensors.torch import save_file
-
-    tensors = {f"param.{i}": p.detach().cpu().contiguous() for i, p in enumerate(params)}
-    for i, p in enumerate(params):
-        state = optimizer.state.get(p, {})
-        for name in ("exp_avg", "exp_avg_sq"):
-            if name in state:
-                tensors[f"{name}.{i}"] = state[name].cpu().contiguous()
-    tensors["rng.cpu"] = torch.get_rng_state()
-    folder.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, folder / (CHECKPOINT + ".tmp"))
-    write_json(folder / (PROGRESS + ".tmp"), {"key": key, "step": step, "schedule": schedule.state_dict(),
-                                             "optimizer_steps": [float(optimizer.state.get(p, {}).get("step", 0))
-                                                                 for p in params], **history})
-    (folder / (CHECKPOINT + ".tmp")).replace(folder / CHECKPOINT)
-    (folder / (PROGRESS + ".tmp")).replace(folder / PROGRESS)
-
-
-def _load_checkpoint(folder: Path, key: str, params: list[torch.nn.Parameter], optimizer, schedule) -> dict | None:
-    """The progress of a checkpoint of this very run (same `key`), its state restored; None if none."""
-    from safetensors.torch import load_file
-
-    if not (folder / PROGRESS).is_file() or not (folder / CHECKPOINT).is_file():
-        return None
-    progress = read_json(folder / PROGRESS)
-    if progress.get("key") != key:
-        return None  # another run's (other data, params or model): start afresh
-    tensors = load_file(folder / CHECKPOINT)
-    with torch.no_grad():
-        for i, p in enumerate(params):
-            p.copy_(tensors[f"param.{i}"])
-            if f"exp_avg.{i}" in tensors:
-                optimizer.state[p] = {"step": torch.tensor(progress["optimizer_steps"][i]),
-                                      "exp_avg": tensors[f"exp_avg.{i}"].to(p.device),
-                                      "exp_avg_sq": tensors[f"exp_avg_sq.{i}"].to(p.device)}
-    schedule.load_state_dict(progress["schedule"])
-    for group, rate in zip(optimizer.param_groups, schedule.get_last_lr()):
-        group["lr"] = rate  # the scheduler's state holds the rate; the optimizer's group must get it too
-    torch.set_rng_state(tensors["rng.cpu"])
-    return progress
-
-
 def run_key(examples: list[Example], **settings) -> str:
     """What a checkpoint must match to be resumed: the examples and every training setting."""
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
@@ -218,7 +167,8 @@ def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size:
     fresh `forward_context()` (e.g. bf16 autocast); the backward pass and the optimizer step outside it.
     With `checkpoints` and `checkpoint_steps`, the state is saved there every that many steps and a
     rerun of the same run (`resume_key`) resumes from it: the same final weights as an uninterrupted
-    run. `on_step(step, {"loss", "lr"})` is called after every step (DVCLive), resumed ones included."""
+    run (selfevo/checkpoint.py); the caller removes them once the adapter is written (`checkpoint.clear`).
+    `on_step(step, {"loss", "lr"})` is called after every step (DVCLive), resumed ones included."""
     from accelerate import Accelerator
 
     if not examples:
@@ -244,7 +194,7 @@ def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size:
     history = {"loss": [], "lr": [], "tokens": 0, "padded": 0, "seconds": 0.0}
     done = 0
     if folder:
-        progress = _load_checkpoint(folder, resume_key, params, optimizer, schedule)
+        progress = checkpoint.load(folder, resume_key, len(plan), params, optimizer, schedule, scaler)
         if progress:
             done, history = progress["step"], {k: progress[k] for k in history}
             print(f"{desc}: resuming after step {done} of {len(plan)} from {folder}")
@@ -289,11 +239,9 @@ def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size:
         if on_step:
             on_step(step, {"loss": history["loss"][-1], "lr": history["lr"][-1]})
         if folder and step % checkpoint_steps == 0 and step < len(plan) and is_main():
-            _save_checkpoint(folder, resume_key, step, params, optimizer, schedule, history)
+            checkpoint.save(folder, resume_key, step, params, optimizer, schedule, scaler, history)
     bar.close()
     model.eval()
-    if folder and is_main():
-        shutil.rmtree(folder, ignore_errors=True)  # finished: nothing to resume
     tokens, padded = sum_across((history["tokens"], history["padded"]))
     seconds = history["seconds"]
     losses = history["loss"]

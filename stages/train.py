@@ -20,11 +20,12 @@ import sys
 from pathlib import Path
 
 from selfevo.stageargs import stage_args
+from selfevo import checkpoint
 from selfevo.anchors import ANCHORED
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import is_main
 from selfevo.distributed import launch_on_every_gpu
-from selfevo.errors import run_stage
+from selfevo.errors import check_writable, run_stage
 from selfevo.jsonio import read_json, read_jsonl, write_json
 from selfevo.modeling import (autocast, autocast_threads, fingerprint, load_model, load_tokenizer, processor,
                               save_adapter)
@@ -71,6 +72,7 @@ def main() -> None:
     if params.everyday and args.everyday:
         everyday = [(qa_messages(p["question"]), p["answer"])
                     for p in replay_sample(read_jsonl(args.everyday, required=PAIR), params.everyday, params.seed)]
+    check_writable(Path(args.out).parent, "--out")  # before the hours of training, not after
     tokenizer = load_tokenizer(args.model, model_params)
     examples, too_long = tokenize_examples(tokenizer, pairs + replay + everyday, params.max_length)
     if too_long:
@@ -91,6 +93,7 @@ def main() -> None:
 
     if is_main():  # one writer when the stage runs data parallel (selfevo.distributed)
         save_adapter(model, out, args.model)
+        checkpoint.clear(args.checkpoints)  # only now: a failed save leaves the run to resume
     stats.update(new_pairs=len(new), selected_pairs=len(selected), replayed_questions=len(replay),
                  replayed_everyday=len(everyday),
                  too_long_dropped=too_long, processor=processor())

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from conftest import REPO
+from selfevo import checkpoint
 from selfevo.errors import PipelineError
 from selfevo import modeling
 from selfevo.modeling import (FINGERPRINT, autocast, fingerprint, hash_files, load_model, load_tokenizer, model_chain,
@@ -348,42 +349,83 @@ def test_truncated_weights_name_their_folder(tiny_base, model_params, tmp_path):
         load_model(models / "base", model_params)
 
 
-def test_a_killed_training_resumes_from_its_checkpoint_with_the_uninterrupted_result(tiny_base, model_params,
-                                                                                    tmp_path):
-    """Checkpoints every 2 steps; the run dies after step 5; the rerun resumes after step 4 and ends
-    with the adapter, losses and curve of a run never killed (fp32, one process). Another run's
-    checkpoint (another key) is not resumed, and a finished run leaves none."""
+def _checkpoint_step(folder) -> int:
+    from safetensors import safe_open
+
+    with safe_open(str(folder / "checkpoint.safetensors"), framework="pt") as f:
+        return json.loads(f.metadata()["progress"])["step"]
+
+
+@pytest.fixture
+def resumable(tiny_base, model_params):
+    """A short training run with a checkpoint every 2 steps, in a folder and under a key of the caller's."""
     tokenizer = load_tokenizer(tiny_base, model_params)
     examples, _ = tokenize_examples(tokenizer, [(qa_messages(f"What causes alarm {i}?"), f"Fan {i} is faulty.")
                                                 for i in range(10)], 256)
 
-    def run(on_step=None, key="k", folder=tmp_path / "ckpt"):
+    def run(folder, on_step=None, key="k"):
         model = add_lora(load_model(tiny_base, model_params), 4, 8, 0.0, "all-linear", seed=0)
         stats = train(model, examples, pad_id=tokenizer.pad_token_id, lr=1.0e-2, batch_size=3, seed=0, epochs=3,
                       checkpoints=folder, checkpoint_steps=2, resume_key=key, on_step=on_step)
         return {k: v.clone() for k, v in model.state_dict().items() if "lora" in k}, stats
 
-    whole, whole_stats = run(folder=tmp_path / "other")
-    assert not (tmp_path / "other").exists()
+    return run
 
-    def die_after_5(step, values):
-        if step == 5:
+
+def die_after(n):
+    def on_step(step, values):
+        if step == n:
             raise KeyboardInterrupt
+    return on_step
 
+
+def test_a_killed_training_resumes_from_its_checkpoint_with_the_uninterrupted_result(resumable, tmp_path):
+    """Checkpoints every 2 steps; the run dies after step 5; the rerun resumes after step 4 and ends
+    with the adapter, losses and curve of a run never killed (fp32, one process). Another run's
+    checkpoint (another key) is set aside, not resumed; a finished run keeps its checkpoints until
+    the caller clears them (once the adapter is written)."""
+    whole, whole_stats = resumable(tmp_path / "other")
     with pytest.raises(KeyboardInterrupt):
-        run(die_after_5)
-    assert json.loads((tmp_path / "ckpt" / "progress.json").read_text())["step"] == 4
+        resumable(tmp_path / "ckpt", die_after(5))
+    assert _checkpoint_step(tmp_path / "ckpt") == 4
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["checkpoint.safetensors"]  # one unit
     logged = []
-    resumed, stats = run(lambda step, values: logged.append((step, values["loss"])))
+    resumed, stats = resumable(tmp_path / "ckpt", lambda step, values: logged.append((step, values["loss"])))
     assert all(torch.equal(resumed[k], whole[k]) for k in whole)
     assert [step for step, _ in logged] == list(range(1, whole_stats["steps"] + 1))
     assert {k: v for k, v in stats.items() if k not in ("seconds", "tokens_per_second")} == \
         {k: v for k, v in whole_stats.items() if k not in ("seconds", "tokens_per_second")}
+    checkpoint.clear(tmp_path / "ckpt")
+    assert not (tmp_path / "ckpt").exists()
     with pytest.raises(KeyboardInterrupt):
-        run(die_after_5)
+        resumable(tmp_path / "ckpt", die_after(5))
     started = []
-    run(lambda step, values: started.append(step), key="another run")
+    resumable(tmp_path / "ckpt", lambda step, values: started.append(step), key="another run")
     assert started[0] == 1  # not resumed
+    assert (tmp_path / "ckpt" / "checkpoint.safetensors.damaged").is_file()
+
+
+def test_a_damaged_checkpoint_is_set_aside_and_training_starts_afresh(resumable, tmp_path, capsys):
+    whole, _ = resumable(tmp_path / "whole")
+    folder = tmp_path / "ckpt"
+    with pytest.raises(KeyboardInterrupt):
+        resumable(folder, die_after(5))
+    path = folder / "checkpoint.safetensors"
+    path.write_bytes(path.read_bytes()[:200])  # truncated, as a full disk leaves a copy
+    started = []
+    trained, _ = resumable(folder, lambda step, values: started.append(step))
+    assert started[0] == 1 and all(torch.equal(trained[k], whole[k]) for k in whole)
+    assert "not a readable checkpoint" in capsys.readouterr().err
+    assert (folder / "checkpoint.safetensors.damaged").is_file()
+
+
+def test_a_checkpoint_that_cannot_be_written_warns_and_training_goes_on(resumable, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    whole, _ = resumable(tmp_path / "whole")
+    trained, _ = resumable(blocker / "ckpt")  # its parent is a file: every save fails
+    assert all(torch.equal(trained[k], whole[k]) for k in whole)
+    assert "could not be written" in capsys.readouterr().err
 
 
 def test_grad_accum_splits_each_step_and_takes_the_same_steps(tiny_base, model_params):

@@ -95,3 +95,24 @@ def test_a_teacher_answer_copied_from_the_test_set_is_named(tmp_path):
     assert "1 of 60 teacher answers share more than 90% of their word 4-grams with a test reference" in result.stderr
     assert "hq-3 ~ test record 7 (100%)" in result.stderr
     assert json.loads((tmp_path / "stats.json").read_text())["test_overlap"]["over_threshold"] == 1
+
+
+def test_train_onto_an_unwritable_out_stops_before_training_and_keeps_the_checkpoints(tmp_path, tiny_base):
+    """The round's checkpoints are removed only once its adapter is written: an --out that cannot be
+    written stops the stage before the first step, and a checkpoint folder already there stays."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["model"].update(base=str(tiny_base), cpu_autocast=False)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    (tmp_path / "qa.jsonl").write_text("".join(json.dumps({"id": f"c{i}-r0", "question": f"What is ALM-{i}?",
+                                                           "answer": f"ALM-{i} is a fan fault."}) + "\n"
+                                               for i in range(4)))
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "ckpt" / "checkpoint.safetensors").write_bytes(b"an earlier run's state")
+    result = subprocess.run([sys.executable, str(REPO / "stages" / "train.py"), "--model", str(tiny_base),
+                             "--qa", "qa.jsonl", "--out", "blocker/theta_1", "--stats", "t.json",
+                             "--checkpoints", "ckpt"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "error: --out blocker: cannot be written" in result.stderr and "Traceback" not in result.stderr
+    assert "train theta_1:" not in result.stderr  # no step ran
+    assert (tmp_path / "ckpt" / "checkpoint.safetensors").read_bytes() == b"an earlier run's state"
