@@ -10,6 +10,7 @@ merged in, saved as safetensors with its tokenizer and chat template, loadable w
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,25 +19,46 @@ from selfevo.config import load_params, load_section
 from selfevo.errors import PipelineError, run_stage
 
 MARKER = ".selfevo-export"
-"""A file export writes into each folder it makes: the only kind of non-empty folder it replaces."""
+"""The list of the files export wrote, in each folder it makes (JSON). Export replaces a folder only when
+it holds this list and nothing else than what it lists."""
 
 
-def check_out(out: Path, force: bool) -> None:
-    """Refuse an output that is a file, or a non-empty folder that export did not write (unless `force`)."""
+def _written(out: Path) -> set[str] | None:
+    try:
+        return set(json.loads((out / MARKER).read_text())["files"]) | {MARKER}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # no list, or an older export's: its files are not known
+
+
+def check_out(out: Path) -> None:
+    """Refuse an output that is a file, that holds the working folder or a repository, or a non-empty
+    folder holding anything export did not write there."""
     if out.exists() and not out.is_dir():
         raise PipelineError(f"{out}: exists and is not a folder; choose another --out")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file() and not force:
-        raise PipelineError(f"{out}: a folder that export did not write, and not empty; nothing was changed. Choose "
-                            f"another --out, or pass --force to replace it")
+    here, target = Path.cwd().resolve(), out.resolve()
+    if target == here or target in here.parents:
+        raise PipelineError(f"{out}: holds the working folder; export writes a folder of its own, choose a new one")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    written = _written(out)
+    if written is None:
+        raise PipelineError(f"{out}: a folder that export did not write, and not empty; nothing was changed. "
+                            f"Choose another --out")
+    others = sorted(str(p.relative_to(out)) for p in out.rglob("*") if str(p.relative_to(out)) not in written
+                    and not (p.is_dir() and any(w.startswith(f"{p.relative_to(out)}/") for w in written)))
+    if others:
+        raise PipelineError(f"{out}: holds files export did not write ({', '.join(others[:3])}"
+                            f"{', ...' if len(others) > 3 else ''}); nothing was changed. Move them, or choose "
+                            f"another --out")
 
 
-def export(model_dir: str | Path, out: str | Path, model_params, force: bool = False) -> Path:
+def export(model_dir: str | Path, out: str | Path, model_params) -> Path:
     import torch
 
     from selfevo.modeling import load_model, load_tokenizer, save_tokenizer
 
     out = Path(out)
-    check_out(out, force)
+    check_out(out)
     model = load_model(model_dir, model_params, torch.device("cpu"))
     tokenizer = load_tokenizer(model_dir, model_params)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -44,8 +66,9 @@ def export(model_dir: str | Path, out: str | Path, model_params, force: bool = F
     try:
         model.save_pretrained(tmp)  # safetensors
         save_tokenizer(tokenizer, tmp)
-        (tmp / MARKER).write_text(f"exported from {model_dir}\n")
-        check_out(out, force)  # again: something may have appeared there while the model was merged
+        files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*"))
+        (tmp / MARKER).write_text(json.dumps({"exported_from": str(model_dir), "files": files}, indent=1) + "\n")
+        check_out(out)  # again: something may have appeared there while the model was merged
         if out.is_dir():
             shutil.rmtree(out)
         tmp.rename(out)
@@ -60,12 +83,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Merge a model's adapters into a standalone Hugging Face folder.")
     parser.add_argument("model", nargs="?", help="model folder (default: the last round's)")
     parser.add_argument("--out", help="output folder (default: exported/<model folder name>)")
-    parser.add_argument("--force", action="store_true", help="replace --out even if export did not write it")
     args = parser.parse_args(argv)
     raw = load_params()
     model_dir = args.model or last_round_model(raw)
-    out = export(model_dir, args.out or Path("exported") / Path(model_dir).name, load_section("model", raw),
-                 force=args.force)
+    out = export(model_dir, args.out or Path("exported") / Path(model_dir).name, load_section("model", raw))
     print(f"export: {model_dir} -> {out} (load it with AutoModelForCausalLM.from_pretrained({str(out)!r}))")
 
 

@@ -79,10 +79,27 @@ def test_export_never_replaces_a_folder_it_did_not_write(round_model, model_para
         export(round_model, data, model_params)
     assert (data / "corpus.md").read_text() == "a user's file" and (tmp_path / "data.tmp" / "keep.md").is_file()
     out = export(round_model, tmp_path / "exported", model_params)
-    assert export(round_model, out, model_params) == out  # its own folder: replaced
-    assert export(round_model, data, model_params, force=True) == data and not (data / "corpus.md").exists()
+    assert export(round_model, out, model_params) == out  # its own folder, as it wrote it: replaced
+    (out / "notes.md").write_text("a user's notes")
+    with pytest.raises(PipelineError, match=r"exported: holds files export did not write \(notes.md\)"):
+        export(round_model, out, model_params)
+    assert (out / "notes.md").read_text() == "a user's notes" and (out / "config.json").is_file()
     assert (tmp_path / "data.tmp" / "keep.md").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "data.tmp", "exported"]  # no scratch left
+
+
+def test_export_never_writes_over_the_working_folder_or_its_parents(round_model, model_params, tmp_path,
+                                                                   monkeypatch):
+    from selfevo.errors import PipelineError
+
+    work = tmp_path / "repo" / "sub"
+    work.mkdir(parents=True)
+    (work / "dvc.yaml").write_text("stages: {}\n")
+    monkeypatch.chdir(work)
+    for out in (".", "..", str(tmp_path)):
+        with pytest.raises(PipelineError, match=r"holds the working folder"):
+            export(round_model, out, model_params)
+    assert (work / "dvc.yaml").read_text() == "stages: {}\n"
 
 
 def test_chat_command_reads_standard_input(round_model, raw_params, model_params, tmp_path):
