@@ -9,8 +9,10 @@ paragraphs, and each chunk opens with a header line naming its document and sect
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -47,19 +49,52 @@ def _decode(path: Path) -> str:
     return text
 
 
+def corpus_files(root: Path, readable: set[str]) -> tuple[list[Path], list[str]]:
+    """The documents under a corpus folder, sorted, and every file left out with its reason: no supported
+    suffix, or a link that is dangling, loops, leaves the corpus or names a folder (its files are read where
+    they are, or not at all). A link is followed only to a file inside the corpus, so nothing from outside
+    it reaches the chunks, the models or a DVC remote. Hidden files and folders are not documents."""
+    real_root = root.resolve()
+    files, skipped = [], []
+    for folder, dirs, names in os.walk(root):  # does not descend into linked folders
+        here = Path(folder)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names) + [d for d in dirs if (here / d).is_symlink()]:
+            path, shown = here / name, str((here / name).relative_to(root))
+            if name.startswith("."):
+                continue
+            if path.is_symlink():
+                try:
+                    target = path.resolve(strict=True)
+                except RuntimeError:  # a loop, on Python < 3.13
+                    skipped.append(f"{shown} (a link that loops)")
+                    continue
+                except OSError as e:
+                    skipped.append(f"{shown} (a link that loops)" if e.errno == errno.ELOOP
+                                   else f"{shown} (a dangling link)")
+                    continue
+                if real_root not in target.parents:
+                    skipped.append(f"{shown} (a link that leaves the corpus, to {target})")
+                    continue
+                if target.is_dir():
+                    skipped.append(f"{shown} (a link to a folder)")
+                    continue
+            if path.suffix.lower() in readable:
+                files.append(path)
+            else:
+                skipped.append(f"{shown} (no supported format)")
+    return sorted(files), skipped
+
+
 def read_documents(path: str | Path, text_field: str, converter: Converter | None = None
                    ) -> tuple[list[Document], list[str]]:
     """All documents of a corpus folder or file, in a stable order, and the files of a folder that
-    were skipped for having no supported suffix (hidden files and folders aside). Empty input is an
-    error. Without a converter, only .txt/.md files are read."""
+    were left out, each with its reason (`corpus_files`). Empty input is an error. Without a
+    converter, only .txt/.md files are read."""
     path = Path(path)
     if path.is_dir():
         readable = SUFFIXES if converter else TEXT_SUFFIXES
-        # hidden files and everything under a hidden folder (.git/, .ipynb_checkpoints/) are not documents
-        files = sorted(p for p in path.rglob("*")
-                       if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
-        texts = [f for f in files if f.suffix.lower() in readable]
-        skipped = [str(f.relative_to(path)) for f in files if f.suffix.lower() not in readable]
+        texts, skipped = corpus_files(path, readable)
         if not texts:
             raise PipelineError(f"{path}: no documents in the corpus folder (read: {', '.join(sorted(readable))})"
                                 + (f"; skipped: {', '.join(skipped[:5])}" if skipped else ""))

@@ -33,7 +33,7 @@ def main() -> None:
     stats.update(converted=converter.converted, conversions_reused=converter.reused, skipped_files=len(skipped),
                  skipped=skipped)
     if skipped:
-        print(f"warning: {args.corpus}: {len(skipped)} files skipped, of no supported format: {', '.join(skipped[:10])}"
+        print(f"warning: {args.corpus}: {len(skipped)} files left out: {', '.join(skipped[:10])}"
               + (" ..." if len(skipped) > 10 else ""), file=sys.stderr)
     for source, n in stats["large_documents"].items():
         print(f"warning: {source}: cut into {n} chunks of at most corpus.max_chunk_chars "

@@ -18,7 +18,7 @@ def test_folder_of_text_files(tmp_path):
     (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main")
     docs, skipped = read_documents(tmp_path, "instruction")
     assert [d.source for d in docs] == ["a.txt", "b.md"]
-    assert skipped == ["skip.csv"]
+    assert skipped == ["skip.csv (no supported format)"]
     assert normalize(docs[1].text) == "Alarm: B\n\nStep one."
 
 
@@ -117,3 +117,25 @@ def test_a_corpus_that_gives_no_chunk_stops_prepare_naming_the_param(tmp_path):
     assert result.returncode == 1
     assert "corpus: no chunk of at least corpus.min_chunk_chars (20) characters: 1 too short" in result.stderr
     assert not (tmp_path / "chunks.jsonl").exists()
+
+
+def test_a_link_is_followed_only_to_a_file_inside_the_corpus_and_every_other_is_listed(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.md").write_text("# Secret\n\nThe root password is hunter2.\n")
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    (corpus / "sub" / "real.md").write_text("# Real\n\nALM-1 is raised when the fan stops.\n")
+    (corpus / "inside.md").symlink_to(corpus / "sub" / "real.md")
+    (corpus / "passwd.md").symlink_to(outside / "secret.md")
+    (corpus / "away").symlink_to(outside, target_is_directory=True)
+    (corpus / "again").symlink_to(corpus / "sub", target_is_directory=True)
+    (corpus / "gone.md").symlink_to(tmp_path / "nowhere.md")
+    (corpus / "loop.md").symlink_to(corpus / "loop.md")
+    docs, skipped = read_documents(corpus, "text")
+    assert sorted(d.source for d in docs) == ["inside.md", "sub/real.md"]
+    assert all("hunter2" not in d.text for d in docs)
+    assert sorted(skipped) == sorted([
+        f"passwd.md (a link that leaves the corpus, to {(outside / 'secret.md').resolve()})",
+        f"away (a link that leaves the corpus, to {outside.resolve()})", "again (a link to a folder)",
+        "gone.md (a dangling link)", "loop.md (a link that loops)"])
