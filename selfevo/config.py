@@ -310,7 +310,8 @@ class EvaluateParams:
     """Seeds the bootstrap resamples and the chance level's permutations."""
 
     def __post_init__(self):
-        _check(self.bootstrap_draws >= 100, "evaluate.bootstrap_draws", "must be >= 100 for a 95% interval")
+        _check(100 <= self.bootstrap_draws <= 100_000, "evaluate.bootstrap_draws",
+               "must be from 100 (a 95% interval) to 100000 (more moves no figure; the draws are held in memory)")
         _check(self.general_max_new_tokens > 0, "evaluate.general_max_new_tokens", "must be positive")
         _check(self.bleu_tokenize in {"13a", "zh", "intl", "char", "none", "flores200"}, "evaluate.bleu_tokenize",
                f"unknown sacrebleu tokenizer {self.bleu_tokenize!r}")

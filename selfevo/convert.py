@@ -54,6 +54,22 @@ def _why(message: str) -> str:
     return f"the converter failed ({message[:300]}): a corrupt or unsupported file?"
 
 
+PACKAGE_PARTS = {".docx": "word/document.xml", ".pptx": "ppt/presentation.xml", ".xlsx": "xl/workbook.xml"}
+"""The part every Office package of that kind holds: a zip without it is not that kind of document."""
+
+
+def _check_package(path: Path) -> None:
+    part = PACKAGE_PARTS.get(path.suffix.lower())
+    try:
+        with zipfile.ZipFile(path) as package:
+            names = set(package.namelist())
+    except (zipfile.BadZipFile, OSError) as e:
+        raise PipelineError(f"{path}: cannot convert: a damaged zip package ({e})") from None
+    if part and part not in names:
+        raise PipelineError(f"{path}: cannot convert: a zip file without {part}, so not a {path.suffix.lower()} "
+                            "document: misnamed")
+
+
 class Converter:
     """Converts files one after another in one worker process, with a cache folder (None: no cache)."""
 
@@ -105,6 +121,8 @@ class Converter:
         if path.suffix.lower() in ZIP_SUFFIXES and not zipfile.is_zipfile(path):
             raise PipelineError(f"{path}: cannot convert: not a {path.suffix.lower()} package (a zip file): "
                                 "corrupt, or misnamed")
+        if path.suffix.lower() in ZIP_SUFFIXES:
+            _check_package(path)
         status, text = self._convert(path)
         if status == "error":
             raise PipelineError(f"{path}: cannot convert: {_why(text)}")

@@ -36,12 +36,18 @@ def _parent_of(pid: int) -> int | None:
     return int(stat.rsplit(")", 1)[1].split()[1])
 
 
+def _terminated(signum, frame) -> None:
+    print(f"stopped: {Path(sys.argv[0]).stem} was terminated; what it had finished is kept, rerun to go on",
+          file=sys.stderr)
+    sys.exit(128 + signum)
+
+
 def _stop_with_launcher(poll_s: float = 1.0) -> None:
     """SIGTERM ends the stage as an exception (so atomic writes clean up after themselves), and the stage
     stops itself when whoever started it is gone: dvc runs a stage's command through `$SHELL -c`, so the
     launcher is the shell's parent when the parent is a shell (dash does not exec the command), else the
     parent. A stopped or killed `dvc repro` leaves no stage writing behind it."""
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    signal.signal(signal.SIGTERM, _terminated)
     parent = os.getppid()
     grandparent = _parent_of(parent)
     if grandparent is None:  # no /proc: not Linux
@@ -67,3 +73,7 @@ def run_stage(main: Callable[[], None]) -> None:
     except PipelineError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        print(f"stopped: {Path(sys.argv[0]).stem} was interrupted; what it had finished is kept, rerun to go on",
+              file=sys.stderr)
+        sys.exit(130)

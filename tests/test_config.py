@@ -100,6 +100,8 @@ def test_readme_commands_are_the_ones_ci_and_make_run():
     ("model", "threads", "all", r"model.threads: must be an integer or null, got 'all'"),
     ("generate", "max_batch_tokens", "many", r"generate.max_batch_tokens: must be an integer or null"),
     ("baselines", "references", "Qwen/Qwen1.5-72B-Chat", r"baselines.references: must be a list of strings"),
+    ("evaluate", "bootstrap_draws", 1_000_000_000, r"evaluate.bootstrap_draws: must be from 100 .* to 100000"),
+    ("train", "everyday", -1, r"train.everyday: must be >= 0"),
 ])
 def test_a_value_of_the_wrong_type_is_named_before_any_use(section, key, value, message):
     params = {**PARAMS, section: {**PARAMS[section], key: value}}

@@ -118,6 +118,14 @@ def encrypted_pdf(path):
     path.write_bytes(bytes(out))
 
 
+def zip_of(path, files: dict[str, str]) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+
+
 OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")  # the container of every password-protected Office file
 
 
@@ -128,6 +136,8 @@ OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")  # the container of every password
     ("scan.pdf", lambda p: pdf(p, text=False), r"scan.pdf: 0 letters of text in 1 page\(s\): a scanned PDF .* OCR"),
     ("broken.pdf", lambda p: p.write_bytes(b"this is not a pdf at all"), r"broken.pdf: cannot convert: not a PDF"),
     ("broken.docx", lambda p: p.write_bytes(b"PK\x03\x04 truncated zip"), r"broken.docx: cannot convert"),
+    ("archive.docx", lambda p: zip_of(p, {"notes.txt": "an ordinary zip, renamed"}),
+     r"archive.docx: cannot convert: a zip file without word/document.xml, so not a .docx document"),
 ])
 def test_a_scan_or_a_corrupt_file_stops_naming_it(tmp_path, name, build, match):
     build(tmp_path / name)

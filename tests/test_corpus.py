@@ -139,3 +139,11 @@ def test_a_link_is_followed_only_to_a_file_inside_the_corpus_and_every_other_is_
         f"passwd.md (a link that leaves the corpus, to {(outside / 'secret.md').resolve()})",
         f"away (a link that leaves the corpus, to {outside.resolve()})", "again (a link to a folder)",
         "gone.md (a dangling link)", "loop.md (a link that loops)"])
+
+
+def test_a_byte_order_mark_before_the_title_keeps_the_title(tmp_path):
+    (tmp_path / "a.md").write_bytes("\ufeff# Fan Failure\n\nALM-7 is raised when the fan stops.\n".encode())
+    docs, _ = read_documents(tmp_path, "text")
+    assert docs[0].text.startswith("# Fan Failure")
+    chunks, _ = prepare_chunks(docs, 1500, 20)
+    assert chunks[0]["text"].startswith("Fan Failure") or "Fan Failure" in chunks[0]["text"].splitlines()[0]
