@@ -200,7 +200,9 @@ def generate_anchored(model, tokenizer, chunks: list[dict], prompt: AnchorPrompt
                                temperature=params.temperature, top_p=params.top_p, batch_size=params.batch_size,
                                max_batch_tokens=params.max_batch_tokens, max_prompt_tokens=params.max_prompt_tokens,
                                no_repeat_ngram=params.no_repeat_ngram, stop_at_line_end=True,
-                               desc=f"anchored questions@{label} try {attempt + 1}")
+                               desc=f"anchored questions@{label} try {attempt + 1}",
+                               on_done=(lambda idx, texts: cache.record_questions([keys[i] for i in idx], texts))
+                               if cache else None)
         recorded.update(zip(keys, raw))
         if cache:
             cache.save()

@@ -14,6 +14,7 @@ the model writes on from it; the returned reply holds it.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Callable
 
 import torch
 
@@ -125,11 +126,13 @@ def encode_prompt(tokenizer, prompt: Messages | str) -> list[int]:
 def generate(model, tokenizer, conversations: list[Messages | str], seeds: list[int], *, max_new_tokens: int,
              temperature: float, top_p: float, batch_size: int, max_prompt_tokens: int,
              max_batch_tokens: int | None = None, no_repeat_ngram: int = 0, desc: str = "generate",
-             progress: bool = True, opener: str = "", stop_at_line_end: bool = False) -> list[str]:
+             progress: bool = True, opener: str = "", stop_at_line_end: bool = False,
+             on_done: Callable[[list[int], list[str]], None] | None = None) -> list[str]:
     """The assistant's reply to each conversation, in input order, each starting with `opener`; a plain
     string is continued as text (`encode_prompt`), and with `stop_at_line_end` the reply ends with the
     end of its first line that holds text (line ends before it are written on from). Every prompt, with the opener, must be within `max_prompt_tokens` (`prompts.fit_prompt`
-    makes it so)."""
+    makes it so). `on_done(indices, replies)` is called as each batch finishes (an item cache saves
+    them), so an interrupted run keeps what it made."""
     opened = opener_ids(tokenizer, conversations[0], opener) if conversations and opener else []
     prompts = [encode_prompt(tokenizer, c) + opened for c in conversations]
     longest = max(map(len, prompts), default=0)
@@ -141,7 +144,10 @@ def generate(model, tokenizer, conversations: list[Messages | str], seeds: list[
         # writes on past a line end (the cleaning keeps the first line)
         tokens = model.generate_ids(prompts, seeds, stops=stops, max_new_tokens=max_new_tokens,
                                     temperature=temperature, top_p=top_p, no_repeat_ngram=no_repeat_ngram)
-        return [tokenizer.decode(opened + t, skip_special_tokens=True).strip() for t in tokens]
+        replies = [tokenizer.decode(opened + t, skip_special_tokens=True).strip() for t in tokens]
+        if on_done:
+            on_done(list(range(len(replies))), replies)
+        return replies
     batches = length_batches([len(p) for p in prompts], batch_size, max_batch_tokens, extra=max_new_tokens)
 
     def work(idx: list[int]) -> list[str]:
@@ -149,7 +155,10 @@ def generate(model, tokenizer, conversations: list[Messages | str], seeds: list[
                                  pad_id=tokenizer.pad_token_id, stops=stops, line_ends=line_ends,
                                  max_new_tokens=max_new_tokens,
                                  temperature=temperature, top_p=top_p, no_repeat_ngram=no_repeat_ngram)
-        return [tokenizer.decode(opened + t, skip_special_tokens=True).strip() for t in tokens]
+        replies = [tokenizer.decode(opened + t, skip_special_tokens=True).strip() for t in tokens]
+        if on_done:
+            on_done(idx, replies)
+        return replies
 
     return map_batches(batches, len(prompts), work, desc=desc, progress=progress)
 
@@ -157,6 +166,9 @@ def generate(model, tokenizer, conversations: list[Messages | str], seeds: list[
 def generate_missing(model, tokenizer, conversations, seeds, cached: list[str | None], **kwargs) -> list[str]:
     """`generate` only where `cached` is None; keep the rest."""
     todo = [i for i, c in enumerate(cached) if c is None]
+    on_done = kwargs.pop("on_done", None)
+    if on_done:
+        kwargs["on_done"] = lambda idx, replies: on_done([todo[i] for i in idx], replies)
     fresh = generate(model, tokenizer, [conversations[i] for i in todo], [seeds[i] for i in todo], **kwargs) \
         if todo else []
     out = list(cached)

@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 import sys
+import time
 from pathlib import Path
 
 from selfevo.config import GenerateParams
@@ -45,10 +46,11 @@ class ItemCache:
     """Raw generations per chunk for one setting (model, engine (`generation.engine`), prompts and the
     question-prompt set the slots draw from, sampling, label, and the precision and thread count that
     bf16 autocast results depend on): one JSON file, `<folder>/<settings key>.json`,
-    rewritten atomically after each phase so an interrupted run keeps what it made. `folder=None`
-    disables it."""
+    rewritten atomically as batches finish (at most every `SAVE_EVERY_S`) and after each phase, so an
+    interrupted run keeps what it made. `folder=None` disables it."""
 
     VERSION = 1
+    SAVE_EVERY_S = 30.0
 
     def __init__(self, folder: str | Path | None, *, model_fingerprint: str, prompts: Prompts,
                  params: GenerateParams, label: int | str, cpu_autocast: bool = False, threads: int | None = None,
@@ -64,16 +66,33 @@ class ItemCache:
         self.questions: dict[str, str] = stored.get("questions", {})
         self.answers: dict[str, dict[str, str]] = stored.get("answers", {})
         self.settings = settings
+        self._saved = time.monotonic()
 
     def answer(self, chunk_id: str, question: str) -> str | None:
         hit = self.answers.get(chunk_id)
         return hit["raw"] if hit and hit["question"] == question else None
+
+    def record_questions(self, keys: list[str], raw: list[str]) -> None:
+        """Questions of finished batches: kept, and saved when the last save is `SAVE_EVERY_S` old."""
+        self.questions.update(zip(keys, raw))
+        self._save_soon()
+
+    def record_answers(self, keys: list[str], questions: list[str], raw: list[str]) -> None:
+        self.answers.update({k: {"question": q, "raw": a} for k, q, a in zip(keys, questions, raw)})
+        self._save_soon()
+
+    def _save_soon(self) -> None:
+        from selfevo.distributed import is_main
+
+        if is_main() and time.monotonic() - self._saved >= self.SAVE_EVERY_S:
+            self.save()
 
     def save(self) -> None:
         """Store what was made so far; a cache that cannot be written (read-only, disk full) is
         switched off with a warning, and the stage goes on with what it made."""
         if not self.path:
             return
+        self._saved = time.monotonic()
         try:
             write_json(self.path, {"settings": self.settings, "questions": self.questions, "answers": self.answers})
         except OSError as e:

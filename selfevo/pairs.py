@@ -65,7 +65,8 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
             model, tokenizer, [question_prompts[n] for n in pending],
             [item_seed(params.seed, label, keys[n], "q") for n in pending], cached_q,
             max_new_tokens=params.max_question_tokens, desc=f"questions@{label} try {attempt + 1}",
-            opener=prompts.opener, **sampling)
+            opener=prompts.opener, on_done=lambda idx, raw: cache.record_questions([keys[pending[i]] for i in idx], raw),
+            **sampling)
         cache.questions.update({keys[n]: q for n, q in zip(pending, raw_questions)})
         cache.save()
         why: dict[int, str] = {}
@@ -86,7 +87,9 @@ def generate_pairs(model, tokenizer, chunks: list[dict], prompts: Prompts, param
         raw_answers = generate_missing(
             model, tokenizer, answer_prompts,
             [item_seed(params.seed, label, keys[n], "a") for n, _ in kept], cached_a,
-            max_new_tokens=params.max_answer_tokens, desc=f"answers@{label} try {attempt + 1}", **sampling)
+            max_new_tokens=params.max_answer_tokens, desc=f"answers@{label} try {attempt + 1}",
+            on_done=lambda idx, raw: cache.record_answers([keys[kept[i][0]] for i in idx],
+                                                          [kept[i][1] for i in idx], raw), **sampling)
         cache.answers.update({keys[n]: {"question": q, "raw": a} for (n, q), a in zip(kept, raw_answers)})
         cache.save()
         for (n, question), raw in zip(kept, raw_answers):

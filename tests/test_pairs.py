@@ -3,6 +3,7 @@ chunks, with output equal to a from-scratch run; any change of prompt or samplin
 
 import dataclasses
 import hashlib
+import json
 
 import pytest
 import torch
@@ -157,6 +158,31 @@ def test_a_cache_that_cannot_be_written_loses_no_generation(model, tmp_path, cap
     pairs, stats = run(model, chunks(TEXTS), blocked / "cache")
     assert pairs == run(model, chunks(TEXTS))[0] and stats["generated"] > 0
     assert capsys.readouterr().err.count("cannot be written") == 1
+
+
+def test_an_interrupted_generation_keeps_its_finished_batches(model, tmp_path, monkeypatch):
+    """The cache is written as batches finish: a run killed in its second batch keeps the first, and the
+    rerun reuses it and writes what a run never killed writes."""
+    import selfevo.generation
+
+    whole, _ = run(model, chunks(TEXTS))
+    monkeypatch.setattr(ItemCache, "SAVE_EVERY_S", 0.0)
+    real, calls = selfevo.generation._generate_batch, []
+
+    def dies_in_the_second_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(selfevo.generation, "_generate_batch", dies_in_the_second_batch)
+    with pytest.raises(KeyboardInterrupt):
+        run(model, chunks(TEXTS), tmp_path)
+    monkeypatch.setattr(selfevo.generation, "_generate_batch", real)
+    saved = json.loads(next(tmp_path.glob("*.json")).read_text())
+    assert len(saved["questions"]) == PARAMS.batch_size  # the first batch's questions
+    again, stats = run(model, chunks(TEXTS), tmp_path)
+    assert again == whole and stats["reused"] == PARAMS.batch_size
 
 
 class Scripted:
