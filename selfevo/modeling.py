@@ -273,6 +273,9 @@ def load_pretrained_tokenizer(source: str, revision: str | None = None, *, param
     """A tokenizer from a folder or hub id (at a revision), with a pad token."""
     from transformers import AutoTokenizer
 
+    if Path(source).is_dir() and not (Path(source) / "config.json").is_file():
+        check_model_folder(source)  # names what the folder lacks
+
     tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=params.trust_remote_code)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -324,6 +327,23 @@ def _naming_broken_weights(folder):
                             "Rebuild it with `dvc repro -f` on the stage that wrote it, or `dvc checkout`") from None
 
 
+def check_model_folder(source: str) -> None:
+    """A local model folder must hold config.json and safetensors weights (pytorch .bin weights would
+    be unpickled: refused); a hub id passes (the hub is asked)."""
+    folder = Path(source)
+    if not folder.is_dir():
+        return
+    if not (folder / "config.json").is_file():
+        raise PipelineError(f"{folder}: not a model folder (no config.json); give a Hugging Face model folder or "
+                            f"a round's folder under models/")
+    if not any(folder.glob("*.safetensors")) and not any(folder.glob("*.safetensors.index.json")):
+        pickled = sorted(p.name for p in folder.iterdir() if p.suffix in {".bin", ".pt", ".pth", ".ckpt"})
+        raise PipelineError(f"{folder}: no safetensors weights" + (
+            f", only {', '.join(pickled[:3])}: pickled weights are never loaded here (they can run code). Convert "
+            f"them to safetensors once, where you trust the file (save_pretrained(..., safe_serialization=True))"
+            if pickled else ""))
+
+
 def load_pretrained(source: str, revision: str | None = None, *, params: ModelParams,
                     device: torch.device | None = None, spread: bool = False, quantization: str | None = None,
                     dtype: torch.dtype | None = None):
@@ -331,6 +351,7 @@ def load_pretrained(source: str, revision: str | None = None, *, params: ModelPa
     `placement` says), in `dtype` (default: `pick_dtype`'s), in eval mode."""
     from transformers import AutoModelForCausalLM
 
+    check_model_folder(source)
     device = device or pick_device()
     set_threads(params, device)
     options = placement(params, device, spread=spread, quantization=quantization)

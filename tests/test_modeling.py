@@ -441,3 +441,19 @@ def test_grad_accum_splits_each_step_and_takes_the_same_steps(tiny_base, model_p
     for key in adapters[0]:
         torch.testing.assert_close(adapters[1][key], adapters[0][key], atol=1e-5, rtol=1e-4)
     assert any(not torch.equal(adapters[1][k], adapters[0][k]) for k in adapters[0])  # really another path
+
+
+def test_a_folder_with_pickled_weights_only_or_no_model_is_named(tiny_base, model_params, tmp_path):
+    from safetensors.torch import load_file
+
+    pickled = shutil.copytree(tiny_base, tmp_path / "bin_only")
+    torch.save(load_file(pickled / "model.safetensors"), pickled / "pytorch_model.bin")
+    (pickled / "model.safetensors").unlink()
+    with pytest.raises(PipelineError, match=r"bin_only: no safetensors weights, only pytorch_model.bin: pickled"):
+        load_model(pickled, model_params)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("not a model")
+    with pytest.raises(PipelineError, match=r"notes: not a model folder \(no config.json\)"):
+        load_model(tmp_path / "notes", model_params)
+    with pytest.raises(PipelineError, match=r"notes: not a model folder"):
+        load_tokenizer(tmp_path / "notes", model_params)
