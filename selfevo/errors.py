@@ -1,5 +1,6 @@
 """The one exception type the stages report to users, and the wrapper that reports it."""
 
+import errno
 import os
 import signal
 import sys
@@ -9,6 +10,8 @@ from pathlib import Path
 from typing import Callable
 
 SHELLS = {"sh", "dash", "bash", "zsh", "fish", "ksh"}
+DISK_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.EPERM}
+"""Errors of the place a stage writes to, not of its code: told in one line, without a traceback."""
 
 
 class PipelineError(Exception):
@@ -72,6 +75,12 @@ def run_stage(main: Callable[[], None]) -> None:
         main()
     except PipelineError as e:
         print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
+    except OSError as e:
+        if e.errno not in DISK_ERRORS:
+            raise
+        print(f"error: {e.filename or 'a file'}: cannot be written ({e.strerror}); free space or choose a writable "
+              f"place, then rerun", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
         print(f"stopped: {Path(sys.argv[0]).stem} was interrupted; what it had finished is kept, rerun to go on",

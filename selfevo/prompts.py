@@ -75,8 +75,21 @@ def _defused(tokenizer, messages: Messages) -> Messages:
 
 
 def render_prompt(tokenizer, messages: Messages) -> str:
-    """The chat template's prompt for the messages, their text defused (`defuse`)."""
-    return tokenizer.apply_chat_template(_defused(tokenizer, messages), tokenize=False, add_generation_prompt=True)
+    """The chat template's prompt for the messages, their text defused (`defuse`). A template that drops
+    the messages' text (renders empty, or without the last message) is refused: the model would answer
+    nothing it was asked."""
+    if getattr(tokenizer, "chat_template", None) is None:
+        raise PipelineError(f"{tokenizer.name_or_path}: the tokenizer has no chat template (chat_template.jinja "
+                            f"or tokenizer_config.json's chat_template); use a chat model")
+    try:
+        text = tokenizer.apply_chat_template(_defused(tokenizer, messages), tokenize=False, add_generation_prompt=True)
+    except Exception as e:  # jinja raises its own kinds: a template error is the model folder's fault
+        raise PipelineError(f"{tokenizer.name_or_path}: its chat template fails to render ({type(e).__name__}: "
+                            f"{e})") from None
+    if messages and messages[-1]["content"].strip() and _defused(tokenizer, messages)[-1]["content"].strip() not in text:
+        raise PipelineError(f"{tokenizer.name_or_path}: its chat template renders without the message's text "
+                            f"({text[:60]!r}); fix chat_template.jinja")
+    return text
 
 
 def encode_example(tokenizer, messages: Messages, completion: str) -> tuple[list[int], list[int]]:

@@ -114,3 +114,15 @@ def test_an_over_long_closed_book_question_keeps_its_ask(smol_tokenizer):
     assert cut and prompt_length(smol_tokenizer, messages) <= budget
     assert messages[0]["content"].endswith("What is the threshold of fan tray 7?")
     assert render_prompt(smol_tokenizer, messages).startswith(SYSTEM + "<|im_start|>user\n")
+
+
+@pytest.mark.parametrize("template,match", [
+    ("", r"renders without the message's text"),
+    ("{% for m in messages %}{{ m.role }}{% endfor %}", r"renders without the message's text"),
+    ("{{ messages[0].content | nosuchfilter }}", r"its chat template fails to render"),
+])
+def test_a_chat_template_that_drops_the_question_is_named(tiny_base, model_params, template, match):
+    tokenizer = load_tokenizer(tiny_base, model_params)
+    tokenizer.chat_template = template
+    with pytest.raises(PipelineError, match=match):
+        render_prompt(tokenizer, qa_messages("What does ALM-7 mean?"))

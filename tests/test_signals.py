@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 STAGE = """
 import os, sys, time
@@ -47,3 +49,20 @@ def test_sigterm_to_dvc_stops_the_stage(tmp_path):
         time.sleep(0.1)
     assert not alive(stage), "the stage outlived dvc"
     assert not (tmp_path / "late").exists()
+
+
+@pytest.mark.parametrize("raised,told,code", [
+    ("OSError(errno.ENOSPC, 'No space left on device', 'metrics/x.json')",
+     "error: metrics/x.json: cannot be written (No space left on device)", 1),
+    ("OSError(errno.EROFS, 'Read-only file system', 'models/theta_1')",
+     "error: models/theta_1: cannot be written (Read-only file system)", 1),
+    ("KeyboardInterrupt()", "was interrupted; what it had finished is kept", 130),
+])
+def test_a_full_disk_or_an_interrupt_ends_a_stage_with_one_line(tmp_path, raised, told, code):
+    script = tmp_path / "stage.py"
+    script.write_text(f"import errno\nfrom selfevo.errors import run_stage\n\ndef main():\n    raise {raised}\n\n"
+                      "run_stage(main)\n")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert result.returncode == code
+    assert told in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
