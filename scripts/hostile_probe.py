@@ -57,7 +57,8 @@ EVALUATE = stage("evaluate", "--model", "models/base", "--test", "test.jsonl", "
                  "--metrics", "m.json", "--stats", "s.json", "--predictions", "p.jsonl",
                  "--general-predictions", "g.jsonl")
 BASE = stage("base", "--out", "models/new_base", "--stats", "base.json")
-REPORT_FOLDERS = ("rounds", "details", "hq", "references", "predictions", "plot", "figure", "summary", "score")
+REPORT_FOLDERS = ("rounds", "details", "hq", "references", "predictions", "plot", "figure", "summary", "score",
+                  "coverage")
 REPORT_ARGS = [arg for name in REPORT_FOLDERS for arg in (f"--{name}", "x")] + ["--test", "test.jsonl",
                                                                                "--chunks", "chunks.jsonl"]
 
@@ -175,7 +176,83 @@ CASES = [
          setup=lambda w: (shutil.rmtree(w / "models" / "base"), shutil.copytree(TINY, w / "models" / "base"),
                           truncate(w, "models/base/model.safetensors"), write(w / "qa.jsonl", qa_lines(1)))),
     Case("SIGTERM to dvc mid-stage", lambda w: "sigterm", r"stage stopped", exit_code=0),
+    # issue 38: params into the shell, checkpoints, export, links, odd files and models
+    Case("rounds[0].round holding shell code, through dvc.yaml's placeholder",
+         lambda w: f"DVC_STAGE=selection@0 {PY} {REPO}/stages/selection.py --history none.jsonl --round {{round}} "
+                   f"--out s.jsonl", r"rounds\[0\]\.round: must be an integer",
+         params={"rounds": [{"round": "0'; touch PWNED; echo '", "start": "base", "trains": "theta_1"}]},
+         check=lambda w: not (w / "PWNED").exists()),
+    Case("train --out under a file: stops before the first step, checkpoints kept",
+         stage("train", "--model", "models/base", "--qa", "qa.jsonl", "--out", "blocker/theta_1", "--stats", "t.json",
+               "--checkpoints", "ckpt"), r"--out blocker: cannot be written",
+         setup=lambda w: (write(w / "blocker", "a file"), write(w / "ckpt" / "checkpoint.safetensors", "state")),
+         check=lambda w: (w / "ckpt" / "checkpoint.safetensors").read_text() == "state"),
+    Case("train resuming from a truncated checkpoint: set aside, trained afresh",
+         stage("train", "--model", "models/base", "--qa", "qa.jsonl", "--out", "models/theta_1", "--stats", "t.json",
+               "--checkpoints", "ckpt"), r"not a readable checkpoint", exit_code=0,
+         setup=lambda w: write(w / "ckpt" / "checkpoint.safetensors", b"\x08\x00\x00\x00\x00\x00\x00\x00{}"),
+         check=lambda w: (w / "models/theta_1/adapter_model.safetensors").is_file() and not (w / "ckpt").exists()),
+    Case("export --out . (the working folder)", lambda w: [PY, "-m", "selfevo.export", "models/base", "--out", "."],
+         r"holds the working folder", check=lambda w: (w / "params.yaml").is_file()),
+    Case("export again onto an export folder holding a user's notes",
+         lambda w: (subprocess.run([PY, "-m", "selfevo.export", "models/base", "--out", "out"], cwd=w, env=ENV,
+                                   capture_output=True, check=True), write(w / "out" / "notes.md", "mine"),
+                    [PY, "-m", "selfevo.export", "models/base", "--out", "out"])[-1],
+         r"out: holds files export did not write \(notes.md\)",
+         check=lambda w: (w / "out" / "notes.md").read_text() == "mine"),
+    Case("corpus link to /etc/passwd", PREPARE, r"passwd.md \(a link that leaves the corpus", exit_code=0,
+         setup=lambda w: (w / "corpus" / "passwd.md").symlink_to("/etc/passwd"),
+         check=lambda w: "root:" not in (w / "chunks.jsonl").read_text()),
+    Case("corpus links dangling and looping", PREPARE, r"gone.md \(a dangling link\).*loop.md \(a link that loops",
+         exit_code=0, setup=lambda w: ((w / "corpus" / "gone.md").symlink_to(w / "nowhere.md"),
+                                       (w / "corpus" / "loop.md").symlink_to(w / "corpus" / "loop.md"))),
+    Case("UTF-8 BOM before '# Title'", PREPARE, r"^$", exit_code=0,
+         setup=lambda w: write(w / "corpus" / "t.md", "\ufeff# Fan Tray Failure\n\nALM-9 is raised when the tray "
+                               "stops.\n"),
+         check=lambda w: "Fan Tray Failure\\n" in (w / "chunks.jsonl").read_text()
+         and "\\ufeff" not in (w / "chunks.jsonl").read_text()),
+    Case("an ordinary zip renamed .docx", PREPARE, r"z.docx: cannot convert: a zip file without word/document.xml",
+         setup=lambda w: zip_into(w / "corpus" / "z.docx")),
+    Case("model folder with pickled .bin weights only", SCORE, r"no safetensors weights, only pytorch_model.bin",
+         setup=lambda w: bin_only_base(w)),
+    Case("chat on a folder that is no model", lambda w: [PY, "-m", "selfevo.chat", "corpus"],
+         r"corpus: not a model folder \(no config.json\)"),
+    Case("a chat template that renders empty", SCORE, r"renders without the message's text",
+         setup=lambda w: empty_template_base(w)),
+    Case("evaluate.bootstrap_draws: 1000000000", EVALUATE, r"evaluate.bootstrap_draws: must be from 100",
+         params={"evaluate.bootstrap_draws": 1_000_000_000}),
+    Case("train.everyday: -5", TRAIN, r"train.everyday: must be >= 0", params={"train.everyday": -5}),
 ]
+
+
+def zip_into(path: Path) -> None:
+    import zipfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("notes.txt", "an ordinary zip")
+
+
+def own_base(w: Path) -> Path:
+    """The tiny model copied into the scratch folder, as the base, for a case to spoil."""
+    shutil.rmtree(w / "models" / "base")
+    base = shutil.copytree(TINY, w / "models" / "base")
+    write(w / "qa.jsonl", qa_lines(1))
+    return base
+
+
+def bin_only_base(w: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    base = own_base(w)
+    torch.save(load_file(base / "model.safetensors"), base / "pytorch_model.bin")
+    (base / "model.safetensors").unlink()
+
+
+def empty_template_base(w: Path) -> None:
+    base = own_base(w)
+    (base / "chat_template.jinja").write_text("")
 
 
 
