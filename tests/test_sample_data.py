@@ -57,7 +57,8 @@ def test_the_development_set_is_another_draw_of_the_same_kind():
     assert len(texts("data/dev/corpus")) == 60 and not texts("data/dev/corpus") & texts("data/corpus")
 
 
-@pytest.mark.parametrize("path", ["data/test.jsonl", "data/dev/test.jsonl", "data/dev/coreutils/test.jsonl"])
+@pytest.mark.parametrize("path", ["data/test.jsonl", "data/dev/test.jsonl", "data/dev/coreutils/test.jsonl",
+                                  "data/paper/test_facts.jsonl"])
 def test_every_reference_answer_states_its_facts_under_the_full_measure(path):
     tests = read_tests(REPO / path)
     assert has_facts(tests)
@@ -72,3 +73,23 @@ def test_the_coreutils_fact_set_asks_about_its_pages():
     for t in tests:
         page = (REPO / "data/corpora/coreutils" / t["source"]).read_text(encoding="utf-8")
         assert all(states(page, fact) for fact in t["facts"]), (t["source"], t["facts"])
+
+
+def test_the_paper_test_set_is_the_releases_converted_by_its_script():
+    """data/paper/test*.jsonl are what scripts/paper_testset.py makes of the release's files, every fact a
+    term its fragment holds and its question does not."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("paper_testset", REPO / "scripts/paper_testset.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    evaluation = json.loads((REPO / "data/paper/AIOps_eval_data.json").read_text(encoding="utf-8"))
+    corpus = json.loads((REPO / "data/paper/AIOps_data.json").read_text(encoding="utf-8"))
+    assert len(evaluation) == 100 and len(corpus) == 4000
+    tests, with_facts = script.convert(evaluation, corpus)
+    assert read_tests(REPO / "data/paper/test.jsonl") == tests
+    assert read_tests(REPO / "data/paper/test_facts.jsonl") == with_facts
+    assert 40 <= len(with_facts) < len(tests)
+    for record in with_facts:
+        assert all(f in record["source"] and f not in record["question"] for f in record["facts"])
