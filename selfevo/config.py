@@ -285,6 +285,9 @@ class TrainParams:
 
 @dataclass
 class EvaluateParams:
+    test: str
+    """The held-out test set (JSONL {question, answer[, facts, kind]}): every evaluation, the coverage's
+    fact count, the teacher's overlap check and the report read it (selfevo/testset.py)."""
     bleu_tokenize: str
     """sacrebleu tokenizer: 13a for English, zh for Chinese."""
     max_new_tokens: int
@@ -310,6 +313,8 @@ class EvaluateParams:
     """Seeds the bootstrap resamples and the chance level's permutations."""
 
     def __post_init__(self):
+        _check(isinstance(self.test, str) and self.test.strip() != "" and not set("\n\r\0") & set(self.test),
+               "evaluate.test", f"must be a path on one line, got {self.test!r}")
         _check(100 <= self.bootstrap_draws <= 100_000, "evaluate.bootstrap_draws",
                "must be from 100 (a 95% interval) to 100000 (more moves no figure; the draws are held in memory)")
         _check(self.general_max_new_tokens > 0, "evaluate.general_max_new_tokens", "must be positive")

@@ -19,6 +19,11 @@ def select_history(history: list[dict], params: SelectionParams, round_index: in
         return []
     if params.strategy == "all":
         return list(history)
+    if params.k >= len(history):
+        raise PipelineError(f"selection.k ({params.k}) is not below the {len(history)} pairs of round {round_index}'s "
+                            f"history: {params.strategy} selection would take every pair, as strategy `all` does. "
+                            f"Lower selection.k (the paper's release took 2000 of a pool growing ~4000 a round), or "
+                            f"set strategy: all")
     if params.strategy == "random":
         rng = random.Random(f"{params.seed}:{round_index}")
         return rng.sample(history, min(params.k, len(history)))

@@ -9,6 +9,7 @@ placeholders, which the stage fills from the checked params once the shell is do
                                stage `<name>@i` in the environment variable DVC_STAGE
     {language}                 prompts.language
     {corpus}                   corpus.path
+    {test}                     evaluate.test
 
 Run by hand, a stage takes the paths themselves and needs none of this."""
 
@@ -23,7 +24,7 @@ from typing import Any
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.errors import PipelineError
 
-_PLACEHOLDER = re.compile(r"\{(round|start|trains|language|corpus)\}")
+_PLACEHOLDER = re.compile(r"\{(round|start|trains|language|corpus|test)\}")
 
 
 def _round_index(stage: str) -> int:
@@ -38,7 +39,8 @@ def _round_index(stage: str) -> int:
 
 def placeholder_values(raw: dict[str, Any], stage: str) -> dict[str, str]:
     """Every placeholder's value for the stage DVC names `stage`; the round's only where it names one."""
-    values = {"language": load_section("prompts", raw).language, "corpus": load_section("corpus", raw).path}
+    values = {"language": load_section("prompts", raw).language, "corpus": load_section("corpus", raw).path,
+              "test": load_section("evaluate", raw).test}
     if "@" in stage.rsplit(":", 1)[-1]:
         rounds, index = load_rounds(raw), _round_index(stage)
         if index >= len(rounds):

@@ -34,6 +34,24 @@ def test_paper_profile_has_the_papers_settings():
     assert len(load_rounds(paper)) == 8
 
 
+def test_paper_profile_is_coherent_with_its_data():
+    """Chinese prompts and BLEU on the paper's Chinese corpus and test set, both shipped; k below the
+    history the corpus yields after round 0 (one pair per distinct fragment at most)."""
+    import json
+
+    from selfevo.corpus import prepare_chunks, read_documents
+    from selfevo.testset import read_tests
+
+    paper = load_params(REPO / "params/paper.yaml")
+    corpus, evaluate = load_section("corpus", paper), load_section("evaluate", paper)
+    assert load_section("prompts", paper).language == "zh" and evaluate.bleu_tokenize == "zh"
+    assert corpus.path.startswith("data/paper/") and evaluate.test.startswith("data/paper/")
+    assert len(read_tests(REPO / evaluate.test)) == 100
+    docs, _ = read_documents(REPO / corpus.path, corpus.text_field)
+    chunks, _ = prepare_chunks(docs, corpus.max_chunk_chars, corpus.min_chunk_chars)
+    assert load_section("selection", paper).k < len(chunks) <= len(json.loads((REPO / corpus.path).read_text()))
+
+
 def test_broken_round_chain_names_the_entry():
     params = {**PARAMS, "rounds": [{"round": 0, "start": "base", "trains": "theta_1"},
                                    {"round": 1, "start": "base", "trains": "theta_2"}]}

@@ -18,7 +18,7 @@ from selfevo.modeling import load_model, load_tokenizer
 from selfevo.prompts import encode_example, qa_messages
 from selfevo.training import tokenize_examples, train
 
-PARAMS = EvaluateParams(bleu_tokenize="13a", max_new_tokens=12, max_prompt_tokens=256, batch_size=2, open_book=True,
+PARAMS = EvaluateParams(test="test.jsonl", bleu_tokenize="13a", max_new_tokens=12, max_prompt_tokens=256, batch_size=2, open_book=True,
                         max_batch_tokens=None, no_repeat_ngram=0, general_max_new_tokens=8, cpu_autocast=True,
                         bootstrap_draws=200, seed=0)
 TESTS = [{"question": "What causes the fan alarm?", "answer": "The fan tray is faulty."},

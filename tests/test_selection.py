@@ -27,9 +27,16 @@ def test_ifd_takes_the_top_k_below_the_ceiling():
     assert [r["ifd"] for r in chosen] == [0.99, 0.95, 0.9]  # 1.2 is above max_ifd, an unscorable pair (None) is dropped
 
 
-def test_ifd_without_ceiling_and_k_beyond_history():
-    chosen = select_history(HISTORY, params("ifd", k=100, max_ifd=None), round_index=3)
+def test_ifd_without_ceiling_takes_pairs_above_one():
+    chosen = select_history(HISTORY, params("ifd", k=len(HISTORY) - 1, max_ifd=None), round_index=3)
     assert [r["ifd"] for r in chosen][:2] == [1.2, 0.99] and len(chosen) == 7
+
+
+@pytest.mark.parametrize("strategy", ["ifd", "random"])
+def test_a_k_not_below_the_pool_stops_with_the_param_named(strategy):
+    with pytest.raises(PipelineError, match=rf"selection.k \(100\) is not below the {len(HISTORY)} pairs of round "
+                                            rf"3's history: {strategy} selection would take every pair"):
+        select_history(HISTORY, params(strategy, k=100), round_index=3)
 
 
 def test_none_all_and_k_zero():
