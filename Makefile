@@ -18,7 +18,7 @@ export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install lock repro ablation ablation-dial bench chat export clean-cache test test-fast data docker-build docker-repro clean
+.PHONY: install lock repro paper ablation ablation-dial bench chat export clean-cache test test-fast data docker-build docker-repro clean
 
 install: $(STAMP)
 
@@ -46,6 +46,11 @@ repro: $(STAMP)
 	rm -f metrics/eval/*.json metrics/baselines/hq.json metrics/baselines/references.json metrics/score.json
 	dvc repro
 	dvc metrics show
+
+# The paper's setup on its own data (params/paper.yaml, a GPU and a 7B model: docs/scale.md) in a checkout of
+# its own, ../<this folder>-paper, so params.yaml here stays as it is; PAPER_DIR=... for another place
+paper: $(STAMP)
+	$(PY) scripts/profile.py params/paper.yaml $(if $(PAPER_DIR),--dir $(PAPER_DIR))
 
 # The selection ablation (Fig. 3): four DVC experiments, one per strategy -> reports/ablation/
 ablation: $(STAMP)
