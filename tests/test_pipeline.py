@@ -418,10 +418,14 @@ def test_a_corpus_file_at_another_path_is_a_dependency(pipeline, tmp_path):
 def run_in_two_processes(repo: Path, stage: str, folder: Path) -> list[str]:
     """A stage's command from dvc.lock under `torchrun --nproc_per_node 2` (gloo on CPU: what `accelerate
     launch` starts on two GPUs), its outputs redirected into `folder`; returns the outputs' paths."""
+    from selfevo.stageargs import placeholder_values
+
     lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"][stage]
     outs = [o["path"] for o in lock["outs"]]
     moved = {".cache/generate": str(folder / "cache"), **{out: str(folder / out) for out in outs}}
-    args = [moved.get(arg, arg) for arg in shlex.split(lock["cmd"])[1:]]
+    values = placeholder_values(yaml.safe_load((repo / "params.yaml").read_text()), stage)
+    cmd = re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), lock["cmd"])  # as the stage fills it
+    args = [moved.get(arg, arg) for arg in shlex.split(cmd)[1:]]
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                              *args], cwd=repo, env=env, capture_output=True, text=True)
