@@ -50,7 +50,7 @@ repro: $(STAMP)
 # The paper's setup on its own data (params/paper.yaml, a GPU and a 7B model: docs/scale.md) in a checkout of
 # its own, ../<this folder>-paper, so params.yaml here stays as it is; PAPER_DIR=... for another place
 paper: $(STAMP)
-	$(PY) scripts/profile.py params/paper.yaml $(if $(PAPER_DIR),--dir $(PAPER_DIR))
+	$(PY) scripts/run_profile.py params/paper.yaml $(if $(PAPER_DIR),--dir $(PAPER_DIR))
 
 # The selection ablation (Fig. 3): four DVC experiments, one per strategy -> reports/ablation/
 ablation: $(STAMP)

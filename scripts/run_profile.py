@@ -2,12 +2,13 @@
 so this checkout's params.yaml, models and metrics stay as they are.
 
     make paper                                          # params/paper.yaml in ../<this folder>-paper
-    python scripts/profile.py params/paper.yaml --dir ../paper-run [--no-run]
+    python scripts/run_profile.py params/paper.yaml --dir ../paper-run [--no-run]
 
 The checkout is a git worktree of HEAD (the committed code: commit what you changed first) whose
 params.yaml is the profile. It shares this checkout's DVC cache, so a stage that already ran with the same
 inputs is not run again, and its rounds can be pushed to the same remote. Every section of the profile is
-checked before anything is made; running it again goes on where the last run stopped (`dvc repro`).
+checked, and every model it names found, before anything is made; running it again goes on where the
+last run stopped (`dvc repro`).
 """
 
 from __future__ import annotations
@@ -36,11 +37,24 @@ def _run(command: list[str], cwd: Path, what: str) -> str:
 
 
 def check_profile(profile: Path) -> dict:
-    """The profile's params, every section checked as a stage would check it."""
+    """The profile's params, every section checked as a stage would check it, and every model it names
+    found (a local folder, the Hugging Face cache, or the hub when online) before anything is made."""
+    from selfevo.embedded import EMBEDDED
+    from selfevo.modeling import check_source
+
     raw = load_params(profile)
     for name in SECTIONS:
         load_section(name, raw)
     load_rounds(raw)
+    model, baselines = load_section("model", raw), load_section("baselines", raw)
+    named = [("model.base", model.base, model.revision)] + \
+        ([("baselines.teacher", baselines.teacher, None)] if baselines.teacher != "qa_file" else []) + \
+        [("baselines.references", name, None) for name in baselines.references]
+    for key, name, revision in named:
+        if name != EMBEDDED:
+            local = ROOT / name  # a relative folder is the same in the profile's checkout
+            check_source(str(local) if local.is_dir() else name, key, revision,
+                         trust_remote_code=model.trust_remote_code)
     return raw
 
 
