@@ -19,6 +19,13 @@ def jaccard(a: str, b: str) -> float:
     return len(x & y) / len(x | y) if x | y else 0.0
 
 
+def chinese_share(texts) -> float:
+    """The share of Chinese characters among the words of `texts` (`words`: a character each, a run of
+    other letters one): 0 for English prose, near 1 for Chinese."""
+    found = [w for text in texts for w in words(text)]
+    return sum(map(_cjk, found)) / len(found) if found else 0.0
+
+
 def _cjk(word: str) -> bool:
     return "\u4e00" <= word <= "\u9fff"
 

@@ -15,12 +15,12 @@ import time
 from difflib import get_close_matches
 from pathlib import Path
 
-from selfevo.stageargs import stage_args
 from selfevo.config import load_section
 from selfevo.embedded import EMBEDDED, locate_gguf, write_base
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import write_json
 from selfevo.modeling import POINTER, resolve_pointer, write_fingerprint
+from selfevo.stageargs import stage_args
 
 
 def main() -> None:

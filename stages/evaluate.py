@@ -18,7 +18,6 @@ the torch model computes the reference NLLs first and is freed; a vLLM engine th
 import argparse
 import sys
 
-from selfevo.stageargs import stage_args
 from selfevo.config import evaluation_model_params, load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
@@ -28,6 +27,7 @@ from selfevo.jsonio import read_jsonl, write_json, write_jsonl
 from selfevo.metrics import split_headline
 from selfevo.modeling import autocast, load_model, load_tokenizer, model_chain, processor, release_memory
 from selfevo.prompts import load_prompts
+from selfevo.stageargs import stage_args
 from selfevo.testset import has_facts, read_tests
 from selfevo.vllm_backend import VllmModel, require as require_vllm
 

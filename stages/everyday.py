@@ -10,12 +10,12 @@ With `train.everyday: 0` (the paper's: no replay) it writes no reply and loads n
 import argparse
 import time
 
-from selfevo.stageargs import stage_args
 from selfevo.config import load_params, load_section
 from selfevo.errors import run_stage
 from selfevo.everyday import everyday_replies, read_requests
 from selfevo.jsonio import write_json, write_jsonl
 from selfevo.modeling import autocast, load_model, load_tokenizer
+from selfevo.stageargs import stage_args
 
 
 def main() -> None:

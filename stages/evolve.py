@@ -13,15 +13,15 @@ import argparse
 import os
 from collections import Counter
 
-from selfevo.stageargs import stage_args
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
 from selfevo.evolution import choose_variant, clean_task, evolve_messages, fitness, fittest, next_generation
 from selfevo.generation import generate
+from selfevo.itemcache import item_seed
 from selfevo.jsonio import read_json, read_jsonl, write_json
 from selfevo.modeling import autocast, load_model, load_tokenizer
-from selfevo.itemcache import item_seed
+from selfevo.stageargs import stage_args
 
 
 def main() -> None:

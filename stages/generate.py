@@ -21,7 +21,6 @@ import argparse
 import sys
 from collections import Counter
 
-from selfevo.stageargs import stage_args
 from selfevo.anchors import generate_anchored, load_anchor_prompt
 from selfevo.cleaning import check_kept
 from selfevo.config import load_params, load_rounds, load_section
@@ -35,6 +34,7 @@ from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl
 from selfevo.modeling import autocast, autocast_threads, fingerprint, load_model, load_tokenizer, processor
 from selfevo.pairs import generate_pairs
 from selfevo.prompts import load_prompts
+from selfevo.stageargs import stage_args
 from selfevo.vllm_backend import VllmModel
 
 

@@ -12,13 +12,13 @@ The judged pairs (IFD and judge scores) are what round r trains on and adds to t
 
 import argparse
 
-from selfevo.stageargs import stage_args
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import read_jsonl, write_json, write_jsonl
 from selfevo.judge import DIMENSIONS, judge_pairs, load_judge
 from selfevo.modeling import autocast, load_model, load_tokenizer, processor
+from selfevo.stageargs import stage_args
 
 
 def main() -> None:

@@ -10,12 +10,22 @@ once: --cache keeps what a file converted to under its content hash.
 import argparse
 import sys
 
-from selfevo.stageargs import stage_args
 from selfevo.config import load_section
 from selfevo.convert import Converter
 from selfevo.corpus import prepare_chunks, read_documents
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import write_json, write_jsonl
+from selfevo.stageargs import stage_args
+from selfevo.text import chinese_share
+
+
+def check_language(chunks: list[dict], language: str, corpus: str) -> None:
+    """Prompts in one language over a corpus in the other write nothing usable: stop before any model runs."""
+    share = chinese_share(c["text"] for c in chunks)
+    if language == "zh" and share < 0.2 or language == "en" and share > 0.5:
+        other = "en" if language == "zh" else "zh"
+        raise PipelineError(f"params.yaml: prompts.language is {language}, but {corpus} is {share:.0%} Chinese: set "
+                            f"prompts.language: {other} (and evaluate.bleu_tokenize: {'13a' if other == 'en' else 'zh'})")
 
 
 def main() -> None:
@@ -43,6 +53,7 @@ def main() -> None:
         raise PipelineError(f"{args.corpus}: no chunk of at least corpus.min_chunk_chars ({params.min_chunk_chars}) "
                             f"characters: {stats['too_short_dropped']} too short, {stats['duplicates_dropped']} "
                             f"duplicates; lower corpus.min_chunk_chars or add documents")
+    check_language(chunks, load_section("prompts").language, args.corpus)
     write_jsonl(args.out, chunks)
     write_json(args.stats, stats)
     print(f"prepare: {stats['documents']} documents -> {stats['chunks']} chunks "

@@ -10,13 +10,13 @@ mappings, so the report always finds the file.
 
 import argparse
 
-from selfevo.stageargs import stage_args
 from selfevo.config import evaluation_model_params, load_params, load_section
 from selfevo.errors import run_stage
 from selfevo.evaluation import closed_book, reference_nlls
 from selfevo.jsonio import write_json, write_jsonl
 from selfevo.metrics import split_headline
 from selfevo.modeling import autocast, check_source, load_pretrained, load_pretrained_tokenizer, release_memory
+from selfevo.stageargs import stage_args
 from selfevo.testset import read_tests
 from selfevo.vllm_backend import VllmModel, require as require_vllm
 

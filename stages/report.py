@@ -13,13 +13,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from selfevo.stageargs import stage_args
 from selfevo.config import QA_FILE, load_params, load_rounds, load_section
 from selfevo.errors import PipelineError, run_stage
 from selfevo.facts import unsupported_facts
 from selfevo.jsonio import read_json, read_jsonl, write_json
 from selfevo.metrics import paper_score
 from selfevo.plots import interval_panels
+from selfevo.stageargs import stage_args
 from selfevo.summary import curve_rows, model_summary, read_evaluation, read_models, read_predictions
 from selfevo.testset import has_facts, read_tests
 

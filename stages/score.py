@@ -8,13 +8,13 @@ Each round's pairs are scored once, here; later rounds reuse these scores throug
 
 import argparse
 
-from selfevo.stageargs import stage_args
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
 from selfevo.ifd import ifd_scores
 from selfevo.jsonio import read_jsonl, write_jsonl
 from selfevo.modeling import autocast, load_model, load_tokenizer
+from selfevo.stageargs import stage_args
 
 
 def main() -> None:

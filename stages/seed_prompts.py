@@ -9,11 +9,11 @@ With neither, the set written holds no variants, so editing variants.yaml reruns
 
 import argparse
 
-from selfevo.stageargs import stage_args
 from selfevo.config import load_section
 from selfevo.errors import run_stage
 from selfevo.evolution import set_in_use
 from selfevo.jsonio import write_json
+from selfevo.stageargs import stage_args
 
 
 def main() -> None:

@@ -15,7 +15,6 @@ tuned on the test's answers would be no baseline.
 
 import argparse
 
-from selfevo.stageargs import stage_args
 from selfevo.cleaning import check_kept
 from selfevo.config import QA_FILE, load_params, load_section
 from selfevo.errors import PipelineError, run_stage
@@ -23,6 +22,7 @@ from selfevo.jsonio import read_jsonl, write_json, write_jsonl
 from selfevo.modeling import autocast, check_source, load_pretrained, load_pretrained_tokenizer
 from selfevo.pairs import generate_pairs
 from selfevo.prompts import load_prompts
+from selfevo.stageargs import stage_args
 from selfevo.teacher import LABEL, check_corpus_overlap, corpus_overlap, overlap_stats, read_qa_file
 from selfevo.testset import read_tests
 from selfevo.vllm_backend import VllmModel

@@ -19,7 +19,6 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from selfevo.stageargs import stage_args
 from selfevo import checkpoint
 from selfevo.anchors import ANCHORED
 from selfevo.config import load_params, load_rounds, load_section
@@ -30,6 +29,7 @@ from selfevo.jsonio import read_json, read_jsonl, write_json
 from selfevo.modeling import (autocast, autocast_threads, fingerprint, load_model, load_tokenizer, processor,
                               save_adapter)
 from selfevo.prompts import load_prompts, qa_messages
+from selfevo.stageargs import stage_args
 from selfevo.training import (add_lora, curves, question_replay, replay_sample, round_pairs, run_key, tokenize_examples,
                               train)
 

@@ -41,6 +41,7 @@ def test_paper_profile_is_coherent_with_its_data():
 
     from selfevo.corpus import prepare_chunks, read_documents
     from selfevo.testset import read_tests
+    from selfevo.text import chinese_share
 
     paper = load_params(REPO / "params/paper.yaml")
     corpus, evaluate = load_section("corpus", paper), load_section("evaluate", paper)
@@ -50,6 +51,7 @@ def test_paper_profile_is_coherent_with_its_data():
     docs, _ = read_documents(REPO / corpus.path, corpus.text_field)
     chunks, _ = prepare_chunks(docs, corpus.max_chunk_chars, corpus.min_chunk_chars)
     assert load_section("selection", paper).k < len(chunks) <= len(json.loads((REPO / corpus.path).read_text()))
+    assert chinese_share(c["text"] for c in chunks) > 0.5  # prepare's language check passes
 
 
 def test_broken_round_chain_names_the_entry():

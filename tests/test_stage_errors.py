@@ -116,3 +116,23 @@ def test_train_onto_an_unwritable_out_stops_before_training_and_keeps_the_checkp
     assert "error: --out blocker: cannot be written" in result.stderr and "Traceback" not in result.stderr
     assert "train theta_1:" not in result.stderr  # no step ran
     assert (tmp_path / "ckpt" / "checkpoint.safetensors").read_bytes() == b"an earlier run's state"
+
+
+def test_prompts_in_the_other_language_than_the_corpus_stop_prepare(tmp_path):
+    """Chinese prompts over an English corpus (or the reverse) would make every generation fail: prepare
+    stops and names the key, before any model runs."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# Fan Failure\n\nALM-7 is raised when the fan tray stops turning.\n")
+    for language, expected in (("zh", "prompts.language is zh, but corpus is 0% Chinese: set prompts.language: en"),
+                               ("en", None)):
+        params = yaml.safe_load((REPO / "params.yaml").read_text())
+        params["prompts"]["language"] = language
+        (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+        result = subprocess.run([sys.executable, str(REPO / "stages" / "prepare.py"), "--corpus", "corpus",
+                                 "--out", "chunks.jsonl", "--stats", "s.json"], cwd=tmp_path, capture_output=True,
+                                text=True)
+        if expected:
+            assert result.returncode == 1 and expected in result.stderr and not (tmp_path / "chunks.jsonl").exists()
+        else:
+            assert result.returncode == 0, result.stderr
