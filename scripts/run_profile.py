@@ -46,6 +46,10 @@ def check_profile(profile: Path) -> dict:
     for name in SECTIONS:
         load_section(name, raw)
     load_rounds(raw)
+    language, bleu = load_section("prompts", raw).language, load_section("evaluate", raw).bleu_tokenize
+    if (language == "zh") != (bleu in {"zh", "char", "flores200"}):
+        raise PipelineError(f"{profile}: evaluate.bleu_tokenize is {bleu} with prompts.language {language}: Chinese "
+                            f"text needs a Chinese tokenizer (zh), English 13a")
     model, baselines = load_section("model", raw), load_section("baselines", raw)
     named = [("model.base", model.base, model.revision)] + \
         ([("baselines.teacher", baselines.teacher, None)] if baselines.teacher != "qa_file" else []) + \

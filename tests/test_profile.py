@@ -75,6 +75,11 @@ def test_a_broken_profile_or_a_foreign_folder_is_refused_before_anything_is_made
     (clone / "params/bad.yaml").write_text(yaml.safe_dump(bad))
     done = profile(clone, "params/bad.yaml", "--dir", str(tmp_path / "bad-run"), "--no-run")
     assert done.returncode == 1 and "selection.k" in done.stderr and not (tmp_path / "bad-run").exists()
+    mixed = yaml.safe_load((clone / "params/paper.yaml").read_text())
+    mixed["evaluate"]["bleu_tokenize"] = "13a"
+    (clone / "params/mixed.yaml").write_text(yaml.safe_dump(mixed, allow_unicode=True))
+    done = profile(clone, "params/mixed.yaml", "--dir", str(tmp_path / "mixed-run"), "--no-run")
+    assert done.returncode == 1 and "evaluate.bleu_tokenize is 13a with prompts.language zh" in done.stderr
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.md").write_text("a user's folder")
     done = profile(clone, paper_on(clone, tiny_base), "--dir", str(tmp_path / "mine"), "--no-run")
