@@ -50,7 +50,8 @@ def save(folder: Path, key: str, step: int, params: list[torch.nn.Parameter], op
     except OSError as e:
         print(f"warning: the checkpoint after step {step} could not be written to {folder} ({e.strerror or e}); "
               f"training goes on, and a killed run would start afresh", file=sys.stderr)
-        tmp.unlink(missing_ok=True) if tmp.parent.is_dir() else None
+        if tmp.parent.is_dir():
+            tmp.unlink(missing_ok=True)
         return False
 
 
