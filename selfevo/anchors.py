@@ -27,10 +27,9 @@ from selfevo.config import GenerateParams
 from selfevo.errors import PipelineError
 from selfevo.generation import generate_missing
 from selfevo.itemcache import ItemCache, item_key, item_seed
+from selfevo.selection import ANCHORED
 from selfevo.text import sentences
 
-ANCHORED = "anchored"
-"""The `variant` of an anchored pair."""
 LONG_LINE = 200
 """A line longer than this many characters is prose: its sentences are its units."""
 _HEADER = re.compile(r"^#{1,6}\s+\S.*$|^[^.!?。！？]{1,60}[:：]$")

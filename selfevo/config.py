@@ -223,6 +223,9 @@ class SelectionParams:
     """How many history pairs join each round's training data (ifd and random)."""
     max_ifd: float | None
     """Drop pairs above this IFD before ranking (IFD > 1: the question makes the answer harder). null keeps all."""
+    anchored: bool
+    """Every anchored pair of earlier rounds (generate.anchor) joins the round too, besides the k chosen from
+    the other pairs: each later round trains on the same units again, asked in the earlier rounds' words."""
     seed: int
 
     def __post_init__(self):
@@ -240,6 +243,13 @@ class TrainParams:
     target_modules: str | list[str]
     """`all-linear`: every linear layer but the output head, the paper's `lora-target: all`."""
     lr: float
+    lr_decay: float
+    """Round r trains at lr × lr_decay^r: a later round, which starts from a model already tuned on the
+    same units, moves it less. 1.0: every round at lr (the paper)."""
+    from_base: bool
+    """Each round trains a fresh adapter on θ_0, not on θ_r: θ_{r+1} = θ_0 + LoRA(D_r ∪ IFD_r). With
+    selection.strategy all (or selection.anchored) that is every round's pairs so far, each round's
+    model one training run on the union; false: on θ_r (the paper)."""
     epochs: int
     batch_size: int
     max_length: int
@@ -269,6 +279,7 @@ class TrainParams:
         _check(self.lora_alpha > 0, "train.lora_alpha", "must be positive")
         _check(0 <= self.lora_dropout < 1, "train.lora_dropout", "must be in [0, 1)")
         _check(self.lr > 0, "train.lr", "must be positive")
+        _check(0 < self.lr_decay <= 1, "train.lr_decay", "must be in (0, 1] (1: every round at train.lr)")
         _check(self.epochs > 0, "train.epochs", "must be positive")
         _check(self.batch_size > 0, "train.batch_size", "must be positive")
         _check(self.grad_accum >= 1, "train.grad_accum", "must be >= 1")

@@ -25,6 +25,10 @@ from selfevo.modeling import stop_token_ids
 from selfevo.prompts import Messages, render_prompt
 
 
+NO_REPEAT_KEY = "no_repeat_ngram"
+"""The vLLM request's `extra_args` entry that asks for `banned_tokens`' rule (selfevo/vllm_logits.py)."""
+
+
 def banned_tokens(tokens: list[int], n: int) -> list[int]:
     """The tokens that would complete an n-gram already written in `tokens`."""
     if n <= 0 or len(tokens) < n:

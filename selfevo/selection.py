@@ -12,9 +12,21 @@ import random
 from selfevo.config import SelectionParams
 from selfevo.errors import PipelineError
 
+ANCHORED = "anchored"
+"""The `variant` of a pair anchored on a document's units (selfevo/anchors.py)."""
+
 
 def select_history(history: list[dict], params: SelectionParams, round_index: int) -> list[dict]:
-    """The chosen pairs, ordered as chosen. Each history record has `id`, `round` and `ifd`."""
+    """The chosen pairs, ordered as chosen. Each history record has `id`, `round` and `ifd`. With
+    selection.anchored, every anchored pair comes first and the strategy chooses among the others."""
+    if params.anchored:
+        kept = [r for r in history if r.get("variant") == ANCHORED]
+        others = [r for r in history if r.get("variant") != ANCHORED]
+        return kept + _choose(others, params, round_index)
+    return _choose(history, params, round_index)
+
+
+def _choose(history: list[dict], params: SelectionParams, round_index: int) -> list[dict]:
     if params.strategy == "none" or not history:
         return []
     if params.strategy == "all":

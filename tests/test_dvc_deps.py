@@ -96,3 +96,23 @@ def test_placeholders_are_filled_from_params_after_the_shell(monkeypatch, tmp_pa
     with pytest.raises(PipelineError, match="stage train@7: params.yaml's rounds list has 3 rounds"):
         stage_args(parser, ["--out", "models/{trains}"])
     assert stage_args(parser, ["--out", "plain/path"]).out == "plain/path"  # by hand: paths as given
+
+
+def test_no_selfevo_module_imports_itself_through_others():
+    """The library is a tree of concerns: no import cycle (a module reached again from its own imports)."""
+    graph = {str(p.relative_to(REPO)): set(selfevo_imports(p)) for p in (REPO / "selfevo").glob("*.py")}
+
+    def cycle_from(start: str) -> list[str] | None:
+        todo, seen = [(start, [start])], set()
+        while todo:
+            module, path = todo.pop()
+            for nxt in graph.get(module, ()):
+                if nxt == start:
+                    return path + [nxt]
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append((nxt, path + [nxt]))
+        return None
+
+    cycles = [c for c in map(cycle_from, sorted(graph)) if c]
+    assert not cycles, " ; ".join(" -> ".join(c) for c in cycles)

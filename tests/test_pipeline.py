@@ -15,6 +15,8 @@ import pytest
 import torch
 import yaml
 
+from selfevo.modeling import model_chain
+
 from conftest import REPO
 from tiny import (EDIT_LINE, MINIMAL_PROMPTS, MINIMAL_VARIANTS, TINY_CHAT, alarm_card, pipeline_cards,
                   round_chain, severity_answer, severity_question)
@@ -391,6 +393,26 @@ def test_everyday_replies_are_written_once_and_replayed_in_every_round(pipeline,
     assert stats["replayed_everyday"] == min(2, len(replies))
     assert (copy / "models/theta_1/adapter_model.safetensors").read_bytes() != \
         (repo / "models/theta_1/adapter_model.safetensors").read_bytes()
+
+
+def test_later_round_levers_lr_decay_and_from_base(pipeline, tmp_path):
+    """train.lr_decay: round r trains at lr × lr_decay^r (1.0, the default: every round at lr);
+    train.from_base: round r's adapter is trained on θ_0, not on θ_r, so θ_{r+1} is θ_0 and one adapter."""
+    repo, _ = pipeline
+    assert [json.loads((repo / f"metrics/train/round_{r}.json").read_text())["lr"] for r in range(3)] == [3.0e-3] * 3
+    assert len(model_chain(repo / "models/theta_3")[1]) == 3
+    copy = tmp_path / "copy"
+    shutil.copytree(repo, copy)
+    set_params(copy, **{"train.lr_decay": 0.5, "train.from_base": True})
+    dvc(copy, "repro", "-s", "train@2")
+    stats = json.loads((copy / "metrics/train/round_2.json").read_text())
+    assert stats["lr"] == pytest.approx(3.0e-3 * 0.25)
+    rates = [float(row.split()[1]) for row in (copy / "reports/curves/theta_3/plots/metrics/lr.tsv").read_text().splitlines()[1:]]
+    assert 3.0e-3 * 0.25 * 0.5 < max(rates) <= 3.0e-3 * 0.25 * (1 + 1e-6)  # a linear decay from the round's rate
+    base, adapters = model_chain(copy / "models/theta_3")
+    assert base == (copy / "models/base").resolve() and adapters == [copy / "models/theta_3"]
+    changed = dvc(copy, "status").stdout
+    assert all(f"train@{r}" in changed for r in (0, 1)), changed  # every round's stage sees the params
 
 
 def test_a_corpus_file_at_another_path_is_a_dependency(pipeline, tmp_path):

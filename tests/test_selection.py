@@ -9,7 +9,7 @@ import pytest
 from selfevo.config import SelectionParams
 from selfevo.errors import PipelineError
 from selfevo.jsonio import read_jsonl, write_jsonl
-from selfevo.selection import select_history
+from selfevo.selection import ANCHORED, select_history
 
 from conftest import REPO
 from tiny import round_chain
@@ -18,8 +18,8 @@ HISTORY = [{"id": f"c{i}-r{i % 3}", "round": i % 3, "question": f"q{i}?", "answe
            for i, ifd in enumerate([0.9, 0.5, 1.2, 0.95, 0.1, 0.7, 0.99, None])]
 
 
-def params(strategy, k=3, max_ifd=1.0, seed=0):
-    return SelectionParams(strategy=strategy, k=k, max_ifd=max_ifd, seed=seed)
+def params(strategy, k=3, max_ifd=1.0, seed=0, anchored=False):
+    return SelectionParams(strategy=strategy, k=k, max_ifd=max_ifd, anchored=anchored, seed=seed)
 
 
 def test_ifd_takes_the_top_k_below_the_ceiling():
@@ -45,6 +45,18 @@ def test_none_all_and_k_zero():
     assert select_history(HISTORY, params("ifd", k=0), 3) == []
 
 
+def test_anchored_keeps_every_earlier_anchored_pair_and_chooses_k_among_the_rest():
+    history = [dict(r, variant=ANCHORED if i in (1, 2, 4) else "fixed") for i, r in enumerate(HISTORY)]
+    anchored = [history[1], history[2], history[4]]
+    chosen = select_history(history, params("ifd", k=2, anchored=True), round_index=3)
+    assert chosen[:3] == anchored  # whatever their IFD: 0.5, 1.2 (above max_ifd) and 0.1
+    assert [r["ifd"] for r in chosen[3:]] == [0.99, 0.95]  # the top 2 of the others
+    assert select_history(history, params("ifd", k=2), round_index=3) == [history[6], history[3]]  # off: IFD alone
+    assert select_history(history, params("none", anchored=True), round_index=3) == anchored
+    with pytest.raises(PipelineError, match=r"selection.k \(5\) is not below the 5 pairs"):  # the k is of the others
+        select_history(history, params("ifd", k=5, anchored=True), round_index=3)
+
+
 def test_random_is_seeded_and_differs_by_seed_and_round():
     first = select_history(HISTORY, params("random", k=4), 3)
     assert first == select_history(HISTORY, params("random", k=4), 3)
@@ -55,7 +67,7 @@ def test_random_is_seeded_and_differs_by_seed_and_round():
 
 @pytest.mark.parametrize("key,value,match", [("strategy", "best", "selection.strategy"), ("k", -1, "selection.k")])
 def test_bad_params_name_the_key(key, value, match):
-    kwargs = {"strategy": "ifd", "k": 3, "max_ifd": 1.0, "seed": 0, key: value}
+    kwargs = {"strategy": "ifd", "k": 3, "max_ifd": 1.0, "anchored": False, "seed": 0, key: value}
     with pytest.raises(PipelineError, match=match):
         SelectionParams(**kwargs)
 
@@ -63,7 +75,7 @@ def test_bad_params_name_the_key(key, value, match):
 def test_select_stage_refuses_pairs_from_the_current_round(tmp_path):
     """The stage reads the pool the previous round closed; a pair of this round (or later) in it is an error."""
     rounds = round_chain(4)
-    (tmp_path / "params.yaml").write_text("selection: {strategy: all, k: 2, max_ifd: null, seed: 0}\n"
+    (tmp_path / "params.yaml").write_text("selection: {strategy: all, k: 2, max_ifd: null, anchored: false, seed: 0}\n"
                                           f"rounds: {json.dumps(rounds)}\n")
     write_jsonl(tmp_path / "history.jsonl", HISTORY)
     run = lambda r: subprocess.run([sys.executable, str(REPO / "stages/selection.py"), "--history", "history.jsonl",

@@ -132,7 +132,7 @@ def test_records_match_and_a_warm_cache_never_serves_the_other_backend(tiny_base
 def test_no_repeat_ngram_is_a_vllm_logits_processor_with_the_torch_rule(tiny_base, model_params, fake_vllm):
     """The engine gets selfevo.vllm_logits.NoRepeatNgram, which bans what the torch rule bans; a request
     asks for the rule in its extra_args, and the replies are the torch backend's."""
-    from selfevo.vllm_backend import NO_REPEAT_KEY
+    from selfevo.generation import NO_REPEAT_KEY
     from selfevo.vllm_logits import NoRepeatNgram
 
     processor = NoRepeatNgram(None, "cpu", False)
