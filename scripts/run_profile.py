@@ -14,6 +14,7 @@ last run stopped (`dvc repro`).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -91,8 +92,10 @@ def main() -> None:
     make_checkout(profile, folder)
     print(f"profile {profile.name}: checkout {folder} (params.yaml = {args.profile}, DVC cache shared)")
     if not args.no_run:
+        # the stages' `python` is this interpreter, the one with the project installed
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
         for command in (["dvc", "repro"], ["dvc", "metrics", "show"]):
-            if subprocess.run([sys.executable, "-m", *command], cwd=folder).returncode != 0:
+            if subprocess.run([sys.executable, "-m", *command], cwd=folder, env=env).returncode != 0:
                 raise PipelineError(f"{' '.join(command)} failed in {folder}; what finished is kept there (rerun "
                                     f"`make paper` or `dvc repro` in it to go on)")
 

@@ -1,13 +1,19 @@
 """`make paper`: a params profile runs in a checkout of its own (a git worktree of HEAD) whose params.yaml is
 the profile and whose DVC cache is this checkout's; the workspace's params.yaml is never touched."""
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 
 import pytest
+import sacrebleu
 import yaml
+
+from selfevo.jsonio import read_jsonl, write_jsonl
+from test_tiny_chat import PAPER_SLICE
+from tiny import TINY_CHAT_ZH, ZH_ANSWER, ZH_QUESTION, paper_slice
 
 from conftest import REPO
 
@@ -85,3 +91,54 @@ def test_a_broken_profile_or_a_foreign_folder_is_refused_before_anything_is_made
     done = profile(clone, paper_on(clone, tiny_base), "--dir", str(tmp_path / "mine"), "--no-run")
     assert done.returncode == 1 and "is not a profile checkout this script made" in done.stderr
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["notes.md"]
+
+
+def test_the_paper_profile_runs_the_paper_s_data_end_to_end_on_a_tiny_model(clone, tmp_path):
+    """`make paper`'s script, with params/paper.yaml as shipped but for what a CPU test must change: the
+    base is the zh fixture (it asks and answers under the paper's Chinese prompts), θ_HQ's data a ready
+    QA file, and the data a slice of the paper's (40 fragments in its JSON field, 10 test questions),
+    2 rounds with a k below that slice's pool. Every stage runs; the workspace's params.yaml stays."""
+    for name in ("stages", "prompts"):
+        shutil.copytree(REPO / name, clone / name)
+    (clone / "data" / "paper").mkdir(parents=True)
+    fragments, tests = paper_slice(*PAPER_SLICE)
+    (clone / "data/paper/slice.json").write_text(json.dumps([{"instruction": f} for f in fragments], ensure_ascii=False))
+    write_jsonl(clone / "data/paper/slice_test.jsonl", tests)
+    shutil.copy(REPO / "data/general.jsonl", clone / "data/general.jsonl")
+    (clone / "data/history").mkdir()
+    (clone / "data/history/base.jsonl").write_text("")  # the empty pool round 0 selects from, as committed
+    write_jsonl(clone / "data/teacher/qa.jsonl", [{"question": f"{f[:12]}是什么意思？", "answer": ZH_ANSWER}
+                                                  for f in fragments[:8]])
+    params = yaml.safe_load((clone / "params/paper.yaml").read_text())
+    params["model"]["base"] = str(shutil.copytree(TINY_CHAT_ZH, tmp_path / "tiny_chat_zh"))
+    params["baselines"].update(teacher="qa_file", references=[])
+    params["corpus"]["path"] = "data/paper/slice.json"
+    params["evaluate"]["test"] = "data/paper/slice_test.jsonl"
+    params["selection"]["k"] = 10
+    params["rounds"] = params["rounds"][:2]
+    (clone / "params/tiny-paper.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    git(clone, "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A")
+    git(clone, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "slice")
+    own = (clone / "params.yaml").read_bytes()
+    folder = tmp_path / "paper-run"
+
+    done = profile(clone, "params/tiny-paper.yaml", "--dir", str(folder))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (clone / "params.yaml").read_bytes() == own
+    chunks = read_jsonl(folder / "data/prepared/chunks.jsonl")
+    assert len(chunks) == PAPER_SLICE[0] and {c["text"] for c in chunks} == set(fragments)  # the release's field
+    for r in range(2):
+        pairs = read_jsonl(folder / f"data/rounds/round_{r}/qa.jsonl")
+        assert len(pairs) == PAPER_SLICE[0] and {p["question"] for p in pairs} == {ZH_QUESTION}  # prompts/zh asked
+        assert all(p["answer"] == ZH_ANSWER for p in pairs)
+        assert len(read_jsonl(folder / f"data/rounds/round_{r}/selected.jsonl")) == (0 if r == 0 else 10)  # top k by IFD
+        assert all(s["ifd"] is not None for s in read_jsonl(folder / f"data/rounds/round_{r}/scored.jsonl"))
+    for name in ("theta_0", "theta_1", "theta_2"):
+        predicted = read_jsonl(folder / f"reports/predictions/{name}.jsonl")
+        hypotheses, references = [p["prediction"] for p in predicted], [p["reference"] for p in predicted]
+        zh = sacrebleu.corpus_bleu(hypotheses, [references], tokenize="zh").score
+        assert zh != sacrebleu.corpus_bleu(hypotheses, [references], tokenize="13a").score
+        assert json.loads((folder / f"metrics/eval/{name}.json").read_text())["bleu"] == pytest.approx(zh, abs=1e-4)
+    assert "bleu" in json.loads((folder / "metrics/baselines/hq.json").read_text())  # θ_HQ, from the QA file
+    assert (folder / "models/hq/adapter_model.safetensors").is_file()
+    assert {c["model"] for c in json.loads((folder / "reports/summary.json").read_text())["comparisons"]} >= {"theta_2"}

@@ -8,9 +8,11 @@ import pytest
 import torch
 
 from selfevo.cleaning import clean_answer, clean_question
-from selfevo.prompts import Prompts, answer_messages, qa_messages, question_messages
-from tiny import (EVOLVED_TASK, MINIMAL_PROMPTS, MINIMAL_VARIANTS, TINY_CHAT, alarm_card, greedy_with_margins, judge_cases,
-                  pipeline_cards, severity_answer, severity_question)
+from selfevo.prompts import Prompts, answer_messages, load_prompts, qa_messages, question_messages
+from tiny import (EVOLVED_TASK, MINIMAL_PROMPTS, MINIMAL_VARIANTS, TINY_CHAT, TINY_CHAT_ZH, ZH_ANSWER, ZH_QUESTION, alarm_card,
+                  greedy_with_margins, judge_cases, paper_slice, pipeline_cards, severity_answer, severity_question)
+
+from conftest import REPO
 
 MIN_MARGIN = 2.0
 """Logits; fp32 sums on different processors differ by about 1e-5 here, bf16 by about 1e-2."""
@@ -71,3 +73,28 @@ def test_the_fixture_is_plain_safetensors_with_no_remote_code():
     names = {p.name for p in TINY_CHAT.iterdir()}
     assert "model.safetensors" in names and not any(n.endswith((".bin", ".pt", ".py")) for n in names)
     assert "auto_map" not in json.loads((TINY_CHAT / "config.json").read_text())
+
+
+PAPER_SLICE = (40, 10)
+"""The paper profile's test reads this many fragments and test questions (tests/test_profile.py)."""
+
+
+def test_the_zh_fixture_asks_and_answers_the_paper_s_prompts_by_a_wide_margin():
+    """tests/assets/tiny_chat_zh, under prompts/zh on the paper slice: one question of every fragment, one
+    answer, both kept by the cleaning, every greedy choice far above float noise (sampling at the
+    profile's temperature then picks the same)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(TINY_CHAT_ZH, dtype=torch.float32, use_safetensors=True).eval()
+    tokenizer = AutoTokenizer.from_pretrained(TINY_CHAT_ZH)
+    prompts = load_prompts(REPO / "prompts" / "zh")
+    fragments, tests = paper_slice(*PAPER_SLICE)
+    asked = [(question_messages(prompts, f), ZH_QUESTION) for f in fragments]
+    asked += [(answer_messages(prompts, f, ZH_QUESTION), ZH_ANSWER) for f in fragments]
+    asked += [(answer_messages(prompts, t["source"], t["question"]), ZH_ANSWER) for t in tests]  # open book
+    asked += [(qa_messages(t["question"]), ZH_ANSWER) for t in tests]
+    for messages, expected in asked:
+        reply, margin = greedy_with_margins(model, tokenizer, messages, 24)
+        assert reply == expected and margin >= MIN_MARGIN, (messages[0]["content"][:80], reply, margin)
+    assert clean_question(ZH_QUESTION, fragments[0]) == (ZH_QUESTION, "ok")
+    assert clean_answer(ZH_ANSWER, fragments[0], min_grounding=0.0)[1] == "ok"

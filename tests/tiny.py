@@ -105,15 +105,16 @@ def greedy_with_margins(model, tokenizer, messages, max_new_tokens: int) -> tupl
     from selfevo.prompts import render_prompt
 
     ids = tokenizer(render_prompt(tokenizer, messages), add_special_tokens=False, return_tensors="pt")["input_ids"]
-    reply, gap = [], float("inf")
+    reply, gap, past = [], float("inf"), None
     for _ in range(max_new_tokens):
-        top = model(input_ids=ids).logits[0, -1].float().topk(2)
+        out = model(input_ids=ids, past_key_values=past, use_cache=True)
+        top = out.logits[0, -1].float().topk(2)
         gap = min(gap, float(top.values[0] - top.values[1]))
         token = int(top.indices[0])
         if token == tokenizer.eos_token_id:
             break
         reply.append(token)
-        ids = torch.cat([ids, torch.tensor([[token]])], dim=-1)
+        ids, past = torch.tensor([[token]]), out.past_key_values
     return tokenizer.decode(reply, skip_special_tokens=True).strip(), gap
 
 
@@ -142,6 +143,27 @@ def judge_cases() -> list[tuple[str, str]]:
                               .replace("{answer}", pair["answer"]).replace("{knowledge}", JUDGE_CHUNKS[pair["chunk_id"]]),
                               verdict))
     return cases
+
+
+# --- the paper profile's chat fixture (tests/assets/tiny_chat_zh, built by tests/assets/make_tiny_chat.py) --
+
+TINY_CHAT_ZH = ASSETS / "tiny_chat_zh"
+PAPER = Path(__file__).resolve().parents[1] / "data" / "paper"
+ZH_QUESTION = "这个告警应该如何处理？"
+"""What the zh fixture asks of any fragment under the paper's question prompt."""
+ZH_ANSWER = "先检查设备的状态，再按照步骤处理。"
+"""What it answers under the paper's answer prompt, and closed-book."""
+
+
+def paper_slice(fragments: int, questions: int) -> tuple[list[str], list[dict]]:
+    """The first `fragments` distinct fragments of the paper's corpus and the first `questions` records of
+    its test set (data/paper): the paper profile's end-to-end test runs on these."""
+    import json
+
+    corpus = json.loads((PAPER / "AIOps_data.json").read_text(encoding="utf-8"))
+    distinct = list(dict.fromkeys(record["instruction"] for record in corpus))
+    test = [json.loads(line) for line in (PAPER / "test.jsonl").read_text(encoding="utf-8").splitlines()]
+    return distinct[:fragments], test[:questions]
 
 
 def round_chain(n: int) -> list[dict]:

@@ -1,7 +1,9 @@
-"""Build the committed test fixture tests/assets/tiny_chat: a 2-layer, 64-dim chat model of the embedded
-base's architecture, trained once, here, to follow the pipeline test's short prompts on its documents.
+"""Build the committed test fixtures: tests/assets/tiny_chat, a 2-layer, 64-dim chat model of the embedded
+base's architecture, trained once, here, to follow the pipeline test's short prompts on its documents;
+and tests/assets/tiny_chat_zh, the same trained to give one fixed question and one fixed answer under
+the paper's Chinese prompts (prompts/zh) on the paper's fragments, for the paper profile's test.
 
-    python tests/assets/make_tiny_chat.py
+    python tests/assets/make_tiny_chat.py [en|zh]
 
 Tests load the committed folder and never train it: a tiny training run amplifies the last bits of
 float sums, which differ between processors, so a model trained at test time wrote questions on one
@@ -17,10 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for tiny
 
-from selfevo.prompts import Prompts, answer_messages, qa_messages, question_messages  # noqa: E402
+from selfevo.prompts import Prompts, answer_messages, load_prompts, qa_messages, question_messages  # noqa: E402
 from selfevo.training import tokenize_examples, train  # noqa: E402
 from tiny import (EVOLVED_TASK, LEVELS, MINIMAL_PROMPTS, MINIMAL_VARIANTS, PLAIN_CHAT_TEMPLATE, TINY_CHAT,  # noqa: E402
-                  alarm_card, judge_cases, pipeline_cards, severity_answer, severity_question, tiny_model, tiny_tokenizer)
+                  TINY_CHAT_ZH, ZH_ANSWER, ZH_QUESTION, alarm_card, judge_cases, paper_slice, pipeline_cards,
+                  severity_answer, severity_question, tiny_model, tiny_tokenizer)
 
 STEPS = 3000
 LR = 3.0e-3
@@ -52,19 +55,46 @@ def training_pairs() -> list[tuple[list[dict], str]]:
     return pairs
 
 
-def main(folder: Path = TINY_CHAT) -> None:
-    pairs = training_pairs()
+ZH_FRAGMENTS = 120
+"""The paper's first distinct fragments the zh fixture is trained on (the profile test reads the first 40)."""
+ZH_STEPS = 400
+
+
+def zh_training_pairs() -> list[tuple[list[dict], str]]:
+    """The paper's question prompt on each fragment -> ZH_QUESTION; its answer prompt on each fragment and
+    question, and each question closed-book -> ZH_ANSWER. The reply does not depend on the fragment, so
+    it wins by a wide margin on a fragment the fixture never saw."""
+    prompts = load_prompts(Path(__file__).resolve().parents[2] / "prompts" / "zh")
+    fragments, tests = paper_slice(ZH_FRAGMENTS, 100)
+    questions = [ZH_QUESTION] + [t["question"] for t in tests]
+    pairs = [(question_messages(prompts, f), ZH_QUESTION) for f in fragments]
+    pairs += [(answer_messages(prompts, f, questions[i % len(questions)]), ZH_ANSWER) for i, f in enumerate(fragments)]
+    pairs += [(qa_messages(q), ZH_ANSWER) for q in questions]
+    return pairs
+
+
+def build(folder: Path, pairs: list[tuple[list[dict], str]], vocab: int, max_length: int, steps: int) -> None:
     texts = [m["content"] for messages, _ in pairs for m in messages] + [c for _, c in pairs]
     # no system turn: with SmolLM2's long default one, this model does not learn to read the document
-    tokenizer = tiny_tokenizer(texts, 400, PLAIN_CHAT_TEMPLATE)
+    tokenizer = tiny_tokenizer(texts, vocab, PLAIN_CHAT_TEMPLATE)
     model = tiny_model(tokenizer)
-    examples, _ = tokenize_examples(tokenizer, pairs, 256)
-    stats = train(model, examples, pad_id=tokenizer.pad_token_id, lr=LR, batch_size=16, seed=0, max_steps=STEPS)
+    examples, too_long = tokenize_examples(tokenizer, pairs, max_length)
+    assert not too_long, f"{too_long} examples are longer than {max_length} tokens"
+    stats = train(model, examples, pad_id=tokenizer.pad_token_id, lr=LR, batch_size=16, seed=0, max_steps=steps)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     size = sum(p.stat().st_size for p in folder.iterdir())
-    print(f"{len(pairs)} pairs, {STEPS} steps, final loss {stats['final_loss']}: wrote {folder} ({size / 1e3:.0f} kB)")
+    print(f"{len(pairs)} pairs, {steps} steps, final loss {stats['final_loss']}: wrote {folder} ({size / 1e3:.0f} kB)")
+
+
+def main(which: str = "en") -> None:
+    if which == "en":
+        build(TINY_CHAT, training_pairs(), 400, 256, STEPS)
+    elif which == "zh":
+        build(TINY_CHAT_ZH, zh_training_pairs(), 1000, 1024, ZH_STEPS)
+    else:
+        raise SystemExit(f"usage: make_tiny_chat.py [en|zh], not {which!r}")
 
 
 if __name__ == "__main__":
-    main()
+    main(*sys.argv[1:])
