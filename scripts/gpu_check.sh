@@ -3,7 +3,8 @@
 # On one GPU, in a few minutes: round 0 of the embedded default (prepare .. evaluate@0) with each
 # generation backend (torch; vllm where it is installed), each in its own clone so that nothing is
 # shared, then `make bench`; it prints the wall time, generate@0's and evaluate@0's figures per
-# backend, whether a killed train@0 resumes to the uninterrupted adapter, and the bench summary.
+# backend, whether a killed train@0 resumes to the uninterrupted adapter, the paper profile on a slice of
+# the paper's data (2 rounds, Chinese prompts, zh BLEU), and the bench summary.
 #
 #   bash scripts/gpu_check.sh             # on the GPU machine, from the checkout (after `make install`)
 #   bash scripts/gpu_check.sh --dry-run   # anywhere: checks the setup and prints what it would run
@@ -80,6 +81,16 @@ if [[ $DRY == 0 ]]; then
 else
   echo "+ (cd $clone && dvc repro -s train@0; timeout -s KILL 25 dvc repro -f -s train@0; dvc repro -f -s train@0)"
 fi
+
+echo "== the paper profile on a slice of the paper's data (scripts/paper_slice.py), the embedded model on CUDA"
+clone="$WORK/paper"
+run git clone -q "$ROOT" "$clone"
+run "$PY" "$clone/scripts/paper_slice.py" --base smollm2 --out "$clone/params/paper-slice.yaml"
+run git -C "$clone" -c user.email=gpu@check -c user.name=gpu-check add -A
+run git -C "$clone" -c user.email=gpu@check -c user.name=gpu-check commit -qm "paper slice files"
+started=$SECONDS
+run "$PY" "$clone/scripts/run_profile.py" "$clone/params/paper-slice.yaml" --dir "$WORK/paper-run"
+echo "paper slice: 2 rounds in $((SECONDS - started)) s"
 
 echo "== make bench"
 run make -C "$ROOT" bench

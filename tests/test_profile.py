@@ -11,7 +11,7 @@ import pytest
 import sacrebleu
 import yaml
 
-from selfevo.jsonio import read_jsonl, write_jsonl
+from selfevo.jsonio import read_jsonl
 from test_tiny_chat import PAPER_SLICE
 from tiny import TINY_CHAT_ZH, ZH_ANSWER, ZH_QUESTION, paper_slice
 
@@ -94,29 +94,22 @@ def test_a_broken_profile_or_a_foreign_folder_is_refused_before_anything_is_made
 
 
 def test_the_paper_profile_runs_the_paper_s_data_end_to_end_on_a_tiny_model(clone, tmp_path):
-    """`make paper`'s script, with params/paper.yaml as shipped but for what a CPU test must change: the
-    base is the zh fixture (it asks and answers under the paper's Chinese prompts), θ_HQ's data a ready
-    QA file, and the data a slice of the paper's (40 fragments in its JSON field, 10 test questions),
-    2 rounds with a k below that slice's pool. Every stage runs; the workspace's params.yaml stays."""
-    for name in ("stages", "prompts"):
-        shutil.copytree(REPO / name, clone / name)
-    (clone / "data" / "paper").mkdir(parents=True)
+    """`make paper`'s script on the paper slice (scripts/paper_slice.py: params/paper.yaml as shipped but for
+    what a CPU test must change): the base is the zh fixture (it asks and answers under the paper's Chinese
+    prompts), θ_HQ's data a QA file read off the fragments, the data 40 fragments in the release's JSON
+    field and 10 test questions, 2 rounds with a k below the slice's pool. Every stage runs; the
+    workspace's params.yaml stays."""
+    for name in ("stages", "prompts", "data"):
+        shutil.copytree(REPO / name, clone / name, ignore=shutil.ignore_patterns("corpora", "dev", "corpus"))
+    base = shutil.copytree(TINY_CHAT_ZH, tmp_path / "tiny_chat_zh")
+    made = subprocess.run([sys.executable, "scripts/paper_slice.py", "--base", str(base), "--out",
+                           "params/tiny-paper.yaml", "--fragments", str(PAPER_SLICE[0]), "--questions",
+                           str(PAPER_SLICE[1]), "--rounds", "2", "--k", "10"], cwd=clone, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
     fragments, tests = paper_slice(*PAPER_SLICE)
-    (clone / "data/paper/slice.json").write_text(json.dumps([{"instruction": f} for f in fragments], ensure_ascii=False))
-    write_jsonl(clone / "data/paper/slice_test.jsonl", tests)
-    shutil.copy(REPO / "data/general.jsonl", clone / "data/general.jsonl")
-    (clone / "data/history").mkdir()
-    (clone / "data/history/base.jsonl").write_text("")  # the empty pool round 0 selects from, as committed
-    write_jsonl(clone / "data/teacher/qa.jsonl", [{"question": f"{f[:12]}是什么意思？", "answer": ZH_ANSWER}
-                                                  for f in fragments[:8]])
-    params = yaml.safe_load((clone / "params/paper.yaml").read_text())
-    params["model"]["base"] = str(shutil.copytree(TINY_CHAT_ZH, tmp_path / "tiny_chat_zh"))
-    params["baselines"].update(teacher="qa_file", references=[])
-    params["corpus"]["path"] = "data/paper/slice.json"
-    params["evaluate"]["test"] = "data/paper/slice_test.jsonl"
-    params["selection"]["k"] = 10
-    params["rounds"] = params["rounds"][:2]
-    (clone / "params/tiny-paper.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    teacher = read_jsonl(clone / "data/teacher/qa.jsonl")
+    assert len(teacher) == len(fragments) and all(p["answer"] in f for p, f in zip(teacher, fragments))
+    assert not {p["answer"] for p in teacher} & {t["answer"] for t in tests}
     git(clone, "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A")
     git(clone, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "slice")
     own = (clone / "params.yaml").read_bytes()

@@ -148,7 +148,6 @@ def judge_cases() -> list[tuple[str, str]]:
 # --- the paper profile's chat fixture (tests/assets/tiny_chat_zh, built by tests/assets/make_tiny_chat.py) --
 
 TINY_CHAT_ZH = ASSETS / "tiny_chat_zh"
-PAPER = Path(__file__).resolve().parents[1] / "data" / "paper"
 ZH_QUESTION = "这个告警应该如何处理？"
 """What the zh fixture asks of any fragment under the paper's question prompt."""
 ZH_ANSWER = "先检查设备的状态，再按照步骤处理。"
@@ -156,14 +155,13 @@ ZH_ANSWER = "先检查设备的状态，再按照步骤处理。"
 
 
 def paper_slice(fragments: int, questions: int) -> tuple[list[str], list[dict]]:
-    """The first `fragments` distinct fragments of the paper's corpus and the first `questions` records of
-    its test set (data/paper): the paper profile's end-to-end test runs on these."""
-    import json
+    """The paper slice (scripts/paper_slice.py): its first distinct fragments and test records."""
+    import importlib.util
 
-    corpus = json.loads((PAPER / "AIOps_data.json").read_text(encoding="utf-8"))
-    distinct = list(dict.fromkeys(record["instruction"] for record in corpus))
-    test = [json.loads(line) for line in (PAPER / "test.jsonl").read_text(encoding="utf-8").splitlines()]
-    return distinct[:fragments], test[:questions]
+    spec = importlib.util.spec_from_file_location("paper_slice", ASSETS.parents[1] / "scripts" / "paper_slice.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.paper_slice(fragments, questions)
 
 
 def round_chain(n: int) -> list[dict]:
