@@ -39,7 +39,8 @@ from selfevo.errors import PipelineError, run_stage  # noqa: E402
 from selfevo.generation import generate  # noqa: E402
 from selfevo.ifd import ifd_scores  # noqa: E402
 from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl  # noqa: E402
-from selfevo.modeling import autocast, load_model, load_tokenizer, pick_device  # noqa: E402
+from selfevo.modeling import load_model, load_tokenizer
+from selfevo.hardware import autocast, pick_device
 from selfevo.prompts import load_prompts, question_messages  # noqa: E402
 
 

@@ -15,7 +15,8 @@ import torch
 from selfevo.config import load_params, load_section
 from selfevo.evaluation import closed_book, reference_nlls
 from selfevo.jsonio import write_json
-from selfevo.modeling import autocast, load_model, load_tokenizer
+from selfevo.modeling import load_model, load_tokenizer
+from selfevo.hardware import autocast
 from selfevo.testset import read_tests
 
 

@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 from selfevo.config import load_params, load_section  # noqa: E402
 from selfevo.evaluation import closed_book  # noqa: E402
 from selfevo.jsonio import read_jsonl  # noqa: E402
-from selfevo.modeling import autocast, load_model, load_tokenizer  # noqa: E402
+from selfevo.modeling import load_model, load_tokenizer
+from selfevo.hardware import autocast
 from selfevo.prompts import qa_messages  # noqa: E402
 from selfevo.testset import read_tests  # noqa: E402
 from selfevo.training import add_lora, tokenize_examples, train  # noqa: E402

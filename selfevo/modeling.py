@@ -1,128 +1,21 @@
-"""Model folders, their lineage, and loading them.
-
-A model directory is one of:
-- a base written here (the embedded SmolLM2): tokenizer + config + model.safetensors
-  (`save_pretrained`) and `fingerprint.json`, the hash of those files, computed once;
-- a base pointer: `pointer.json` naming a local path or hub id, so gigabytes of weights stay out of
-  the DVC cache, with the hub commit it resolved to (which every stage then loads) or the local
-  folder's content hash, so new weights behind the same name change θ_0 for DVC;
-- a round: one LoRA adapter (safetensors) + `lineage.json` naming its parent directory and the
-  parent's fingerprint. Round r's model is the base with adapters 0..r merged in order.
+"""Loading models: a base by name or path (checked first), its tokenizer, a round's model with its
+adapters folded in (selfevo/lineage.py says what a model folder holds).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import shutil
-import sys
-import time
 from pathlib import Path
 
 import torch
 
 from selfevo.config import ModelParams
-from selfevo.distributed import local_rank, local_world_size
 from selfevo.errors import PipelineError
-from selfevo.jsonio import read_json, write_json
-
-POINTER = "pointer.json"
-LINEAGE = "lineage.json"
-FINGERPRINT = "fingerprint.json"
-
-
-def pick_device() -> torch.device:
-    """The GPU when there is one (this process's own when a stage runs in several), else the CPU."""
-    if not torch.cuda.is_available():
-        return torch.device("cpu")
-    device = torch.device("cuda", local_rank() % torch.cuda.device_count())
-    torch.cuda.set_device(device)
-    return device
-
-
-def pick_dtype(params: ModelParams, device: torch.device) -> torch.dtype:
-    """`auto`: bf16 on a GPU that has it, fp16 on one that does not (a V100, the paper's), fp32 on CPU."""
-    if params.dtype == "auto":
-        if device.type != "cuda":
-            return torch.float32
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return getattr(torch, params.dtype)
-
-
-def autocast(params: ModelParams, device: torch.device | None = None):
-    """The context every model runs in: with `model.cpu_autocast` on a CPU, matrix products in bf16
-    over fp32 weights (docs/throughput.md); elsewhere a no-op."""
-    device = device or pick_device()
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=params.cpu_autocast and device.type == "cpu")
-
-
-def available_cores() -> int:
-    """The cores this process may run on (its CPU affinity, which containers and `taskset` narrow)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def busy_cores(interval: float = 0.1) -> float | None:
-    """How many cores other work keeps busy now, from two readings of /proc/stat `interval` seconds
-    apart (this process is asleep in between); None where there is no /proc/stat."""
-    def read() -> list[int]:
-        with open("/proc/stat") as f:
-            return [int(v) for v in f.readline().split()[1:]]
-    try:
-        first = read()
-        time.sleep(interval)
-        second = read()
-    except OSError:
-        return None
-    delta = [b - a for a, b in zip(first, second)]
-    idle = delta[3] + (delta[4] if len(delta) > 4 else 0)  # idle + iowait
-    return (os.cpu_count() or 1) * (1 - idle / max(sum(delta), 1))
-
-
-def set_threads(params: ModelParams, device: torch.device) -> int:
-    """torch's CPU threads, chosen once per stage: `model.threads`, or every core this process may use
-    (shared out when a stage runs in several processes).
-    A fixed count keeps runs reproducible (bf16 products differ with it); when other work already
-    holds cores, a warning says what that costs and which param to set."""
-    threads = params.threads or max(1, available_cores() // local_world_size())
-    torch.set_num_threads(threads)
-    if device.type == "cpu" and threads > 1:
-        busy = busy_cores()
-        if busy is not None and busy >= 0.5 and threads > available_cores() - busy + 0.5:
-            print(f"warning: model.threads: {threads} torch threads, but other work keeps {busy:.1f} of "
-                  f"{available_cores()} cores busy; threads that wait for a core slow every step (measured "
-                  f"here: training 2.3x slower with 2 threads than with 1 while one core was taken). On a "
-                  f"shared machine set model.threads to the free cores (docs/throughput.md)", file=sys.stderr)
-    return threads
-
-
-def processor() -> dict:
-    """What a stage ran on, for its stats: results in bf16 (and greedy near-ties in any dtype) can differ
-    between processors. The CPU's model name and whether it multiplies bf16 natively; the GPU's, where
-    there is one; and torch's thread count."""
-    import platform
-
-    cpu, flags = platform.processor() or platform.machine(), set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                cpu = value.strip()
-            elif key.strip() in ("flags", "Features") and not flags:
-                flags = set(value.split())
-    except OSError:
-        pass
-    info = {"cpu": cpu, "cpu_bf16": bool(flags & {"avx512_bf16", "amx_bf16", "bf16"}), "threads": torch.get_num_threads()}
-    if torch.cuda.is_available():
-        info.update(gpu=torch.cuda.get_device_name(0), gpu_bf16=torch.cuda.is_bf16_supported())
-    return info
-
-
-def autocast_threads(params: ModelParams, device: torch.device | None = None) -> int | None:
-    """The thread count results depend on: torch's, where bf16 autocast runs on a CPU; None elsewhere."""
-    device = device or pick_device()
-    return torch.get_num_threads() if params.cpu_autocast and device.type == "cpu" else None
+from selfevo.hardware import pick_device, pick_dtype, set_threads
+from selfevo.jsonio import read_json
+from selfevo.lineage import base_source, hash_files, model_chain
 
 
 def check_source(name_or_path: str, key: str = "model.base", revision: str | None = None, *,
@@ -170,98 +63,6 @@ def resolve_pointer(name_or_path: str, revision: str | None, *, trust_remote_cod
 
 
 # --- lineage -------------------------------------------------------------------------------------
-
-def fingerprint(folder: str | Path) -> str:
-    """sha256 over every file's relative name and bytes: a round's fingerprint covers its whole chain,
-    since its lineage.json holds its parent's fingerprint. A folder with a `fingerprint.json` (the
-    embedded base: 540 MB of weights) gives the hash stored there, computed once when it was written."""
-    folder = Path(folder)
-    stored = folder / FINGERPRINT
-    return read_json(stored)["sha256"] if stored.is_file() else hash_files(folder)
-
-
-def write_fingerprint(folder: str | Path) -> None:
-    """Store the folder's hash in it, so that loading it never re-reads every weight."""
-    write_json(Path(folder) / FINGERPRINT, {"sha256": hash_files(folder)})
-
-
-def hash_files(folder: str | Path) -> str:
-    folder = Path(folder)
-    h = hashlib.sha256()
-    for f in sorted(p for p in folder.rglob("*") if p.is_file() and p.relative_to(folder) != Path(FINGERPRINT)):
-        h.update(str(f.relative_to(folder)).encode())
-        with open(f, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
-
-
-def write_lineage(round_dir: str | Path, parent_dir: str | Path, name: str) -> None:
-    """Record the parent as a path relative to the round, so a checkout anywhere (or a `dvc pull`
-    into another machine) still finds it."""
-    round_dir, parent_dir = Path(round_dir), Path(parent_dir)
-    write_json(round_dir / LINEAGE, {"name": name,
-                                     "parent": os.path.relpath(parent_dir.resolve(), round_dir.resolve()),
-                                     "parent_fingerprint": fingerprint(parent_dir)})
-
-
-def _make_path_free(folder: Path) -> None:
-    """A round folder that depends on its inputs alone, so that every clone, wherever it lives, gets the
-    same bytes and the same DVC hash (and can `dvc pull` a teammate's rounds): peft's adapter config
-    names the base by the path it was loaded from, which becomes the parent's path relative to the
-    round, as in lineage.json; peft's model card template, which names it too, is dropped; and
-    target_modules, written from a set in an order that changes between processes, is sorted."""
-    (folder / "README.md").unlink(missing_ok=True)
-    path = folder / "adapter_config.json"
-    config = read_json(path)
-    config["base_model_name_or_path"] = read_json(folder / LINEAGE)["parent"]
-    if isinstance(config.get("target_modules"), list):
-        config["target_modules"] = sorted(config["target_modules"])
-    write_json(path, config)
-
-
-def save_adapter(model, out: str | Path, parent: str | Path) -> None:
-    """A trained round's adapter (adapter_config.json, adapter_model.safetensors) and its lineage,
-    path-free, written to a scratch folder and moved into place whole: a killed stage leaves no half
-    round behind. Lineage paths are relative to the round folder, which the move does not change."""
-    out = Path(out)
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    write_lineage(tmp, parent, out.name)
-    _make_path_free(tmp)
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
-
-
-def model_chain(model_dir: str | Path) -> tuple[Path, list[Path]]:
-    """The base directory and the adapter directories, oldest first, behind a model directory.
-    Each link's fingerprint is checked, so a stale or edited parent is caught, not silently used."""
-    model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        raise PipelineError(f"{model_dir}: model folder not found")
-    adapters: list[Path] = []
-    current = model_dir
-    while (current / LINEAGE).is_file():
-        info = read_json(current / LINEAGE)
-        parent = (current / info["parent"]).resolve()
-        if not parent.is_dir():
-            raise PipelineError(f"{current / LINEAGE}: parent model {parent} not found")
-        if fingerprint(parent) != info["parent_fingerprint"]:
-            raise PipelineError(f"{current}: its parent {parent} changed after this round was trained; "
-                                f"rerun the pipeline (dvc repro)")
-        adapters.append(current)
-        current = parent
-    return current, adapters[::-1]
-
-
-def base_source(base_dir: Path) -> tuple[str, str | None]:
-    """What from_pretrained should load for a base directory: a name or path, and a hub commit."""
-    pointer = base_dir / POINTER
-    if not pointer.is_file():
-        return str(base_dir), None
-    info = read_json(pointer)
-    return info["name_or_path"], info.get("revision")
 
 
 def load_tokenizer(model_dir: str | Path, params: ModelParams):

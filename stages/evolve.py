@@ -20,7 +20,8 @@ from selfevo.evolution import choose_variant, clean_task, evolve_messages, fitne
 from selfevo.generation import generate
 from selfevo.itemcache import item_seed
 from selfevo.jsonio import read_json, read_jsonl, write_json
-from selfevo.modeling import autocast, load_model, load_tokenizer
+from selfevo.modeling import load_model, load_tokenizer
+from selfevo.hardware import autocast
 from selfevo.stageargs import stage_args
 
 

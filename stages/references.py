@@ -15,7 +15,8 @@ from selfevo.errors import run_stage
 from selfevo.evaluation import closed_book, reference_nlls
 from selfevo.jsonio import write_json, write_jsonl
 from selfevo.metrics import split_headline
-from selfevo.modeling import autocast, check_source, load_pretrained, load_pretrained_tokenizer, release_memory
+from selfevo.modeling import check_source, load_pretrained, load_pretrained_tokenizer, release_memory
+from selfevo.hardware import autocast
 from selfevo.stageargs import stage_args
 from selfevo.testset import read_tests
 from selfevo.vllm_backend import VllmModel, require as require_vllm

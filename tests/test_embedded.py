@@ -20,7 +20,7 @@ def test_wheel_without_the_model_file_is_named():
 @pytest.fixture(scope="module")
 def real_base(tmp_path_factory):
     from selfevo.embedded import write_base
-    from selfevo.modeling import write_fingerprint
+    from selfevo.lineage import write_fingerprint
 
     out = tmp_path_factory.mktemp("smollm2")
     stats = write_base(locate_gguf(), out)

@@ -12,9 +12,10 @@ import torch
 from conftest import REPO
 from selfevo import checkpoint
 from selfevo.errors import PipelineError
-from selfevo import modeling
-from selfevo.modeling import (FINGERPRINT, autocast, fingerprint, hash_files, load_model, load_tokenizer, model_chain,
-                              pick_dtype, write_fingerprint, write_lineage)
+from selfevo import hardware, modeling
+from selfevo.modeling import load_model, load_tokenizer
+from selfevo.lineage import FINGERPRINT, fingerprint, hash_files, model_chain, write_fingerprint, write_lineage
+from selfevo.hardware import autocast, pick_dtype
 from selfevo.prompts import qa_messages
 from selfevo.training import add_lora, tokenize_examples, train
 
@@ -218,34 +219,34 @@ def restore_threads():
 
 
 def test_threads_are_the_param_or_every_available_core(model_params, restore_threads, monkeypatch):
-    monkeypatch.setattr(modeling, "busy_cores", lambda: 0.0)
-    assert modeling.set_threads(replace(model_params, threads=1), torch.device("cpu")) == 1
+    monkeypatch.setattr(hardware, "busy_cores", lambda: 0.0)
+    assert hardware.set_threads(replace(model_params, threads=1), torch.device("cpu")) == 1
     assert torch.get_num_threads() == 1
-    assert modeling.set_threads(model_params, torch.device("cpu")) == modeling.available_cores()
-    assert torch.get_num_threads() == modeling.available_cores()
+    assert hardware.set_threads(model_params, torch.device("cpu")) == hardware.available_cores()
+    assert torch.get_num_threads() == hardware.available_cores()
 
 
 def test_other_work_on_the_cores_gets_a_warning_naming_the_param(model_params, restore_threads, monkeypatch, capsys):
-    monkeypatch.setattr(modeling, "available_cores", lambda: 2)
-    monkeypatch.setattr(modeling, "busy_cores", lambda: 1.0)
-    modeling.set_threads(replace(model_params, threads=2), torch.device("cpu"))
+    monkeypatch.setattr(hardware, "available_cores", lambda: 2)
+    monkeypatch.setattr(hardware, "busy_cores", lambda: 1.0)
+    hardware.set_threads(replace(model_params, threads=2), torch.device("cpu"))
     assert "other work keeps 1.0 of 2 cores busy" in capsys.readouterr().err
-    modeling.set_threads(replace(model_params, threads=1), torch.device("cpu"))  # one thread fits the free core
-    monkeypatch.setattr(modeling, "busy_cores", lambda: 0.1)
-    modeling.set_threads(replace(model_params, threads=2), torch.device("cpu"))  # an idle machine
+    hardware.set_threads(replace(model_params, threads=1), torch.device("cpu"))  # one thread fits the free core
+    monkeypatch.setattr(hardware, "busy_cores", lambda: 0.1)
+    hardware.set_threads(replace(model_params, threads=2), torch.device("cpu"))  # an idle machine
     assert "model.threads" not in capsys.readouterr().err
 
 
 def test_busy_cores_sees_a_process_that_spins():
     import subprocess
     import sys
-    idle_reading = modeling.busy_cores(0.5)
+    idle_reading = hardware.busy_cores(0.5)
     assert idle_reading is not None and 0 <= idle_reading <= os.cpu_count()
     spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         import time
         time.sleep(0.3)
-        assert modeling.busy_cores(0.5) >= 0.7  # one core, whatever else runs
+        assert hardware.busy_cores(0.5) >= 0.7  # one core, whatever else runs
     finally:
         spinner.kill()
 

@@ -10,7 +10,8 @@ import torch
 
 from selfevo.config import GenerateParams
 from selfevo.errors import PipelineError
-from selfevo.modeling import fingerprint, load_model, load_tokenizer
+from selfevo.modeling import load_model, load_tokenizer
+from selfevo.lineage import fingerprint
 from selfevo.itemcache import ItemCache
 from selfevo.pairs import generate_pairs
 from selfevo.prompts import Prompts

@@ -15,7 +15,7 @@ import pytest
 import torch
 import yaml
 
-from selfevo.modeling import model_chain
+from selfevo.lineage import model_chain
 
 from conftest import REPO
 from tiny import (EDIT_LINE, MINIMAL_PROMPTS, MINIMAL_VARIANTS, TINY_CHAT, alarm_card, pipeline_cards,
