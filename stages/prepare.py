@@ -12,7 +12,8 @@ import sys
 
 from selfevo.config import load_section
 from selfevo.convert import Converter
-from selfevo.corpus import prepare_chunks, read_documents
+from selfevo.corpus import read_documents
+from selfevo.chunking import prepare_chunks
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import write_json, write_jsonl
 from selfevo.stageargs import stage_args

@@ -9,7 +9,8 @@ import matplotlib
 import pytest
 
 from selfevo.convert import Converter
-from selfevo.corpus import prepare_chunks, read_documents
+from selfevo.corpus import read_documents
+from selfevo.chunking import prepare_chunks
 from selfevo.errors import PipelineError
 
 matplotlib.use("Agg")
