@@ -8,7 +8,8 @@ from __future__ import annotations
 from selfevo.anchors import windows
 from selfevo.config import EvaluateParams
 from selfevo.errors import PipelineError
-from selfevo.facts import FactScore, Fact, chance_counts, compile_tests, stated_facts, tokens
+from selfevo.facts import Fact, FactScore, compile_tests, stated_facts, tokens
+from selfevo.chance import chance_counts
 from selfevo.generation import generate
 from selfevo.intervals import Metric, interval, resamples
 from selfevo.jsonio import read_jsonl

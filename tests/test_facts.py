@@ -8,8 +8,8 @@ import random
 import pytest
 
 from selfevo.errors import PipelineError
-from selfevo.facts import (chance_counts, chance_recall, closed_sets, compile_tests, fact_tokens, other_question,
-                           score_facts, stated_facts, states, unsupported_facts)
+from selfevo.facts import closed_sets, compile_tests, fact_tokens, score_facts, stated_facts, states, unsupported_facts
+from selfevo.chance import chance_counts, chance_recall, other_question
 from selfevo.testset import read_tests
 
 
