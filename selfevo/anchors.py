@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from selfevo.cleaning import clean_question, names_subject
-from selfevo.config import GenerateParams
+from selfevo.config_data import GenerateParams
 from selfevo.errors import PipelineError
 from selfevo.generation import generate_missing
 from selfevo.itemcache import ItemCache, item_key, item_seed

@@ -16,7 +16,8 @@ import argparse
 import sys
 from typing import TextIO
 
-from selfevo.config import evaluation_model_params, load_params, load_rounds, load_section
+from selfevo.config import load_params, load_rounds, load_section
+from selfevo.config_train import evaluation_model_params
 from selfevo.errors import run_stage
 
 

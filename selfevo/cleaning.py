@@ -11,7 +11,7 @@ import re
 import sys
 from typing import Sequence
 
-from selfevo.config import GenerateParams
+from selfevo.config_data import GenerateParams
 from selfevo.errors import PipelineError
 from selfevo.text import words
 

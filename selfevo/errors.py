@@ -18,6 +18,19 @@ class PipelineError(Exception):
     """Bad input or configuration: always names the file, record or key at fault."""
 
 
+PARAMS_FILE = "params.yaml"  # DVC's own default; `dvc exp run -S` edits this file
+
+
+def check_param(ok: bool, key: str, message: str) -> None:
+    """A params.yaml value that breaks its rule stops the stage, naming its dotted key."""
+    if not ok:
+        raise PipelineError(f"{PARAMS_FILE}: {key}: {message}")
+
+
+def check_budget(value: int | None, key: str) -> None:
+    check_param(value is None or (isinstance(value, int) and value > 0), key, "must be a positive integer or null")
+
+
 def check_writable(folder: Path, what: str) -> None:
     """Stop with a clear error, before any work, where `folder` (made if missing) cannot be written."""
     import tempfile

@@ -6,7 +6,7 @@ ones). Every headline figure comes with its 95% bootstrap interval over the ques
 from __future__ import annotations
 
 from selfevo.anchors import windows
-from selfevo.config import EvaluateParams
+from selfevo.config_train import EvaluateParams
 from selfevo.errors import PipelineError
 from selfevo.facts import Fact, FactScore, compile_tests, stated_facts, tokens
 from selfevo.chance import chance_counts

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from selfevo.config import ModelParams
+from selfevo.config_data import ModelParams
 from selfevo.distributed import local_rank, local_world_size
 
 

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from selfevo.config import GenerateParams
+from selfevo.config_data import GenerateParams
 from selfevo.jsonio import read_json, write_json
 from selfevo.prompts import Prompts
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from selfevo.config import ModelParams
+from selfevo.config_data import ModelParams
 from selfevo.errors import PipelineError
 from selfevo.hardware import pick_device, pick_dtype, set_threads
 from selfevo.jsonio import read_json

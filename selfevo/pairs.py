@@ -15,7 +15,7 @@ from collections import Counter
 from functools import partial
 
 from selfevo.cleaning import clean_answer, clean_question
-from selfevo.config import GenerateParams
+from selfevo.config_data import GenerateParams
 from selfevo.generation import generate_missing, opener_ids
 from selfevo.itemcache import ItemCache, item_key, item_seed
 from selfevo.prompts import Prompts, answer_messages, fit_prompt, question_messages

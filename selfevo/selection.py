@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import random
 
-from selfevo.config import SelectionParams
+from selfevo.config_train import SelectionParams
 from selfevo.errors import PipelineError
 
 ANCHORED = "anchored"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from selfevo.config import ModelParams
+from selfevo.config_data import ModelParams
 from selfevo.errors import PipelineError
 from selfevo.generation import NO_REPEAT_KEY
 from selfevo.jsonio import read_json

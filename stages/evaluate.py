@@ -18,7 +18,8 @@ the torch model computes the reference NLLs first and is freed; a vLLM engine th
 import argparse
 import sys
 
-from selfevo.config import evaluation_model_params, load_params, load_rounds, load_section
+from selfevo.config import load_params, load_rounds, load_section
+from selfevo.config_train import evaluation_model_params
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
 from selfevo.evaluation import (closed_book, general_ability, open_book, passages, read_general, reference_nll,

@@ -10,7 +10,8 @@ mappings, so the report always finds the file.
 
 import argparse
 
-from selfevo.config import evaluation_model_params, load_params, load_section
+from selfevo.config import load_params, load_section
+from selfevo.config_train import evaluation_model_params
 from selfevo.errors import run_stage
 from selfevo.evaluation import closed_book, reference_nlls
 from selfevo.jsonio import write_json, write_jsonl

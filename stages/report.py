@@ -13,7 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from selfevo.config import QA_FILE, load_params, load_rounds, load_section
+from selfevo.config import load_params, load_rounds, load_section
+from selfevo.config_train import QA_FILE
 from selfevo.errors import PipelineError, run_stage
 from selfevo.facts import unsupported_facts
 from selfevo.jsonio import read_json, read_jsonl, write_json

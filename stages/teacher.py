@@ -16,7 +16,8 @@ tuned on the test's answers would be no baseline.
 import argparse
 
 from selfevo.cleaning import check_kept
-from selfevo.config import QA_FILE, load_params, load_section
+from selfevo.config import load_params, load_section
+from selfevo.config_train import QA_FILE
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import read_jsonl, write_json, write_jsonl
 from selfevo.modeling import check_source, load_pretrained, load_pretrained_tokenizer

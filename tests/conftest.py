@@ -10,7 +10,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from selfevo.config import ModelParams  # noqa: E402
+from selfevo.config_data import ModelParams
 
 from tiny import TINY_CHAT  # noqa: E402
 

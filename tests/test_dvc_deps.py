@@ -116,3 +116,9 @@ def test_no_selfevo_module_imports_itself_through_others():
 
     cycles = [c for c in map(cycle_from, sorted(graph)) if c]
     assert not cycles, " ; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_no_selfevo_module_is_over_300_lines():
+    """The library stays cut by concern: a module that grows past 300 lines is split (docs/layout.md)."""
+    long = {p.name: n for p in (REPO / "selfevo").glob("*.py") if (n := len(p.read_text().splitlines())) > 300}
+    assert not long, long

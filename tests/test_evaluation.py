@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from conftest import REPO
-from selfevo.config import EvaluateParams
+from selfevo.config_train import EvaluateParams
 from selfevo.errors import PipelineError
 from selfevo.evaluation import closed_book, general_ability, read_general, reference_nll
 from selfevo.metrics import keyword_score

@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from selfevo.config import GenerateParams
+from selfevo.config_data import GenerateParams
 from selfevo.errors import PipelineError
 from selfevo.modeling import load_model, load_tokenizer
 from selfevo.lineage import fingerprint

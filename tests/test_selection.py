@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from selfevo.config import SelectionParams
+from selfevo.config_train import SelectionParams
 from selfevo.errors import PipelineError
 from selfevo.jsonio import read_jsonl, write_jsonl
 from selfevo.selection import ANCHORED, select_history
