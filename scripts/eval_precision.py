@@ -14,9 +14,9 @@ import torch
 
 from selfevo.config import load_params, load_section
 from selfevo.evaluation import closed_book, reference_nlls
+from selfevo.hardware import autocast
 from selfevo.jsonio import write_json
 from selfevo.modeling import load_model, load_tokenizer
-from selfevo.hardware import autocast
 from selfevo.testset import read_tests
 
 

@@ -44,7 +44,7 @@ def fragment_pair(fragment: str) -> dict:
     return {"question": f"{first}是什么？", "answer": sentence}
 
 
-def write_slice(base: str, fragments: int, questions: int, rounds: int, k: int, out: Path) -> dict:
+def write_slice(base: str, fragments: int, questions: int, rounds: int, k: int, out: Path) -> None:
     texts, tests = paper_slice(fragments, questions)
     if k >= len(texts):
         raise SystemExit(f"--k {k} must be below the slice's {len(texts)} pairs a round")
@@ -61,7 +61,6 @@ def write_slice(base: str, fragments: int, questions: int, rounds: int, k: int, 
     params["selection"]["k"] = k
     params["rounds"] = params["rounds"][:rounds]
     out.write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return params
 
 
 def main() -> None:

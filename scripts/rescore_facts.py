@@ -9,8 +9,8 @@ written with). Used to compare runs across a change of the measure.
 import argparse
 from pathlib import Path
 
-from selfevo.facts import compile_tests, stated_facts
 from selfevo.chance import chance_counts
+from selfevo.facts import compile_tests, stated_facts
 from selfevo.intervals import difference, interval, ratio_of_sums, resamples
 from selfevo.jsonio import read_jsonl
 from selfevo.testset import read_tests

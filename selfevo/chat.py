@@ -42,8 +42,8 @@ def one_line(reply: str) -> str:
 
 
 def chat(model_dir: str, stdin: TextIO, stdout: TextIO, raw: dict) -> None:
-    from selfevo.modeling import load_model, load_tokenizer
     from selfevo.hardware import autocast
+    from selfevo.modeling import load_model, load_tokenizer
 
     params = load_section("evaluate", raw)
     model_params = evaluation_model_params(load_section("model", raw), params)

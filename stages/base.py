@@ -19,8 +19,8 @@ from selfevo.config import load_section
 from selfevo.embedded import EMBEDDED, locate_gguf, write_base
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import write_json
-from selfevo.modeling import resolve_pointer
 from selfevo.lineage import POINTER, write_fingerprint
+from selfevo.modeling import resolve_pointer
 from selfevo.stageargs import stage_args
 
 

@@ -24,11 +24,11 @@ from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
 from selfevo.evaluation import (closed_book, general_ability, open_book, passages, read_general, reference_nll,
                                 reference_nlls)
+from selfevo.hardware import autocast, processor
 from selfevo.jsonio import read_jsonl, write_json, write_jsonl
+from selfevo.lineage import model_chain
 from selfevo.metrics import split_headline
 from selfevo.modeling import load_model, load_tokenizer, release_memory
-from selfevo.lineage import model_chain
-from selfevo.hardware import autocast, processor
 from selfevo.prompts import load_prompts
 from selfevo.stageargs import stage_args
 from selfevo.testset import has_facts, read_tests

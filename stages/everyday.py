@@ -13,9 +13,9 @@ import time
 from selfevo.config import load_params, load_section
 from selfevo.errors import run_stage
 from selfevo.everyday import everyday_replies, read_requests
+from selfevo.hardware import autocast
 from selfevo.jsonio import write_json, write_jsonl
 from selfevo.modeling import load_model, load_tokenizer
-from selfevo.hardware import autocast
 from selfevo.stageargs import stage_args
 
 

@@ -18,10 +18,10 @@ from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
 from selfevo.evolution import choose_variant, clean_task, evolve_messages, fitness, fittest, next_generation
 from selfevo.generation import generate
+from selfevo.hardware import autocast
 from selfevo.itemcache import item_seed
 from selfevo.jsonio import read_json, read_jsonl, write_json
 from selfevo.modeling import load_model, load_tokenizer
-from selfevo.hardware import autocast
 from selfevo.stageargs import stage_args
 
 

@@ -29,11 +29,11 @@ from selfevo.diversity import diversity, line_coverage
 from selfevo.errors import PipelineError, run_stage
 from selfevo.evolution import asks_from_set, chunk_slots
 from selfevo.generation import engine
+from selfevo.hardware import autocast, autocast_threads, processor
 from selfevo.itemcache import ItemCache
 from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl
-from selfevo.modeling import load_model, load_tokenizer
 from selfevo.lineage import fingerprint
-from selfevo.hardware import autocast, autocast_threads, processor
+from selfevo.modeling import load_model, load_tokenizer
 from selfevo.pairs import generate_pairs
 from selfevo.prompts import load_prompts
 from selfevo.stageargs import stage_args

@@ -15,10 +15,10 @@ import argparse
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import PipelineError, run_stage
+from selfevo.hardware import autocast, processor
 from selfevo.jsonio import read_jsonl, write_json, write_jsonl
 from selfevo.judge import DIMENSIONS, judge_pairs, load_judge
 from selfevo.modeling import load_model, load_tokenizer
-from selfevo.hardware import autocast, processor
 from selfevo.stageargs import stage_args
 
 

@@ -10,10 +10,10 @@ once: --cache keeps what a file converted to under its content hash.
 import argparse
 import sys
 
+from selfevo.chunking import prepare_chunks
 from selfevo.config import load_section
 from selfevo.convert import Converter
 from selfevo.corpus import read_documents
-from selfevo.chunking import prepare_chunks
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import write_json, write_jsonl
 from selfevo.stageargs import stage_args

@@ -19,9 +19,9 @@ from selfevo.cleaning import check_kept
 from selfevo.config import load_params, load_section
 from selfevo.config_train import QA_FILE
 from selfevo.errors import PipelineError, run_stage
+from selfevo.hardware import autocast
 from selfevo.jsonio import read_jsonl, write_json, write_jsonl
 from selfevo.modeling import check_source, load_pretrained, load_pretrained_tokenizer
-from selfevo.hardware import autocast
 from selfevo.pairs import generate_pairs
 from selfevo.prompts import load_prompts
 from selfevo.stageargs import stage_args

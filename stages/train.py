@@ -24,10 +24,10 @@ from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import is_main
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import check_writable, run_stage
-from selfevo.jsonio import read_json, read_jsonl, write_json
-from selfevo.modeling import load_model, load_tokenizer
-from selfevo.lineage import fingerprint, model_chain, save_adapter
 from selfevo.hardware import autocast, autocast_threads, processor
+from selfevo.jsonio import read_json, read_jsonl, write_json
+from selfevo.lineage import fingerprint, model_chain, save_adapter
+from selfevo.modeling import load_model, load_tokenizer
 from selfevo.prompts import load_prompts, qa_messages
 from selfevo.selection import ANCHORED
 from selfevo.stageargs import stage_args

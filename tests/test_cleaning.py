@@ -81,8 +81,8 @@ def test_clean_answer_drops_an_answer_not_read_from_its_chunk():
 
 
 def test_a_question_naming_a_digit_free_subject_of_the_title_is_kept():
-    from selfevo.corpus import Document
     from selfevo.chunking import prepare_chunks
+    from selfevo.corpus import Document
 
     docs = [Document(f"{name}.md", f"# {name}\n\n## Impact\n\n{name} stops new pods from starting on the node.\n",
                      name, ".md") for name in ("KubeletDown", "KubeProxyDown", "CoreDNSDown", "EtcdNoLeader")]

@@ -39,8 +39,8 @@ def test_paper_profile_is_coherent_with_its_data():
     history the corpus yields after round 0 (one pair per distinct fragment at most)."""
     import json
 
-    from selfevo.corpus import read_documents
     from selfevo.chunking import prepare_chunks
+    from selfevo.corpus import read_documents
     from selfevo.testset import read_tests
     from selfevo.text import chinese_share
 

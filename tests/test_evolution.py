@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from conftest import REPO
-from selfevo.errors import PipelineError
 from selfevo.diversity import distinct_2, kind_shares, question_kind
+from selfevo.errors import PipelineError
 from selfevo.evolution import (choose_variant, clean_task, fitness, load_seed_set, next_generation,
                                question_template)
 from selfevo.text import jaccard

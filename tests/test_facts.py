@@ -7,9 +7,9 @@ import random
 
 import pytest
 
+from selfevo.chance import chance_counts, chance_recall, other_question
 from selfevo.errors import PipelineError
 from selfevo.facts import closed_sets, compile_tests, fact_tokens, score_facts, stated_facts, states, unsupported_facts
-from selfevo.chance import chance_counts, chance_recall, other_question
 from selfevo.testset import read_tests
 
 

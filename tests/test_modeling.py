@@ -13,9 +13,9 @@ from conftest import REPO
 from selfevo import checkpoint
 from selfevo.errors import PipelineError
 from selfevo import hardware, modeling
-from selfevo.modeling import load_model, load_tokenizer
-from selfevo.lineage import FINGERPRINT, fingerprint, hash_files, model_chain, write_fingerprint, write_lineage
 from selfevo.hardware import autocast, pick_dtype
+from selfevo.lineage import FINGERPRINT, fingerprint, hash_files, model_chain, write_fingerprint, write_lineage
+from selfevo.modeling import load_model, load_tokenizer
 from selfevo.prompts import qa_messages
 from selfevo.training import add_lora, tokenize_examples, train
 

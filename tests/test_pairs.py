@@ -10,9 +10,9 @@ import torch
 
 from selfevo.config_data import GenerateParams
 from selfevo.errors import PipelineError
-from selfevo.modeling import load_model, load_tokenizer
-from selfevo.lineage import fingerprint
 from selfevo.itemcache import ItemCache
+from selfevo.lineage import fingerprint
+from selfevo.modeling import load_model, load_tokenizer
 from selfevo.pairs import generate_pairs
 from selfevo.prompts import Prompts
 from tiny import MINIMAL_PROMPTS, alarm_card, pipeline_cards

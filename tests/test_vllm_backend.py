@@ -20,8 +20,8 @@ import yaml
 
 from selfevo.errors import PipelineError
 from selfevo.generation import engine, generate
-from selfevo.modeling import load_model, load_tokenizer
 from selfevo.itemcache import ItemCache
+from selfevo.modeling import load_model, load_tokenizer
 from selfevo.pairs import generate_pairs
 from selfevo.prompts import load_prompts, qa_messages, render_prompt
 from selfevo.vllm_backend import VllmModel
