@@ -121,6 +121,9 @@ class GenerateParams:
     """Units (lines, sentences) per window at most, within one section and paragraph."""
     anchor_examples: int
     """Few-shot examples per anchored question prompt, drawn per window and round by seed."""
+    anchor_writer: str
+    """Who writes the anchored questions: `round` (θ_r, the round's model) or `base` (θ_0 every round; on
+    the dev set a later round's own questions undid what round 0 stored, θ_0's did not: docs/results.md)."""
     seed: int
 
     def __post_init__(self):
@@ -139,6 +142,8 @@ class GenerateParams:
         check_param(self.evolve_keep >= 1, "generate.evolve_keep", "must be at least 1")
         check_param(self.anchor_window >= 1, "generate.anchor_window", "must be at least 1")
         check_param(self.anchor_examples >= 0, "generate.anchor_examples", "must be >= 0")
+        check_param(self.anchor_writer in {"round", "base"}, "generate.anchor_writer",
+                    f"unknown writer {self.anchor_writer!r}; use round or base")
         check_param(self.evolve_temperature > 0, "generate.evolve_temperature", "must be positive")
         check_param(self.evolve_max_tokens > 0, "generate.evolve_max_tokens", "must be positive")
 

@@ -25,10 +25,11 @@ from selfevo.prompts import Prompts
 
 # Not in the sampling part of the cache key: how items are grouped, and how what they wrote is cleaned,
 # never change what an item writes; nor do the evolution switches, since the question prompts themselves
-# are in the key. The backend is in the key's engine part (`generation.engine`), with its version.
+# are in the key. The backend is in the key's engine part (`generation.engine`), with its version. The
+# anchored items' names hold the window and example counts, and their writer is the cache's model.
 NOT_GENERATION = ("backend", "batch_size", "max_batch_tokens", "min_grounding", "named_subject", "attempts",
                   "questions_per_chunk", "repeat_overlap", "evolve_prompts", "evolve_keep", "evolve_temperature", "evolve_max_tokens",
-                  "anchor", "anchor_window", "anchor_examples")  # the anchored items' names hold the last two
+                  "anchor", "anchor_window", "anchor_examples", "anchor_writer")
 
 
 def item_key(chunk_id: str, attempt: int) -> str:

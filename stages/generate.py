@@ -1,6 +1,7 @@
 """generate@r: θ_r writes questions about each chunk (generate.questions_per_chunk), then answers
 each with the chunk in context (D_r); with `generate.anchor`, also one anchored pair per window of
-every chunk (selfevo/anchors.py: θ_r's question, the window itself as the answer).
+every chunk (selfevo/anchors.py: θ_r's question, or θ_0's with `generate.anchor_writer: base`, and the
+window itself as the answer).
 
     python stages/generate.py --model models/base --chunks data/prepared/chunks.jsonl \
         --prompts prompts/en --round 0 --out data/rounds/round_0/qa.jsonl \
@@ -20,6 +21,8 @@ documents only those are generated again (selfevo/itemcache.py). Clear it with `
 import argparse
 import sys
 from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
 
 from selfevo.anchors import generate_anchored, load_anchor_prompt
 from selfevo.cleaning import check_kept
@@ -32,7 +35,7 @@ from selfevo.generation import engine
 from selfevo.hardware import autocast, autocast_threads, processor
 from selfevo.itemcache import ItemCache
 from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl
-from selfevo.lineage import fingerprint
+from selfevo.lineage import fingerprint, model_chain
 from selfevo.modeling import load_model, load_tokenizer
 from selfevo.pairs import generate_pairs
 from selfevo.prompts import load_prompts
@@ -74,24 +77,25 @@ def main() -> None:
     earlier: dict[str, list[str]] = {}
     for pair in read_jsonl(args.history, required=("chunk_id", "question")) if args.history else []:
         earlier.setdefault(pair["chunk_id"], []).append(pair["question"])
-    tokenizer = load_tokenizer(args.model, model_params)
-    model = (VllmModel.for_model_dir(args.model, model_params, seed=params.seed) if params.backend == "vllm"
-             else load_model(args.model, model_params))
     anchor = load_anchor_prompt(args.prompts) if params.anchor else None
-    cache = ItemCache(args.cache, model_fingerprint=fingerprint(args.model), prompts=prompts, params=params,
-                      label=args.round, cpu_autocast=model_params.cpu_autocast,
-                      threads=autocast_threads(model_params), engine=engine(model), prompt_set=prompt_set,
-                      anchor=anchor.as_dict() if anchor else None)
-    try:
-        with autocast(model_params):
+    base_dir, adapters = model_chain(args.model)
+    by_base = bool(anchor and params.anchor_writer == "base" and adapters)  # θ_0 writes the anchored questions
+    tokenizer = load_tokenizer(args.model, model_params)
+    with autocast(model_params):
+        with loaded(args.model, model_params, params) as model:
+            cache = item_cache(args.cache, args.model, model, prompts, params, model_params, args.round, prompt_set,
+                               None if by_base else anchor)
             pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, args.round, cache, variants,
                                           earlier)
-            if anchor:
+            if anchor and not by_base:
                 anchored, stats["anchored"] = generate_anchored(model, tokenizer, chunks, anchor, params, args.round,
                                                                 cache)
-    finally:
-        if params.backend == "vllm":
-            model.close()
+        if by_base:
+            with loaded(base_dir, model_params, params) as model:
+                cache = item_cache(args.cache, base_dir, model, prompts, params, model_params, args.round, prompt_set,
+                                   anchor)
+                anchored, stats["anchored"] = generate_anchored(model, load_tokenizer(base_dir, model_params), chunks,
+                                                                anchor, params, args.round, cache)
     paper_pairs = len(pairs)
     if anchor:
         pairs += anchored
@@ -116,6 +120,25 @@ def main() -> None:
              f"in {stats['anchored']['windows']} windows)" if anchor else "")
           + f" -> {args.out} (dropped: {stats['dropped'] or 'none'}; generated {stats['generated']}, "
           f"reused {stats['reused']})")
+
+
+@contextmanager
+def loaded(model_dir: str | Path, model_params, params):
+    """The model of a folder on the generation backend, closed (vLLM's engine) when done."""
+    model = (VllmModel.for_model_dir(model_dir, model_params, seed=params.seed) if params.backend == "vllm"
+             else load_model(model_dir, model_params))
+    try:
+        yield model
+    finally:
+        if params.backend == "vllm":
+            model.close()
+
+
+def item_cache(folder, model_dir, model, prompts, params, model_params, label, prompt_set, anchor) -> ItemCache:
+    """The generation records of one writer: keyed by its fingerprint (a round's covers its whole chain)."""
+    return ItemCache(folder, model_fingerprint=fingerprint(model_dir), prompts=prompts, params=params, label=label,
+                     cpu_autocast=model_params.cpu_autocast, threads=autocast_threads(model_params),
+                     engine=engine(model), prompt_set=prompt_set, anchor=anchor.as_dict() if anchor else None)
 
 
 if __name__ == "__main__":

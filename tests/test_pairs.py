@@ -22,7 +22,7 @@ PARAMS = GenerateParams(backend="torch", temperature=1.0, top_p=0.95, max_questi
                         max_prompt_tokens=256, batch_size=4, max_batch_tokens=None, no_repeat_ngram=0,
                         min_grounding=0.0, named_subject=False, questions_per_chunk=1, repeat_overlap=0.7, attempts=1,
                         evolve_prompts=False, evolve_keep=2, evolve_temperature=0.7, evolve_max_tokens=60, anchor=False, anchor_window=3,
-                        anchor_examples=3, seed=0)
+                        anchor_examples=3, anchor_writer="round", seed=0)
 TEXTS = [alarm_card(code, level) for code, level in pipeline_cards()]  # the fixture writes a pair for each
 
 

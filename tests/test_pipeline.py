@@ -415,6 +415,52 @@ def test_later_round_levers_lr_decay_and_from_base(pipeline, tmp_path):
     assert all(f"train@{r}" in changed for r in (0, 1)), changed  # every round's stage sees the params
 
 
+def anchored_records(repo: Path) -> dict[str, tuple[dict, dict]]:
+    """The generation cache's files holding anchored questions: settings and records by the writer's fingerprint."""
+    files = [json.loads(f.read_text()) for f in sorted((repo / ".cache/generate").glob("*.json"))]
+    return {f["settings"]["model"]: (f["settings"], {k: v for k, v in f["questions"].items() if k.startswith("anchor:")})
+            for f in files if any(k.startswith("anchor:") for k in f["questions"])}
+
+
+def test_the_base_writes_a_later_rounds_anchored_questions(pipeline, tmp_path):
+    """generate.anchor_writer: base: round 1's anchored questions are what θ_0 writes (same windows, seeds
+    and label), recorded under θ_0's fingerprint; `round` has θ_1 write them, under θ_1's. (The fixture's
+    margins are so wide that θ_0 and θ_1 write the same text here; the record's key tells the writer.)"""
+    from selfevo.anchors import generate_anchored, load_anchor_prompt
+    from selfevo.config import load_params, load_section
+    from selfevo.itemcache import ItemCache
+    from selfevo.lineage import fingerprint
+    from selfevo.modeling import load_model, load_tokenizer
+    from selfevo.prompts import load_prompts
+
+    repo, _ = pipeline
+    copy = tmp_path / "copy"
+    shutil.copytree(repo, copy)
+    shutil.rmtree(copy / ".cache/generate")
+    # sampled, so that the fixture writes some text to the anchored prompt (greedy, it writes none)
+    set_params(copy, **{"generate.anchor": True, "generate.anchor_writer": "base", "generate.temperature": 1.0})
+    dvc(copy, "repro", "-s", "generate@1")
+    base, theta_1 = copy / "models/base", copy / "models/theta_1"
+    by_writer = anchored_records(copy)
+    assert set(by_writer) == {fingerprint(base)} and by_writer[fingerprint(base)][0]["label"] == "1"
+    raw = load_params(copy / "params.yaml")
+    params, model_params = load_section("generate", raw), load_section("model", raw)
+    anchor = load_anchor_prompt(copy / "prompts/en")
+    cache = ItemCache(tmp_path / "cache", model_fingerprint="θ_0", prompts=load_prompts(copy / "prompts/en"),
+                      params=params, label=1, anchor=anchor.as_dict())
+    chunks = [json.loads(line) for line in (copy / "data/prepared/chunks.jsonl").read_text().splitlines()]
+    expected, _ = generate_anchored(load_model(base, model_params).eval(), load_tokenizer(base, model_params), chunks,
+                                    anchor, params, 1, cache)
+    assert by_writer[fingerprint(base)][1] == cache.questions and any(cache.questions.values())
+    pairs = [json.loads(line) for line in (copy / "data/rounds/round_1/qa.jsonl").read_text().splitlines()]
+    assert [p for p in pairs if p["variant"] == "anchored"] == expected
+    set_params(copy, **{"generate.anchor_writer": "round"})
+    dvc(copy, "repro", "-s", "generate@1")
+    by_writer = anchored_records(copy)
+    assert set(by_writer) == {fingerprint(base), fingerprint(theta_1)}
+    assert by_writer[fingerprint(theta_1)][1].keys() == cache.questions.keys()  # the same items, θ_1's records
+
+
 def test_a_corpus_file_at_another_path_is_a_dependency(pipeline, tmp_path):
     """corpus.path is the one source of prepare's input: its command reads it and DVC watches it, so an
     edit to a JSON corpus at a non-default path reruns prepare. A folder named like shell code (a space,
