@@ -112,6 +112,7 @@ def test_readme_commands_are_the_ones_ci_and_make_run():
     ("generate", "anchor_window", 0, r"generate.anchor_window: must be at least 1"),
     ("generate", "anchor_examples", -1, r"generate.anchor_examples: must be >= 0"),
     ("generate", "anchor", "yes", r"generate.anchor: must be true or false, got 'yes'"),
+    ("generate", "anchor_writer", "teacher", r"generate.anchor_writer: unknown writer 'teacher'; use round or base"),
     ("train", "max_length", 0, r"train.max_length: must be >= 16 tokens"),
     ("train", "target_modules", [], r"train.target_modules: must be all-linear or a list of module names"),
     ("score", "max_length", 1, r"score.max_length: must be >= 16 tokens"),
