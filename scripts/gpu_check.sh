@@ -3,7 +3,7 @@
 # On one GPU, in a few minutes: round 0 of the embedded default (prepare .. evaluate@0) with each
 # generation backend (torch; vllm where it is installed), each in its own clone so that nothing is
 # shared, then `make bench`; it prints the wall time, generate@0's and evaluate@0's figures per
-# backend, whether a killed train@0 resumes to the uninterrupted adapter, the paper profile on a slice of
+# backend, whether a killed train@0 resumes to the uninterrupted adapter (bf16 and fp16), the paper profile on a slice of
 # the paper's data (2 rounds, Chinese prompts, zh BLEU), and the bench summary.
 #
 #   bash scripts/gpu_check.sh             # on the GPU machine, from the checkout (after `make install`)
@@ -67,20 +67,24 @@ EOF
   fi
 done
 
-echo "== train@0 killed and resumed (train.checkpoint_steps: 2), against an uninterrupted run"
-clone="$WORK/torch"
-run "$PY" -c "import sys, yaml; p = yaml.safe_load(open(sys.argv[1])); p['train'].update(checkpoint_steps=2); \
-yaml.safe_dump(p, open(sys.argv[1], 'w'), sort_keys=False)" "$clone/params.yaml"
-if [[ $DRY == 0 ]]; then
-  (cd "$clone" && dvc repro -q -s train@0 && sha256sum models/theta_1/adapter_model.safetensors > "$WORK/whole.sha")
-  (cd "$clone" && timeout -s KILL 25 dvc repro -q -f -s train@0 || true)  # killed mid-run, checkpoints kept
-  ls "$clone/.cache/train/theta_1" 2>/dev/null || echo "(the run ended before its first checkpoint)"
-  (cd "$clone" && dvc repro -q -f -s train@0 && sha256sum models/theta_1/adapter_model.safetensors > "$WORK/resumed.sha")
-  if cmp -s "$WORK/whole.sha" "$WORK/resumed.sha"; then echo "resumed adapter: identical"; \
-  else echo "resumed adapter: DIFFERS (GPU kernels that are not deterministic?)"; fi
-else
-  echo "+ (cd $clone && dvc repro -s train@0; timeout -s KILL 25 dvc repro -f -s train@0; dvc repro -f -s train@0)"
-fi
+resume_check() {  # train@0 in a dtype, killed and resumed, against an uninterrupted run
+  local dtype=$1 clone="$WORK/torch"
+  echo "== train@0 in $dtype killed and resumed (train.checkpoint_steps: 2), against an uninterrupted run"
+  run "$PY" -c "import sys, yaml; p = yaml.safe_load(open(sys.argv[1])); p['train'].update(checkpoint_steps=2); \
+p['model'].update(dtype=sys.argv[2]); yaml.safe_dump(p, open(sys.argv[1], 'w'), sort_keys=False)" "$clone/params.yaml" "$dtype"
+  if [[ $DRY == 0 ]]; then
+    (cd "$clone" && dvc repro -q -s train@0 && sha256sum models/theta_1/adapter_model.safetensors > "$WORK/whole.sha")
+    (cd "$clone" && timeout -s KILL 25 dvc repro -q -f -s train@0 || true)  # killed mid-run, checkpoints kept
+    ls "$clone/.cache/train/theta_1" 2>/dev/null || echo "(the run ended before its first checkpoint)"
+    (cd "$clone" && dvc repro -q -f -s train@0 && sha256sum models/theta_1/adapter_model.safetensors > "$WORK/resumed.sha")
+    if cmp -s "$WORK/whole.sha" "$WORK/resumed.sha"; then echo "$dtype resumed adapter: identical"; \
+    else echo "$dtype resumed adapter: DIFFERS (GPU kernels that are not deterministic?)"; fi
+  else
+    echo "+ (cd $clone && dvc repro -s train@0; timeout -s KILL 25 dvc repro -f -s train@0; dvc repro -f -s train@0)"
+  fi
+}
+resume_check auto      # bf16 on a GPU that has it
+resume_check float16   # the V100 path: accelerate's fp16 autocast and loss scaler, its state in the checkpoint
 
 echo "== the paper profile on a slice of the paper's data (scripts/paper_slice.py), the embedded model on CUDA"
 clone="$WORK/paper"

@@ -1,8 +1,9 @@
 """A training run's checkpoint: one safetensors file holding the trainable weights, AdamW's moments and
-the random states, with the progress (step, schedule, loss history, the run's key, the fp16 loss
-scaler) in its metadata. So the step lives inside the unit it describes, and the file is written to a
-temporary name, flushed to disk and renamed once: a kill at any moment leaves the previous checkpoint or
-this one, never a mix. Nothing to unpickle.
+the random states (CPU and every GPU), with the progress (step, schedule, loss history, the run's key,
+accelerate's fp16 loss scaler) in its metadata. So the step lives inside the unit it describes, and the
+file is written to a temporary name, flushed to disk and renamed once: a kill at any moment leaves the previous checkpoint or
+this one, never a mix. Nothing to unpickle (accelerate's own `save_state` writes the random states and
+the scaler with pickle, and its `load_state` unpickles them: not used for that reason).
 
 A checkpoint that cannot be read, or does not fit the run (another run's key, other tensors, a step past
 the plan), is set aside as `checkpoint.safetensors.damaged` with a warning and training starts afresh.
@@ -37,7 +38,7 @@ def save(folder: Path, key: str, step: int, params: list[torch.nn.Parameter], op
     if torch.cuda.is_available():
         for i, state in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{i}"] = state
-    progress = {"key": key, "step": step, "schedule": schedule.state_dict(), "scaler": scaler.state_dict(),
+    progress = {"key": key, "step": step, "schedule": schedule.state_dict(), "scaler": scaler.state_dict() if scaler else None,
                 "optimizer_steps": [float(optimizer.state.get(p, {}).get("step", 0)) for p in params], **history}
     tmp = folder / (CHECKPOINT + ".tmp")
     try:
@@ -97,7 +98,7 @@ def load(folder: Path, key: str, steps: int, params: list[torch.nn.Parameter], o
     schedule.load_state_dict(progress["schedule"])
     for group, rate in zip(optimizer.param_groups, schedule.get_last_lr()):
         group["lr"] = rate  # the scheduler's state holds the rate; the optimizer's group must get it too
-    if progress.get("scaler"):
+    if progress.get("scaler") and scaler:
         scaler.load_state_dict(progress["scaler"])
     torch.set_rng_state(tensors["rng.cpu"])
     cuda = [tensors[f"rng.cuda.{i}"] for i in range(torch.cuda.device_count()) if f"rng.cuda.{i}" in tensors]

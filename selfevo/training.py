@@ -158,8 +158,9 @@ def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size:
           epochs: int = 1, max_steps: int | None = None, grad_accum: int = 1, desc: str = "train",
           forward_context: Callable[[], ContextManager] = nullcontext, checkpoints: str | Path | None = None,
           checkpoint_steps: int = 0, resume_key: str = "", on_step: Callable[[int, dict], None] | None = None) -> dict:
-    """Train in place with AdamW and linear decay, through accelerate (one process, or one per GPU:
-    its DDP sums each step's gradients in buckets); returns loss and throughput figures.
+    """Train in place with AdamW and transformers' linear decay, through accelerate (one process, or one
+    per GPU: its DDP sums each step's gradients in buckets; its mixed precision and loss scaler on a GPU,
+    `mixed_precision`); returns loss and throughput figures.
 
     A step's batch is split over the processes and, on each, into `grad_accum` micro-batches; each
     part's loss is its completion tokens' NLL sum over the whole batch's count, so the step is the
@@ -170,6 +171,7 @@ def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size:
     run (selfevo/checkpoint.py); the caller removes them once the adapter is written (`checkpoint.clear`).
     `on_step(step, {"loss", "lr"})` is called after every step (DVCLive), resumed ones included."""
     from accelerate import Accelerator
+    from transformers import get_scheduler
 
     if not examples:
         raise ValueError("no training examples")
@@ -183,13 +185,16 @@ def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size:
         while len(plan) < max_steps:
             plan += length_grouped_batches(examples, batch_size, rng)
         plan = plan[:max_steps]
-    accelerator = Accelerator(cpu=device.type == "cpu", device_placement=False)
+    accelerator = Accelerator(cpu=device.type == "cpu", device_placement=False,
+                              mixed_precision=mixed_precision(model.dtype, device))
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    # fp16 weights (a GPU without bf16): scale the loss so small gradients do not underflow
-    scaler = torch.amp.GradScaler(device.type, enabled=model.dtype == torch.float16)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - step / len(plan))
+    # not prepared: accelerate would step it once per process, and a step here is the whole batch's
+    schedule = get_scheduler("linear", optimizer, num_warmup_steps=0, num_training_steps=len(plan))
+    # prepared: with fp16 weights (a GPU without bf16) the step runs through accelerate's loss scaler
+    optimizer = accelerator.prepare_optimizer(optimizer, device_placement=False)
     nll = accelerator.prepare_model(CompletionNLL(model), device_placement=False)
+    scaler = accelerator.scaler  # None but in fp16
     folder = Path(checkpoints) if checkpoints and checkpoint_steps else None
     history = {"loss": [], "lr": [], "tokens": 0, "padded": 0, "seconds": 0.0}
     done = 0
@@ -218,17 +223,15 @@ def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size:
                     token_nll = nll(**inputs)
                     # one part: the mean, as `completion_loss`; several: each part's share of the batch's sum
                     loss = token_nll.mean() if single else token_nll.sum() / count * (0.0 if empty else world_size())
-                accelerator.backward(scaler.scale(loss))
+                accelerator.backward(loss)
             total += loss.detach() / (1 if single else world_size())
             if not empty:
                 history["tokens"] += int(inputs["attention_mask"].sum())
                 history["padded"] += inputs["attention_mask"].numel()
         if world_size() > 1:
             total = accelerator.reduce(total, "sum")
-        scaler.unscale_(optimizer)
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        scaler.step(optimizer)
-        scaler.update()
+        accelerator.clip_grad_norm_(params, 1.0)  # unscales the gradients first in fp16
+        optimizer.step()
         history["lr"].append(schedule.get_last_lr()[0])
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
@@ -250,6 +253,15 @@ def train(model, examples: list[Example], *, pad_id: int, lr: float, batch_size:
             "tokens_per_second": round(tokens / seconds, 1), "padding_share": round(1 - tokens / padded, 4),
             "first_loss": round(losses[0], 4),
             "final_loss": round(sum(tail) / len(tail), 4)}
+
+
+def mixed_precision(dtype: torch.dtype, device: torch.device) -> str:
+    """accelerate's mixed precision for weights of `dtype`: on a GPU, autocast to them (and in fp16 the
+    loss scaler, so small gradients do not underflow); on a CPU none (`model.cpu_autocast` is the
+    forward context's)."""
+    if device.type == "cpu":
+        return "no"
+    return {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(dtype, "no")
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from selfevo.hardware import autocast, pick_dtype
 from selfevo.lineage import FINGERPRINT, fingerprint, hash_files, model_chain, write_fingerprint, write_lineage
 from selfevo.modeling import load_model, load_tokenizer
 from selfevo.prompts import qa_messages
-from selfevo.training import add_lora, tokenize_examples, train
+from selfevo.training import add_lora, mixed_precision, tokenize_examples, train
 
 LINEAR = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
 
@@ -154,13 +154,43 @@ def test_gradient_checkpointing_changes_no_result(tiny_base, model_params, tmp_p
         torch.testing.assert_close(a[key], b[key], atol=1e-6, rtol=1e-5)
 
 
-def test_fp16_weights_train_with_loss_scaling(tiny_base, model_params, tmp_path):
-    """A GPU without bf16 (the paper's V100) gets fp16 weights; LoRA still trains, losses stay finite."""
+def test_fp16_weights_train(tiny_base, model_params, tmp_path):
+    """A GPU without bf16 (the paper's V100) gets fp16 weights, and there accelerate's loss scaler
+    (`mixed_precision`; scripts/gpu_check.sh resumes it); on a CPU, LoRA trains on them with none,
+    losses finite."""
     fp16 = replace(model_params, dtype="float16")
     model = train_round(tiny_base, tmp_path / "fp16", fp16, 0, seed=0)
     assert model.base_model.model.dtype == torch.float16
     assert torch.isfinite(torch.tensor([model.stats["first_loss"], model.stats["final_loss"]])).all()
     assert model.stats["final_loss"] < model.stats["first_loss"]
+
+
+def test_accelerate_autocasts_to_the_weights_dtype_on_a_gpu_only():
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert [mixed_precision(d, cuda) for d in (torch.float16, torch.bfloat16, torch.float32)] == ["fp16", "bf16", "no"]
+    assert [mixed_precision(d, cpu) for d in (torch.float16, torch.bfloat16, torch.float32)] == ["no"] * 3
+
+
+def test_the_loss_scalers_state_is_restored_from_the_checkpoint(tmp_path):
+    """The fp16 scaler's scale and growth count come back with the step, so a resumed fp16 run scales
+    its losses as the uninterrupted one would (a scale halved by an overflow stays halved)."""
+    param = torch.nn.Parameter(torch.ones(2))
+    optimizer = torch.optim.AdamW([param], lr=0.1)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    make = lambda: torch.amp.GradScaler("cpu", init_scale=1024.0, growth_interval=3)
+    scaler = make()
+    for overflow in (True, False):
+        scaler.scale(param.sum() * (float("inf") if overflow else 1.0)).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        optimizer.zero_grad()
+    assert scaler.get_scale() == 512.0 and scaler.state_dict()["_growth_tracker"] == 1
+    history = {"loss": [1.0, 0.9], "lr": [0.1, 0.1], "tokens": 4, "padded": 4, "seconds": 1.0}
+    assert checkpoint.save(tmp_path, "run", 2, [param], optimizer, schedule, scaler, history)
+    fresh = make()
+    assert checkpoint.load(tmp_path, "run", 5, [param], optimizer, schedule, fresh)["step"] == 2
+    assert fresh.state_dict() == scaler.state_dict()
+    assert checkpoint.load(tmp_path, "run", 5, [param], optimizer, schedule, None)["step"] == 2  # bf16, fp32: none
 
 
 def test_auto_dtype_follows_the_hardware(monkeypatch, model_params):
