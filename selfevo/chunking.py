@@ -13,7 +13,7 @@ from collections import Counter
 from itertools import takewhile
 
 from selfevo.corpus import Document
-from selfevo.text import sentences
+from selfevo.text import CJK, sentences
 
 
 def normalize(text: str) -> str:
@@ -151,7 +151,7 @@ def document_chunks(doc: Document, max_chars: int) -> list[tuple[str, str]]:
     return [(subject_header(path), text) for path, text in chunks]
 
 
-_TERM = re.compile(r"[\u3400-\u9fff]+|[^\W_][\w.+-]*[^\W_]|[^\W_]")
+_TERM = re.compile(rf"[{CJK}]+|[^\W_][\w.+-]*[^\W_]|[^\W_]")
 
 
 STOP_WORDS = frozenset("""a an the of and or to in on for with by at from as is are be this that these those it its

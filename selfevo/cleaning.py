@@ -13,7 +13,7 @@ from typing import Sequence
 
 from selfevo.config_data import GenerateParams
 from selfevo.errors import PipelineError
-from selfevo.text import words
+from selfevo.text import CJK, complete_sentences, words
 
 _LABEL = re.compile(r"^\s*(question|q|问题|answer|a|回答|答案)\s*[:：]\s*", re.IGNORECASE)
 _DOC_REFERENCE = re.compile(r"\b(the|this) (document|fragment|text|knowledge fragment)\b|文档中|该片段|上文", re.IGNORECASE)
@@ -21,7 +21,7 @@ _DOC_REFERENCE = re.compile(r"\b(the|this) (document|fragment|text|knowledge fra
 
 # a token holding a digit: ALM-1001, BBU3910, 74. CJK characters end a token: Chinese writes no space
 # between a code and the next word ("ALM-7320在OLT MA5800上" names 7320 and 5800)
-_CODE = re.compile(r"[^\W_\u3400-\u9fff]*\d[^\W_\u3400-\u9fff]*(?:-[^\W_\u3400-\u9fff]+)*")
+_CODE = re.compile(rf"[^\W_{CJK}]*\d[^\W_{CJK}]*(?:-[^\W_{CJK}]+)*")
 
 
 def names_subject(question: str, knowledge: str, subject_terms: Sequence[str] = ()) -> bool:
@@ -69,17 +69,6 @@ def grounding(answer: str, knowledge: str) -> float:
         return 0.0
     known = set(words(knowledge))
     return sum(w in known for w in said) / len(said)
-
-
-_SENTENCE_END = re.compile(r"[.!?。！？][\"')”’]?")
-
-
-def complete_sentences(text: str) -> str:
-    """The text up to its last complete sentence: a reply cut off by the token budget ends mid-
-    sentence, and training on half a sentence teaches the model to stop mid-sentence. A text with no
-    complete sentence is kept whole."""
-    ends = list(_SENTENCE_END.finditer(text))
-    return text[:ends[-1].end()] if ends else text
 
 
 def copies_lines(answer: str, knowledge: str) -> bool:

@@ -3,11 +3,7 @@ references, so a baseline tuned on a teacher's QA is not scored on answers it wa
 
 from __future__ import annotations
 
-import re
-
-from selfevo.text import words
-
-_SENTENCE_END = re.compile(r"(?<=[.!?;。！？；])\s*")
+from selfevo.text import sentences, words
 
 
 def ngrams(tokens: list[str], n: int) -> set[tuple[str, ...]]:
@@ -30,13 +26,13 @@ def reference_overlap(answers: list[str], references: list[str], n: int = 4) -> 
     return result
 
 
-def sentences(text: str) -> set[str]:
-    """The text's sentences, as normalised word strings."""
-    return {" ".join(words(s)) for s in _SENTENCE_END.split(text) if words(s)}
+def sentence_set(text: str) -> set[str]:
+    """The text's sentences (`text.sentences`), as normalised word strings."""
+    return {" ".join(words(s)) for s in sentences(text) if words(s)}
 
 
 def shared_sentences(answers: list[str], references: list[str]) -> list[tuple[int, int]]:
     """(answer index, reference index) for every answer holding a sentence of a test reference."""
-    reference_sentences = [sentences(r) for r in references]
+    reference_sentences = [sentence_set(r) for r in references]
     return [(i, j) for i, answer in enumerate(answers) for j, ref in enumerate(reference_sentences)
-            if sentences(answer) & ref]
+            if sentence_set(answer) & ref]

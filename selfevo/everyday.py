@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from selfevo.cleaning import complete_sentences
+from selfevo.text import complete_sentences
 from selfevo.errors import PipelineError
 from selfevo.prompts import fit_question
 

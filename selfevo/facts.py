@@ -36,7 +36,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 
-_SCAN = re.compile(r"(?P<num>-?\d+(?:\.\d+)?)|(?P<pct>%)|(?P<cjk>[\u3400-\u9fff])|(?P<word>[^\W\d_\u3400-\u9fff]+)"
+from selfevo.text import CJK
+
+_SCAN = re.compile(rf"(?P<num>-?\d+(?:\.\d+)?)|(?P<pct>%)|(?P<cjk>[{CJK}])|(?P<word>[^\W\d_{CJK}]+)"
                    r"|(?P<send>[.!?;。！？；\n](?!\d))|(?P<csep>[,，、])")
 _CLAUSE_WORDS = frozenset({"and", "but", "then", "while", "whereas", "或", "和", "并", "而"})
 STOP_WORDS = frozenset("""a an the of and or to in on for with by at from as is are was were be been being it its

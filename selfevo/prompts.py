@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from selfevo.errors import PipelineError
+from selfevo.text import boundaries
 
 Messages = list[dict[str, str]]
 
@@ -110,18 +111,14 @@ def prompt_length(tokenizer, messages: Messages) -> int:
     return len(tokenizer(render_prompt(tokenizer, messages), add_special_tokens=False)["input_ids"])
 
 
-# where a cut may fall: after a sentence's end mark (followed by a space, or a CJK one), or at a line end
-_BOUNDARY = re.compile(r"[.!?;:](?=\s)|[。！？；：]|\n")
-
-
 def _snap(piece: str, keep_end: bool) -> str:
     """`piece` cut back to a sentence or line boundary, else a space, if one lies in its outer half."""
     half = len(piece) // 2
     if keep_end:
-        starts = [m.end() for m in _BOUNDARY.finditer(piece) if m.end() <= half] or \
+        starts = [end for end in boundaries(piece) if end <= half] or \
             [m.end() for m in re.finditer(r"\s", piece) if m.end() <= half]
         return piece[starts[0]:].lstrip() if starts else piece
-    ends = [m.end() for m in _BOUNDARY.finditer(piece) if m.end() >= half] or \
+    ends = [end for end in boundaries(piece) if end >= half] or \
         [m.start() for m in re.finditer(r"\s", piece) if m.start() >= half]
     return piece[:ends[-1]].rstrip() if ends else piece
 

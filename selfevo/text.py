@@ -1,11 +1,16 @@
-"""The one word tokeniser: what the cleaning rules, the diversity and repeat measures, the
-contamination check and the metrics count as a word."""
+"""The text rules every module shares: what a word is (the cleaning rules, the diversity and repeat
+measures, the contamination check, the metrics), where a sentence ends, where a cut may fall, and the one
+range of Chinese characters (CJK unified ideographs and extension A) that all of them, and the fact
+and code scanners, treat as words of one character."""
 
 from __future__ import annotations
 
 import re
 
-_WORD = re.compile(r"[\u4e00-\u9fff]|[^\W\u4e00-\u9fff_]+")  # a CJK character, or a run of other letters/digits
+CJK = "\u3400-\u9fff"
+"""The Chinese characters, as a regex character range."""
+
+_WORD = re.compile(rf"[{CJK}]|[^\W{CJK}_]+")  # a CJK character, or a run of other letters/digits
 
 
 def words(text: str) -> list[str]:
@@ -27,7 +32,7 @@ def chinese_share(texts) -> float:
 
 
 def _cjk(word: str) -> bool:
-    return "\u4e00" <= word <= "\u9fff"
+    return "\u3400" <= word <= "\u9fff"
 
 
 def content_words(text: str) -> list[str]:
@@ -51,3 +56,23 @@ _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；])")
 def sentences(text: str) -> list[str]:
     """The text's sentences: cut after . ! ? ; followed by a space, and after Chinese 。！？；."""
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+_CLOSING_MARK = re.compile(r"[.!?。！？][\"')”’]?")
+
+
+def complete_sentences(text: str) -> str:
+    """The text up to its last complete sentence (its last . ! ? 。！？, and a closing quote or bracket
+    after it): a reply cut off by the token budget ends mid-sentence, and training on half a sentence
+    teaches the model to stop mid-sentence. A text with no complete sentence is kept whole."""
+    ends = list(_CLOSING_MARK.finditer(text))
+    return text[:ends[-1].end()] if ends else text
+
+
+# where a cut may fall: after a sentence's end mark (followed by a space, or a CJK one), or at a line end
+_BOUNDARY = re.compile(r"[.!?;:](?=\s)|[。！？；：]|\n")
+
+
+def boundaries(text: str) -> list[int]:
+    """The offsets just after each place a text may be cut without splitting a sentence or a line."""
+    return [m.end() for m in _BOUNDARY.finditer(text)]

@@ -31,8 +31,8 @@ from selfevo.modeling import load_model, load_tokenizer
 from selfevo.prompts import load_prompts, qa_messages
 from selfevo.selection import ANCHORED
 from selfevo.stageargs import stage_args
-from selfevo.training import (add_lora, curves, question_replay, replay_sample, round_pairs, run_key, tokenize_examples,
-                              train)
+from selfevo.training import add_lora, curves, run_key, tokenize_examples, train
+from selfevo.trainset import question_replay, replay_sample, round_pairs
 
 PAIR = ("id", "question", "answer")
 

@@ -95,3 +95,23 @@ def test_a_question_naming_a_digit_free_subject_of_the_title_is_kept():
     assert clean_question(keep, chunk["text"], True, terms) == (keep, "ok")
     assert clean_question("What is the impact on new pods?", chunk["text"], True, terms) == (None, "names_no_subject")
     assert clean_question("What is the impact of kubeletdown?", chunk["text"], True, terms)[1] == "ok"
+
+
+def test_one_cjk_range_for_words_codes_and_facts():
+    """text.CJK is every scanner's range: a character of CJK extension A (U+3400..) is a word of its own
+    to `words`, ends a code for `names_subject`, and is scanned as Chinese by the fact measure."""
+    from selfevo.cleaning import names_subject
+    from selfevo.facts import states
+    from selfevo.text import chinese_share, words
+
+    assert words("㐀㑇ALM-7320") == ["㐀", "㑇", "alm", "7320"]
+    assert chinese_share(["㐀㑇"]) == 1.0
+    assert names_subject("㐀7320㑇是什么？", "告警 7320")
+    assert states("告警㐀㑇已清除", "㐀㑇") and not states("告警已清除", "㐀㑇")
+
+
+def test_a_decimal_point_does_not_end_a_sentence_for_the_contamination_check():
+    from selfevo.contamination import shared_sentences
+
+    assert shared_sentences(["Set it to 3.5 V."], ["5 V."]) == []
+    assert shared_sentences(["Set it low. 5 V."], ["5 V."]) == [(0, 0)]

@@ -101,7 +101,7 @@ def test_model_fingerprint_covers_the_weights(tiny_base, tmp_path):
 
 def test_question_replay_pairs_each_question_with_its_chunks_prompt():
     from selfevo.errors import PipelineError
-    from selfevo.training import question_replay
+    from selfevo.trainset import question_replay
 
     items = chunks(TEXTS[:2])
     pairs = [{"id": "a-r0", "chunk_id": items[1]["id"], "question": "What is loose?"}]
@@ -112,7 +112,7 @@ def test_question_replay_pairs_each_question_with_its_chunks_prompt():
 
 
 def test_replay_sample_draws_a_seeded_subset_in_input_order():
-    from selfevo.training import replay_sample
+    from selfevo.trainset import replay_sample
 
     pairs = [{"id": str(i)} for i in range(20)]
     five = replay_sample(pairs, 5, seed=0)
