@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from selfevo.intervals import Metric, interval, paired_difference, ratio, resamples
+from selfevo.intervals import Metric, estimate, paired_difference, ratio, resamples
 from selfevo.metrics import general_metrics, question_metrics
 
 LOWER_IS_BETTER = {"reference_nll", "question_replies"}
@@ -29,9 +29,7 @@ def scored(records: list[dict], general_records: list[dict], tokenize: str, hq: 
 
 def with_interval(metric: Metric, samples: list[list[int]]) -> dict:
     """The metric on every question and its 95% interval over the resamples (`intervals.interval`)."""
-    n = len(samples[0])
-    low, high = interval(metric, samples)
-    return {"value": round(metric(range(n)), 4), "low": round(low, 4), "high": round(high, 4)}
+    return dict(zip(("value", "low", "high"), estimate(metric, samples)))
 
 
 @dataclass

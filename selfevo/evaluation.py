@@ -11,7 +11,7 @@ from selfevo.config_train import EvaluateParams
 from selfevo.errors import PipelineError
 from selfevo.facts import Fact, FactScore, compile_tests, stated_facts, tokens
 from selfevo.generation import generate
-from selfevo.intervals import Metric, interval, resamples
+from selfevo.intervals import Metric, estimate, resamples
 from selfevo.jsonio import read_jsonl
 from selfevo.metrics import general_metrics, question_metrics, score_answers
 from selfevo.nll import answer_nll
@@ -45,8 +45,7 @@ def with_intervals(metrics: dict[str, Metric], n: int, params: EvaluateParams) -
     samples = resamples(n, params.bootstrap_draws, params.seed)
     figures: dict[str, float] = {}
     for name, metric in metrics.items():
-        low, high = interval(metric, samples)
-        figures.update({name: round(metric(range(n)), 4), f"{name}_low": round(low, 4), f"{name}_high": round(high, 4)})
+        figures.update(zip((name, f"{name}_low", f"{name}_high"), estimate(metric, samples)))
     return figures
 
 

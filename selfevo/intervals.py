@@ -59,6 +59,13 @@ def interval(metric: Metric, samples: list[list[int]]) -> tuple[float, float]:
     return low, high
 
 
+def estimate(metric: Metric, samples: list[list[int]]) -> tuple[float, float, float]:
+    """The metric on every question, and its 95% interval over the resamples (`interval`), rounded to 4
+    places: the one form every reported figure takes."""
+    low, high = interval(metric, samples)
+    return round(metric(range(len(samples[0]))), 4), round(low, 4), round(high, 4)
+
+
 def paired_difference(a: Metric, b: Metric, samples: list[list[int]]) -> dict:
     """a - b on the full set and its interval over the same resamples; `differs` when the interval
     leaves out 0 (a model compared with itself never differs: its differences are all 0)."""

@@ -4,7 +4,7 @@ with itself never differs, a clearly better one does."""
 import pytest
 
 from selfevo.comparisons import Resamples, compare, scored
-from selfevo.intervals import interval, mean_of, paired_difference, percentile_interval, resamples
+from selfevo.intervals import estimate, interval, mean_of, paired_difference, percentile_interval, resamples
 
 
 def test_resamples_are_fixed_by_seed_and_size():
@@ -52,3 +52,11 @@ def test_compare_covers_every_metric_and_marks_the_better_model():
         assert by[("good", "bad", metric)]["differs"] and by[("good", "bad", metric)]["better"]
         assert not by[("bad", "bad", metric)]["differs"]
     assert not by[("good", "bad", "general_score")]["differs"]  # the same general answers
+
+
+def test_every_figure_is_its_value_and_interval_rounded_alike():
+    values = [0.123456, 0.5, 0.987654, 0.25]
+    samples = resamples(len(values), 200, seed=0)
+    low, high = interval(mean_of(values), samples)
+    assert estimate(mean_of(values), samples) == (round(sum(values) / 4, 4), round(low, 4), round(high, 4))
+    assert low < sum(values) / 4 < high
