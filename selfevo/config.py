@@ -1,12 +1,16 @@
 """Typed views of params.yaml: one dataclass per section, checked at stage start.
 
-params.yaml is the only source of every value; a stage loads just the sections it declares in
-dvc.yaml. A wrong or missing key fails here with its dotted name, before any work is done.
+params.yaml is the only source of every value; a stage reads just the keys it declares in dvc.yaml (so
+an edit to a key it does not read leaves it cached; the pipeline tests trace the reads to check it). A
+wrong or missing key fails here with its dotted name, before any work is done.
 """
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
+import functools
+import os
 import sys
 import types
 import typing
@@ -105,10 +109,47 @@ def load_params(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
 
 
 def load_section(name: str, params: dict[str, Any] | None = None) -> Any:
-    """The typed, checked section `name` of params.yaml."""
+    """The typed, checked section `name` of params.yaml (under $SELFEVO_PARAMS_TRACE, one that records
+    the keys the stage reads: `trace_reads`)."""
     params = load_params() if params is None else params
     check_param(name in params, name, "missing section")
-    return _build(SECTIONS[name], params[name], name)
+    section = _build(SECTIONS[name], params[name], name)
+    if os.environ.get(TRACE_ENV):
+        _write_reads_at_exit()
+        object.__setattr__(section, "__class__", _traced_class(type(section), name))
+    return section
+
+
+TRACE_ENV = "SELFEVO_PARAMS_TRACE"
+"""A folder: each stage process that loads params writes there the `section.key`s it read, one per line,
+as `<DVC stage, or script>.<pid>.txt` (tests/test_pipeline.py checks them against dvc.yaml's)."""
+
+_READS: set[str] = set()
+
+
+@functools.cache
+def _traced_class(cls: type, section: str) -> type:
+    """`cls` whose instances record every field read (the checks of `__post_init__` ran before)."""
+    fields = frozenset(f.name for f in dataclasses.fields(cls))
+
+    def __getattribute__(self, key):
+        if key in fields:
+            _READS.add(f"{section}.{key}")
+        return object.__getattribute__(self, key)
+
+    return type(cls.__name__, (cls,), {"__getattribute__": __getattribute__})
+
+
+@functools.cache
+def _write_reads_at_exit() -> None:
+    atexit.register(_write_reads)
+
+
+def _write_reads() -> None:
+    folder = Path(os.environ[TRACE_ENV])
+    folder.mkdir(parents=True, exist_ok=True)
+    stage = os.environ.get("DVC_STAGE", "").rsplit(":", 1)[-1] or Path(sys.argv[0]).stem
+    (folder / f"{stage}.{os.getpid()}.txt").write_text("".join(f"{k}\n" for k in sorted(_READS)))
 
 
 def load_rounds(params: dict[str, Any] | None = None) -> list[Round]:

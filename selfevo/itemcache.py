@@ -60,7 +60,8 @@ class ItemCache:
                     "threads": threads, "engine": engine or {},
                     "question_prompt": prompts.question, "prompt_set": prompt_set, "opener": prompts.opener,
                     "answer_prompt": prompts.answer, "label": str(label), **({"anchor": anchor} if anchor else {}),
-                    "sampling": {k: v for k, v in dataclasses.asdict(params).items() if k not in NOT_GENERATION}}
+                    "sampling": {f.name: getattr(params, f.name) for f in dataclasses.fields(params)
+                                 if f.name not in NOT_GENERATION}}
         self.key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
         self.path = Path(folder) / f"{self.key}.json" if folder else None
         stored = read_json(self.path) if self.path and self.path.is_file() else {}

@@ -37,11 +37,17 @@ def _round_index(stage: str) -> int:
     return int(index)
 
 
-def placeholder_values(raw: dict[str, Any], stage: str) -> dict[str, str]:
-    """Every placeholder's value for the stage DVC names `stage`; the round's only where it names one."""
-    values = {"language": load_section("prompts", raw).language, "corpus": load_section("corpus", raw).path,
-              "test": load_section("evaluate", raw).test}
-    if "@" in stage.rsplit(":", 1)[-1]:
+_FROM_PARAMS = {"language": ("prompts", "language"), "corpus": ("corpus", "path"), "test": ("evaluate", "test")}
+_ROUND = frozenset({"round", "start", "trains"})
+
+
+def placeholder_values(raw: dict[str, Any], stage: str,
+                       wanted: frozenset[str] = frozenset(_FROM_PARAMS) | _ROUND) -> dict[str, str]:
+    """The `wanted` placeholders' values for the stage DVC names `stage` (the round's only where it names
+    one); a param no placeholder of the command names is not read, so the stage need not declare it."""
+    values = {name: getattr(load_section(section, raw), key)
+              for name, (section, key) in _FROM_PARAMS.items() if name in wanted}
+    if wanted & _ROUND and "@" in stage.rsplit(":", 1)[-1]:
         rounds, index = load_rounds(raw), _round_index(stage)
         if index >= len(rounds):
             raise PipelineError(f"stage {stage}: params.yaml's rounds list has {len(rounds)} rounds")
@@ -53,10 +59,11 @@ def placeholder_values(raw: dict[str, Any], stage: str) -> dict[str, str]:
 def stage_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
     """`parser.parse_args`, with every placeholder in the arguments filled from params.yaml."""
     argv = sys.argv[1:] if argv is None else argv
-    if not any(_PLACEHOLDER.search(a) for a in argv):
+    wanted = frozenset(m.group(1) for a in argv for m in _PLACEHOLDER.finditer(a))
+    if not wanted:
         return parser.parse_args(argv)
     stage = os.environ.get("DVC_STAGE", "")
-    values = placeholder_values(load_params(), stage)
+    values = placeholder_values(load_params(), stage, wanted)
 
     def fill(match: re.Match) -> str:
         if match.group(1) not in values:

@@ -38,9 +38,9 @@ def dvc(repo: Path, *args: str, check: bool = True, **env_vars: str) -> subproce
     return result
 
 
-def repro(repo: Path) -> set[str]:
+def repro(repo: Path, **env_vars: str) -> set[str]:
     """Run `dvc repro` and return the names of the stages it actually ran."""
-    return set(re.findall(r"Running stage '([^']+)'", dvc(repo, "repro").stdout))
+    return set(re.findall(r"Running stage '([^']+)'", dvc(repo, "repro", **env_vars).stdout))
 
 
 def set_params(repo: Path, **changes) -> None:
@@ -105,7 +105,7 @@ def minimal_copy(dest: Path) -> Path:
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     repo = minimal_copy(tmp_path_factory.mktemp("pipeline"))
-    ran = repro(repo)
+    ran = repro(repo, SELFEVO_PARAMS_TRACE=str(repo.parent / "reads"))  # the params keys each stage reads
     return repo, ran
 
 
@@ -413,6 +413,48 @@ def test_later_round_levers_lr_decay_and_from_base(pipeline, tmp_path):
     assert base == (copy / "models/base").resolve() and adapters == [copy / "models/theta_3"]
     changed = dvc(copy, "status").stdout
     assert all(f"train@{r}" in changed for r in (0, 1)), changed  # every round's stage sees the params
+
+
+def declared_params(stage: dict) -> set[str]:
+    """The params keys a dvc.yaml stage declares: its `params` list, and those its deps name by `${...}`."""
+    named = set(re.findall(r"\$\{(\w+\.\w+)\}", json.dumps(stage.get("deps", []))))
+    return set(stage.get("params") or []) | {k for k in named if not k.startswith("item.")}
+
+
+def test_every_stage_declares_each_params_key_it_reads(pipeline):
+    """Content addressing is as fine as the params: every `section.key` a stage's process read (traced by
+    selfevo.config under $SELFEVO_PARAMS_TRACE in the fixture's run) is declared by its dvc.yaml stage,
+    and every key a stage declares one by one is read by its code (an attribute of that name in the
+    modules it imports: a key read only under other settings, e.g. judge.min_* with the judge on)."""
+    from test_dvc_deps import code_closure
+
+    repo, _ = pipeline
+    reads: dict[str, set[str]] = {}
+    for trace in (repo.parent / "reads").glob("*.txt"):
+        reads.setdefault(trace.name.split(".")[0].split("@")[0], set()).update(trace.read_text().split())
+    assert {"generate", "train", "train_hq", "evaluate", "score", "prepare"} <= set(reads)
+    for name, stage in yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"].items():
+        stage = stage.get("do", stage)
+        script = re.search(r"python (stages/\w+)\.py", stage["cmd"]).group(1)
+        declared = declared_params(stage)
+        missing = {k for k in reads.get(name, ()) if k not in declared and k.split(".")[0] not in declared}
+        assert not missing, f"{name} reads {sorted(missing)} but does not declare them"
+        source = "".join((REPO / m).read_text() for m in code_closure(f"{script}.py"))
+        unread = {k for k in declared if "." in k and not re.search(rf"\.{k.split('.')[1]}\b", source)}
+        assert not unread, f"{name} declares {sorted(unread)} but no code of it reads them"
+
+
+def test_a_key_only_evolution_reads_reruns_only_evolve_and_nothing_after_it(pipeline, tmp_path):
+    """With evolution off, generate.evolve_keep changes nothing: only evolve@r declares it, reruns, and
+    writes the same prompt set, so no generate, train or evaluate stage runs again."""
+    repo, _ = pipeline
+    copy = tmp_path / "copy"
+    shutil.copytree(repo, copy)
+    before = {p.name: p.read_bytes() for p in (copy / "data/prompts").glob("*.json")}
+    set_params(copy, **{"generate.evolve_keep": 7})
+    assert set(re.findall(r"^(\S+):$", dvc(copy, "status").stdout, re.M)) == {f"evolve@{r}" for r in range(3)}
+    assert repro(copy) == {f"evolve@{r}" for r in range(3)}
+    assert {p.name: p.read_bytes() for p in (copy / "data/prompts").glob("*.json")} == before
 
 
 def anchored_records(repo: Path) -> dict[str, tuple[dict, dict]]:
