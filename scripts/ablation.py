@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from selfevo.errors import PipelineError, run_stage  # noqa: E402
 from selfevo.jsonio import read_json, write_json  # noqa: E402
-from selfevo.plots import score_chart  # noqa: E402
+from selfevo.evaluate.plots import score_chart  # noqa: E402
 
 # Every experiment of a study sets every key the study varies: `dvc exp run -S` leaves its change in
 # params.yaml, so an experiment that set fewer keys would inherit the one before it.

@@ -36,12 +36,12 @@ import torch  # noqa: E402
 from make_sample_data import make_alarm_docs, render_alarm, teacher_pair  # noqa: E402
 from selfevo.config import load_params, load_section  # noqa: E402
 from selfevo.errors import PipelineError, run_stage  # noqa: E402
-from selfevo.generation import generate  # noqa: E402
-from selfevo.ifd import ifd_scores  # noqa: E402
+from selfevo.generate.generation import generate  # noqa: E402
+from selfevo.score.ifd import ifd_scores  # noqa: E402
 from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl  # noqa: E402
-from selfevo.modeling import load_model, load_tokenizer
-from selfevo.hardware import autocast, pick_device
-from selfevo.prompts import load_prompts, question_messages  # noqa: E402
+from selfevo.models.modeling import load_model, load_tokenizer
+from selfevo.models.hardware import autocast, pick_device
+from selfevo.generate.prompts import load_prompts, question_messages  # noqa: E402
 
 
 def run_stage_process(name: str, script: str, *args: str) -> dict:
@@ -72,7 +72,7 @@ def bench_vllm(base: Path, model_params, conversations: list, seeds: list[int], 
     if importlib.util.find_spec("vllm") is None:
         print("\nvLLM: not installed, skipped (pip install -e \".[vllm]\")")
         return {"installed": False}
-    from selfevo.vllm_backend import VllmModel
+    from selfevo.generate.vllm_backend import VllmModel
 
     device = pick_device()
     model, tokenizer = load_model(base, model_params, device), load_tokenizer(base, model_params)

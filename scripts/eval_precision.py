@@ -13,11 +13,11 @@ import time
 import torch
 
 from selfevo.config import load_params, load_section
-from selfevo.evaluation import closed_book, reference_nlls
-from selfevo.hardware import autocast
+from selfevo.data.testset import read_tests
+from selfevo.evaluate.evaluation import closed_book, reference_nlls
 from selfevo.jsonio import write_json
-from selfevo.modeling import load_model, load_tokenizer
-from selfevo.testset import read_tests
+from selfevo.models.hardware import autocast
+from selfevo.models.modeling import load_model, load_tokenizer
 
 
 def run(model_dir: str, tests: list[dict], raw: dict, cpu_autocast: bool, threads: int) -> dict:

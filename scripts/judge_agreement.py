@@ -16,13 +16,13 @@ sys.path.insert(0, str(ROOT))
 
 from selfevo.config import load_params, load_section  # noqa: E402
 from selfevo.jsonio import read_jsonl  # noqa: E402
-from selfevo.judge import DIMENSIONS, judge_pairs, load_judge  # noqa: E402
-from selfevo.modeling import load_model, load_tokenizer
-from selfevo.lineage import fingerprint
-from selfevo.hardware import autocast
-from selfevo.cleaning import clean_answer, clean_question  # noqa: E402
-from selfevo.itemcache import ItemCache  # noqa: E402
-from selfevo.prompts import load_prompts  # noqa: E402
+from selfevo.score.judge import DIMENSIONS, judge_pairs, load_judge  # noqa: E402
+from selfevo.models.modeling import load_model, load_tokenizer
+from selfevo.models.lineage import fingerprint
+from selfevo.models.hardware import autocast
+from selfevo.generate.cleaning import clean_answer, clean_question  # noqa: E402
+from selfevo.generate.itemcache import ItemCache  # noqa: E402
+from selfevo.generate.prompts import load_prompts  # noqa: E402
 
 
 def main() -> None:

@@ -24,13 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from selfevo.config import load_params, load_section  # noqa: E402
-from selfevo.evaluation import closed_book  # noqa: E402
+from selfevo.evaluate.evaluation import closed_book  # noqa: E402
 from selfevo.jsonio import read_jsonl  # noqa: E402
-from selfevo.modeling import load_model, load_tokenizer
-from selfevo.hardware import autocast
-from selfevo.prompts import qa_messages  # noqa: E402
-from selfevo.testset import read_tests  # noqa: E402
-from selfevo.training import add_lora, tokenize_examples, train  # noqa: E402
+from selfevo.models.modeling import load_model, load_tokenizer
+from selfevo.models.hardware import autocast
+from selfevo.generate.prompts import qa_messages  # noqa: E402
+from selfevo.data.testset import read_tests  # noqa: E402
+from selfevo.train.training import add_lora, tokenize_examples, train  # noqa: E402
 
 KEYS = {"epochs": int, "lr": float, "lora_r": int, "r": int, "lora_alpha": int, "batch_size": int}
 

@@ -1,4 +1,4 @@
-"""Rescore saved closed-book predictions with the fact measure (selfevo/facts.py): per model, fact recall,
+"""Rescore saved closed-book predictions with the fact measure (selfevo/evaluate/facts.py): per model, fact recall,
 the chance level and recall minus chance, each with its 95% interval (paired resamples; Wilson where the
 bootstrap collapses), next to the share the predictions' own `stated` flags gave (the measure they were
 written with). Used to compare runs across a change of the measure.
@@ -9,11 +9,11 @@ written with). Used to compare runs across a change of the measure.
 import argparse
 from pathlib import Path
 
-from selfevo.chance import chance_counts
-from selfevo.facts import compile_tests, stated_facts
-from selfevo.intervals import difference, interval, ratio_of_sums, resamples
+from selfevo.data.testset import read_tests
+from selfevo.evaluate.chance import chance_counts
+from selfevo.evaluate.facts import compile_tests, stated_facts
+from selfevo.evaluate.intervals import difference, interval, ratio_of_sums, resamples
 from selfevo.jsonio import read_jsonl
-from selfevo.testset import read_tests
 
 
 def main() -> None:

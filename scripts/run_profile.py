@@ -40,8 +40,8 @@ def _run(command: list[str], cwd: Path, what: str) -> str:
 def check_profile(profile: Path) -> dict:
     """The profile's params, every section checked as a stage would check it, and every model it names
     found (a local folder, the Hugging Face cache, or the hub when online) before anything is made."""
-    from selfevo.embedded import EMBEDDED
-    from selfevo.modeling import check_source
+    from selfevo.models.embedded import EMBEDDED
+    from selfevo.models.modeling import check_source
 
     raw = load_params(profile)
     for name in SECTIONS:

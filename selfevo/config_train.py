@@ -63,7 +63,7 @@ class TrainParams:
     chunk -> question; a seeded sample), so the model keeps writing questions; null: every new pair;
     0: none, as the paper trains on QA alone (params/paper.yaml)."""
     everyday: int
-    """How many of θ_0's replies to everyday requests (stage `everyday`, selfevo/everyday.py) every round
+    """How many of θ_0's replies to everyday requests (stage `everyday`, selfevo/train/everyday.py) every round
     also trains on, a seeded sample, so the tuned model keeps θ_0's general ability; 0: none (the paper)."""
     everyday_tokens: int
     """Reply budget of those replies (cut to their complete sentences)."""
@@ -96,7 +96,7 @@ class TrainParams:
 class EvaluateParams:
     test: str
     """The held-out test set (JSONL {question, answer[, facts, kind]}): every evaluation, the coverage's
-    fact count, the teacher's overlap check and the report read it (selfevo/testset.py)."""
+    fact count, the teacher's overlap check and the report read it (selfevo/data/testset.py)."""
     bleu_tokenize: str
     """sacrebleu tokenizer: 13a for English, zh for Chinese."""
     max_new_tokens: int

@@ -55,7 +55,7 @@ def check_out(out: Path) -> None:
 def export(model_dir: str | Path, out: str | Path, model_params) -> Path:
     import torch
 
-    from selfevo.modeling import load_model, load_tokenizer, save_tokenizer
+    from selfevo.models.modeling import load_model, load_tokenizer, save_tokenizer
 
     out = Path(out)
     check_out(out)

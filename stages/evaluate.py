@@ -9,7 +9,7 @@ see whether domain tuning costs general ability. Every headline figure has its 9
         --predictions reports/predictions/theta_1.jsonl \
         --general data/general.jsonl --general-predictions reports/predictions/general/theta_1.jsonl
 
-The metrics file holds the headline (selfevo.metrics.HEADLINE), the stats file the rest, with the
+The metrics file holds the headline (selfevo.evaluate.metrics.HEADLINE), the stats file the rest, with the
 processor it ran on.
 `evaluate_base` and `evaluate_hq` run the same file on θ_0 and θ_HQ. With `generate.backend: vllm`
 the torch model computes the reference NLLs first and is freed; a vLLM engine then writes the answers.
@@ -20,19 +20,19 @@ import sys
 
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.config_train import evaluation_model_params
+from selfevo.data.testset import has_facts, read_tests
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
-from selfevo.evaluation import (closed_book, general_ability, open_book, passages, read_general, reference_nll,
+from selfevo.evaluate.evaluation import (closed_book, general_ability, open_book, passages, read_general, reference_nll,
                                 reference_nlls)
-from selfevo.hardware import autocast, processor
+from selfevo.evaluate.metrics import split_headline
+from selfevo.generate.prompts import load_prompts
+from selfevo.generate.vllm_backend import VllmModel, require as require_vllm
 from selfevo.jsonio import read_jsonl, write_json, write_jsonl
-from selfevo.lineage import model_chain
-from selfevo.metrics import split_headline
-from selfevo.modeling import load_model, load_tokenizer, release_memory
-from selfevo.prompts import load_prompts
+from selfevo.models.hardware import autocast, processor
+from selfevo.models.lineage import model_chain
+from selfevo.models.modeling import load_model, load_tokenizer, release_memory
 from selfevo.stageargs import stage_args
-from selfevo.testset import has_facts, read_tests
-from selfevo.vllm_backend import VllmModel, require as require_vllm
 
 
 def main() -> None:

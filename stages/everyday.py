@@ -1,5 +1,5 @@
 """everyday: θ_0's own replies to everyday requests, which every round replays beside its domain pairs
-(`train.everyday`) to keep θ_0's general ability (selfevo/everyday.py).
+(`train.everyday`) to keep θ_0's general ability (selfevo/train/everyday.py).
 
     python stages/everyday.py --model models/base --requests prompts/en/everyday.txt \
         --out data/everyday.jsonl --stats metrics/everyday.json
@@ -12,11 +12,11 @@ import time
 
 from selfevo.config import load_params, load_section
 from selfevo.errors import run_stage
-from selfevo.everyday import everyday_replies, read_requests
-from selfevo.hardware import autocast
 from selfevo.jsonio import write_json, write_jsonl
-from selfevo.modeling import load_model, load_tokenizer
+from selfevo.models.hardware import autocast
+from selfevo.models.modeling import load_model, load_tokenizer
 from selfevo.stageargs import stage_args
+from selfevo.train.everyday import everyday_replies, read_requests
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """evolve@r: the question-prompt set of round r+1, evolved from round r's by how well the pairs each
 variant wrote scored (judge and IFD): the fittest `generate.evolve_keep` variants stay, weighted by
-fitness, and θ_r writes a mutation of each with the evolution prompt (selfevo/evolution.py).
+fitness, and θ_r writes a mutation of each with the evolution prompt (selfevo/generate/evolution.py).
 
     python stages/evolve.py --model models/base --previous data/prompts/base.json \
         --chunks data/prepared/chunks.jsonl --judged data/rounds/round_0/judged.jsonl --round 0 \
@@ -16,12 +16,12 @@ from collections import Counter
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
-from selfevo.evolution import choose_variant, clean_task, evolve_messages, fitness, fittest, next_generation
-from selfevo.generation import generate
-from selfevo.hardware import autocast
-from selfevo.itemcache import item_seed
+from selfevo.generate.evolution import choose_variant, clean_task, evolve_messages, fitness, fittest, next_generation
+from selfevo.generate.generation import generate
+from selfevo.generate.itemcache import item_seed
 from selfevo.jsonio import read_json, read_jsonl, write_json
-from selfevo.modeling import load_model, load_tokenizer
+from selfevo.models.hardware import autocast
+from selfevo.models.modeling import load_model, load_tokenizer
 from selfevo.stageargs import stage_args
 
 

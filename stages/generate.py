@@ -1,6 +1,6 @@
 """generate@r: θ_r writes questions about each chunk (generate.questions_per_chunk), then answers
 each with the chunk in context (D_r); with `generate.anchor`, also one anchored pair per window of
-every chunk (selfevo/anchors.py: θ_r's question, or θ_0's with `generate.anchor_writer: base`, and the
+every chunk (selfevo/generate/anchors.py: θ_r's question, or θ_0's with `generate.anchor_writer: base`, and the
 window itself as the answer).
 
     python stages/generate.py --model models/base --chunks data/prepared/chunks.jsonl \
@@ -8,14 +8,14 @@ window itself as the answer).
         --stats metrics/generate/round_0.json --prompt-set data/prompts/base.json --cache .cache/generate
 
 With `generate.evolve_prompts`, each chunk's question prompt is a variant drawn (seeded, weighted)
-from --prompt-set, the set evolve@r-1 wrote (selfevo/evolution.py); otherwise the fixed question
+from --prompt-set, the set evolve@r-1 wrote (selfevo/generate/evolution.py); otherwise the fixed question
 prompt. With `generate.questions_per_chunk` n > 1, each chunk's slots 1..n-1 ask for other kinds of
-question: variants of --prompt-set of kinds no earlier slot has (selfevo/evolution.py, chunk_slots).
+question: variants of --prompt-set of kinds no earlier slot has (selfevo/generate/evolution.py, chunk_slots).
 The stats hold the questions' diversity (distinct-2, kinds) either way.
 
-What the cleaning drops is counted by reason in the stats file (selfevo/cleaning.py). With --cache,
+What the cleaning drops is counted by reason in the stats file (selfevo/generate/cleaning.py). With --cache,
 each chunk's generation is recorded per setting there and reused on a rerun: after editing a few
-documents only those are generated again (selfevo/itemcache.py). Clear it with `make clean-cache`.
+documents only those are generated again (selfevo/generate/itemcache.py). Clear it with `make clean-cache`.
 """
 
 import argparse
@@ -24,23 +24,23 @@ from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
-from selfevo.anchors import generate_anchored, load_anchor_prompt
-from selfevo.cleaning import check_kept
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
-from selfevo.diversity import diversity, line_coverage
 from selfevo.errors import PipelineError, run_stage
-from selfevo.evolution import asks_from_set, chunk_slots
-from selfevo.generation import engine
-from selfevo.hardware import autocast, autocast_threads, processor
-from selfevo.itemcache import ItemCache
+from selfevo.generate.anchors import generate_anchored, load_anchor_prompt
+from selfevo.generate.cleaning import check_kept
+from selfevo.generate.diversity import diversity, line_coverage
+from selfevo.generate.evolution import asks_from_set, chunk_slots
+from selfevo.generate.generation import engine
+from selfevo.generate.itemcache import ItemCache
+from selfevo.generate.pairs import generate_pairs
+from selfevo.generate.prompts import load_prompts
+from selfevo.generate.vllm_backend import VllmModel
 from selfevo.jsonio import read_json, read_jsonl, write_json, write_jsonl
-from selfevo.lineage import fingerprint, model_chain
-from selfevo.modeling import load_model, load_tokenizer
-from selfevo.pairs import generate_pairs
-from selfevo.prompts import load_prompts
+from selfevo.models.hardware import autocast, autocast_threads, processor
+from selfevo.models.lineage import fingerprint, model_chain
+from selfevo.models.modeling import load_model, load_tokenizer
 from selfevo.stageargs import stage_args
-from selfevo.vllm_backend import VllmModel
 
 
 def main() -> None:

@@ -11,10 +11,10 @@ pool the previous round closed. data/history/base.jsonl, the empty pool before r
 import argparse
 
 from selfevo.config import load_rounds
-from selfevo.diversity import repeat_similarity
 from selfevo.errors import run_stage
+from selfevo.generate.diversity import repeat_similarity
 from selfevo.jsonio import read_jsonl, write_json, write_jsonl
-from selfevo.selection import HISTORY_FIELDS, extend_history
+from selfevo.score.selection import HISTORY_FIELDS, extend_history
 from selfevo.stageargs import stage_args
 
 

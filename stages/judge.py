@@ -1,6 +1,6 @@
 """judge@r: the fixed scorer θ_ifd rates every pair of D_r on four dimensions (answerable, faithful,
 self-contained, one question), each from the probability of "Yes" against "No" after a judging
-prompt (selfevo/judge.py); pairs under a dimension's `judge.min_*` are dropped, and counted. With
+prompt (selfevo/score/judge.py); pairs under a dimension's `judge.min_*` are dropped, and counted. With
 `judge.enabled: false` the pairs pass unrated and no model is loaded.
 
     python stages/judge.py --scorer models/base --scored data/rounds/round_0/scored.jsonl \
@@ -15,10 +15,10 @@ import argparse
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import PipelineError, run_stage
-from selfevo.hardware import autocast, processor
 from selfevo.jsonio import read_jsonl, write_json, write_jsonl
-from selfevo.judge import DIMENSIONS, judge_pairs, load_judge
-from selfevo.modeling import load_model, load_tokenizer
+from selfevo.models.hardware import autocast, processor
+from selfevo.models.modeling import load_model, load_tokenizer
+from selfevo.score.judge import DIMENSIONS, judge_pairs, load_judge
 from selfevo.stageargs import stage_args
 
 

@@ -3,17 +3,17 @@
     python stages/prepare.py --corpus data/corpus --out data/prepared/chunks.jsonl --stats metrics/prepare.json \
         --cache .cache/convert
 
-PDF, Word, PowerPoint, Excel and HTML files are converted to Markdown first (selfevo.convert), each
+PDF, Word, PowerPoint, Excel and HTML files are converted to Markdown first (selfevo.data.convert), each
 once: --cache keeps what a file converted to under its content hash.
 """
 
 import argparse
 import sys
 
-from selfevo.chunking import prepare_chunks
 from selfevo.config import load_section
-from selfevo.convert import Converter
-from selfevo.corpus import read_documents
+from selfevo.data.chunking import prepare_chunks
+from selfevo.data.convert import Converter
+from selfevo.data.corpus import read_documents
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import write_json, write_jsonl
 from selfevo.stageargs import stage_args

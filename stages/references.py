@@ -12,15 +12,15 @@ import argparse
 
 from selfevo.config import load_params, load_section
 from selfevo.config_train import evaluation_model_params
+from selfevo.data.testset import read_tests
 from selfevo.errors import run_stage
-from selfevo.evaluation import closed_book, reference_nlls
-from selfevo.hardware import autocast
+from selfevo.evaluate.evaluation import closed_book, reference_nlls
+from selfevo.evaluate.metrics import split_headline
+from selfevo.generate.vllm_backend import VllmModel, require as require_vllm
 from selfevo.jsonio import write_json, write_jsonl
-from selfevo.metrics import split_headline
-from selfevo.modeling import check_source, load_pretrained, load_pretrained_tokenizer, release_memory
+from selfevo.models.hardware import autocast
+from selfevo.models.modeling import check_source, load_pretrained, load_pretrained_tokenizer, release_memory
 from selfevo.stageargs import stage_args
-from selfevo.testset import read_tests
-from selfevo.vllm_backend import VllmModel, require as require_vllm
 
 
 def main() -> None:

@@ -15,14 +15,14 @@ from pathlib import Path
 
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.config_train import QA_FILE
+from selfevo.data.testset import has_facts, read_tests
 from selfevo.errors import PipelineError, run_stage
-from selfevo.facts import unsupported_facts
+from selfevo.evaluate.facts import unsupported_facts
+from selfevo.evaluate.metrics import paper_score
+from selfevo.evaluate.plots import interval_panels
+from selfevo.evaluate.summary import curve_rows, model_summary, read_evaluation, read_models, read_predictions
 from selfevo.jsonio import read_json, read_jsonl, write_json
-from selfevo.metrics import paper_score
-from selfevo.plots import interval_panels
 from selfevo.stageargs import stage_args
-from selfevo.summary import curve_rows, model_summary, read_evaluation, read_models, read_predictions
-from selfevo.testset import has_facts, read_tests
 
 def self_taught(raw: dict) -> bool:
     """Whether θ_HQ's teacher is θ_0 itself, so that the score is measured against a self-taught yardstick."""

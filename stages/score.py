@@ -11,10 +11,10 @@ import argparse
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.distributed import launch_on_every_gpu
 from selfevo.errors import run_stage
-from selfevo.hardware import autocast
-from selfevo.ifd import ifd_scores
 from selfevo.jsonio import read_jsonl, write_jsonl
-from selfevo.modeling import load_model, load_tokenizer
+from selfevo.models.hardware import autocast
+from selfevo.models.modeling import load_model, load_tokenizer
+from selfevo.score.ifd import ifd_scores
 from selfevo.stageargs import stage_args
 
 

@@ -3,7 +3,7 @@
     python stages/seed_prompts.py --prompts prompts/en --out data/prompts/base.json
 
 Round 0 draws its question prompts from this set when `generate.evolve_prompts` is on (or
-`generate.questions_per_chunk` > 1); evolve@r writes the set round r+1 draws from (selfevo/evolution.py).
+`generate.questions_per_chunk` > 1); evolve@r writes the set round r+1 draws from (selfevo/generate/evolution.py).
 With neither, the set written holds no variants, so editing variants.yaml reruns no round.
 """
 
@@ -11,7 +11,7 @@ import argparse
 
 from selfevo.config import load_section
 from selfevo.errors import run_stage
-from selfevo.evolution import set_in_use
+from selfevo.generate.evolution import set_in_use
 from selfevo.jsonio import write_json
 from selfevo.stageargs import stage_args
 

@@ -11,7 +11,7 @@ import argparse
 from selfevo.config import load_params, load_rounds, load_section
 from selfevo.errors import PipelineError, run_stage
 from selfevo.jsonio import read_jsonl, write_jsonl
-from selfevo.selection import HISTORY_FIELDS, select_history
+from selfevo.score.selection import HISTORY_FIELDS, select_history
 from selfevo.stageargs import stage_args
 
 

@@ -15,19 +15,19 @@ tuned on the test's answers would be no baseline.
 
 import argparse
 
-from selfevo.cleaning import check_kept
 from selfevo.config import load_params, load_section
 from selfevo.config_train import QA_FILE
+from selfevo.data.teacher import LABEL, check_corpus_overlap, corpus_overlap, overlap_stats, read_qa_file
+from selfevo.data.testset import read_tests
 from selfevo.errors import PipelineError, run_stage
-from selfevo.hardware import autocast
+from selfevo.generate.cleaning import check_kept
+from selfevo.generate.pairs import generate_pairs
+from selfevo.generate.prompts import load_prompts
+from selfevo.generate.vllm_backend import VllmModel
 from selfevo.jsonio import read_jsonl, write_json, write_jsonl
-from selfevo.modeling import check_source, load_pretrained, load_pretrained_tokenizer
-from selfevo.pairs import generate_pairs
-from selfevo.prompts import load_prompts
+from selfevo.models.hardware import autocast
+from selfevo.models.modeling import check_source, load_pretrained, load_pretrained_tokenizer
 from selfevo.stageargs import stage_args
-from selfevo.teacher import LABEL, check_corpus_overlap, corpus_overlap, overlap_stats, read_qa_file
-from selfevo.testset import read_tests
-from selfevo.vllm_backend import VllmModel
 
 
 def main() -> None:

@@ -19,20 +19,19 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from selfevo import checkpoint
+import selfevo.train.checkpoint as checkpoint
 from selfevo.config import load_params, load_rounds, load_section
-from selfevo.distributed import is_main
-from selfevo.distributed import launch_on_every_gpu
+from selfevo.distributed import is_main, launch_on_every_gpu
 from selfevo.errors import check_writable, run_stage
-from selfevo.hardware import autocast, autocast_threads, processor
+from selfevo.generate.prompts import load_prompts, qa_messages
 from selfevo.jsonio import read_json, read_jsonl, write_json
-from selfevo.lineage import fingerprint, model_chain, save_adapter
-from selfevo.modeling import load_model, load_tokenizer
-from selfevo.prompts import load_prompts, qa_messages
-from selfevo.selection import ANCHORED
+from selfevo.models.hardware import autocast, autocast_threads, processor
+from selfevo.models.lineage import fingerprint, model_chain, save_adapter
+from selfevo.models.modeling import load_model, load_tokenizer
+from selfevo.score.selection import ANCHORED
 from selfevo.stageargs import stage_args
-from selfevo.training import add_lora, curves, run_key, tokenize_examples, train
-from selfevo.trainset import question_replay, replay_sample, round_pairs
+from selfevo.train.training import add_lora, curves, run_key, tokenize_examples, train
+from selfevo.train.trainset import question_replay, replay_sample, round_pairs
 
 PAIR = ("id", "question", "answer")
 

@@ -9,14 +9,14 @@ import random
 import pytest
 import torch
 
-from selfevo import anchors
-from selfevo.anchors import (ANCHORED, LONG_LINE, AnchorPrompt, generate_anchored, load_anchor_prompt, subject_of,
-                             units, windows)
-from selfevo.coverage import fact_coverage, top_opening, unit_coverage
 from selfevo.errors import PipelineError
-from selfevo.itemcache import ItemCache
-from selfevo.modeling import load_model, load_tokenizer
-from selfevo.prompts import Prompts
+from selfevo.evaluate.coverage import fact_coverage, top_opening, unit_coverage
+from selfevo.generate import anchors
+from selfevo.generate.anchors import (ANCHORED, LONG_LINE, AnchorPrompt, generate_anchored, load_anchor_prompt, subject_of,
+                             units, windows)
+from selfevo.generate.itemcache import ItemCache
+from selfevo.generate.prompts import Prompts
+from selfevo.models.modeling import load_model, load_tokenizer
 from test_pairs import PARAMS
 
 CARD = """Alarm: ALM-3653 Disk Usage Too High
@@ -166,7 +166,7 @@ def test_both_languages_ship_an_anchor_prompt():
 
 
 def test_the_open_book_passage_is_the_windows_stating_the_facts_under_the_title():
-    from selfevo.evaluation import passages, right_chunks
+    from selfevo.evaluate.evaluation import passages, right_chunks
     chunks = [chunk(CARD), chunk(PAGE)]
     tests = [{"question": "What causes ALM-3653?", "answer": "Bad sectors.", "facts": ["disk has bad sectors"]},
              {"question": "What does cut -b do?", "answer": "It selects only these bytes.",

@@ -52,7 +52,7 @@ def test_pointer_pins_the_hub_commit_and_sees_it_move(tmp_path):
     assert run_base(tmp_path, hub, revision=COMMITS[0]).returncode == 0  # pinned by the param
     assert pointer()["revision"] == COMMITS[0]
     # every later stage loads the pinned commit, whatever `main` says now
-    load = ("from selfevo.config import load_section; from selfevo.modeling import load_model; "
+    load = ("from selfevo.config import load_section; from selfevo.models.modeling import load_model; "
             "m = load_model('models/base', load_section('model')); print(float(m.lm_head.weight.sum()))")
     env = {**os.environ, "HF_HUB_CACHE": str(hub), "HF_HUB_OFFLINE": "1"}
     loaded = subprocess.run([sys.executable, "-c", load], cwd=tmp_path, env=env, capture_output=True, text=True)

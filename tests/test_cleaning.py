@@ -2,7 +2,7 @@
 
 import pytest
 
-from selfevo.cleaning import clean_answer, clean_question, grounding
+from selfevo.generate.cleaning import clean_answer, clean_question, grounding
 
 
 @pytest.mark.parametrize("raw,expected", [
@@ -81,8 +81,8 @@ def test_clean_answer_drops_an_answer_not_read_from_its_chunk():
 
 
 def test_a_question_naming_a_digit_free_subject_of_the_title_is_kept():
-    from selfevo.chunking import prepare_chunks
-    from selfevo.corpus import Document
+    from selfevo.data.chunking import prepare_chunks
+    from selfevo.data.corpus import Document
 
     docs = [Document(f"{name}.md", f"# {name}\n\n## Impact\n\n{name} stops new pods from starting on the node.\n",
                      name, ".md") for name in ("KubeletDown", "KubeProxyDown", "CoreDNSDown", "EtcdNoLeader")]
@@ -100,8 +100,8 @@ def test_a_question_naming_a_digit_free_subject_of_the_title_is_kept():
 def test_one_cjk_range_for_words_codes_and_facts():
     """text.CJK is every scanner's range: a character of CJK extension A (U+3400..) is a word of its own
     to `words`, ends a code for `names_subject`, and is scanned as Chinese by the fact measure."""
-    from selfevo.cleaning import names_subject
-    from selfevo.facts import states
+    from selfevo.evaluate.facts import states
+    from selfevo.generate.cleaning import names_subject
     from selfevo.text import chinese_share, words
 
     assert words("㐀㑇ALM-7320") == ["㐀", "㑇", "alm", "7320"]
@@ -111,7 +111,7 @@ def test_one_cjk_range_for_words_codes_and_facts():
 
 
 def test_a_decimal_point_does_not_end_a_sentence_for_the_contamination_check():
-    from selfevo.contamination import shared_sentences
+    from selfevo.evaluate.contamination import shared_sentences
 
     assert shared_sentences(["Set it to 3.5 V."], ["5 V."]) == []
     assert shared_sentences(["Set it low. 5 V."], ["5 V."]) == [(0, 0)]

@@ -39,9 +39,9 @@ def test_paper_profile_is_coherent_with_its_data():
     history the corpus yields after round 0 (one pair per distinct fragment at most)."""
     import json
 
-    from selfevo.chunking import prepare_chunks
-    from selfevo.corpus import read_documents
-    from selfevo.testset import read_tests
+    from selfevo.data.chunking import prepare_chunks
+    from selfevo.data.corpus import read_documents
+    from selfevo.data.testset import read_tests
     from selfevo.text import chinese_share
 
     paper = load_params(REPO / "params/paper.yaml")

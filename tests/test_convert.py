@@ -8,9 +8,9 @@ import zipfile
 import matplotlib
 import pytest
 
-from selfevo.chunking import prepare_chunks
-from selfevo.convert import Converter
-from selfevo.corpus import read_documents
+from selfevo.data.chunking import prepare_chunks
+from selfevo.data.convert import Converter
+from selfevo.data.corpus import read_documents
 from selfevo.errors import PipelineError
 
 matplotlib.use("Agg")

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from selfevo.chunking import chunk_id, normalize, prepare_chunks, split_chunks
-from selfevo.corpus import Document, read_documents
+from selfevo.data.chunking import chunk_id, normalize, prepare_chunks, split_chunks
+from selfevo.data.corpus import Document, read_documents
 from selfevo.errors import PipelineError
 
 

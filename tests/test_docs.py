@@ -43,7 +43,7 @@ def test_the_layout_lists_every_module_and_stage_and_nothing_else():
     """docs/layout.md names each library module and stage script once, and names none that is gone."""
     layout = (REPO / "docs" / "layout.md").read_text(encoding="utf-8")
     named = set(re.findall(r"\b([a-z_]+\.py)\b", layout))
-    code = {p.name for p in (REPO / "selfevo").glob("*.py") if p.name != "__init__.py"} | \
+    code = {p.name for p in (REPO / "selfevo").rglob("*.py") if p.name != "__init__.py"} | \
         {p.name for p in (REPO / "stages").glob("*.py")}
     assert not code - named, f"docs/layout.md does not list {sorted(code - named)}"
     scripts = {p.name for p in (REPO / "scripts").glob("*.py")} | {p.name for p in (REPO / "tests").rglob("*.py")}

@@ -58,8 +58,8 @@ def test_code_deps_are_exactly_what_the_stage_imports(name):
 
 def test_the_import_scan_sees_imports_inside_functions():
     """vllm_backend.py imports vllm_logits inside a method (after vllm itself), chat.py generation."""
-    assert "selfevo/vllm_logits.py" in selfevo_imports(REPO / "selfevo/vllm_backend.py")
-    assert "selfevo/generation.py" in selfevo_imports(REPO / "selfevo/chat.py")
+    assert "selfevo/generate/vllm_logits.py" in selfevo_imports(REPO / "selfevo/generate/vllm_backend.py")
+    assert "selfevo/generate/generation.py" in selfevo_imports(REPO / "selfevo/chat.py")
     assert "selfevo/batching.py" in code_closure("stages/evaluate.py")
 
 
@@ -100,7 +100,7 @@ def test_placeholders_are_filled_from_params_after_the_shell(monkeypatch, tmp_pa
 
 def test_no_selfevo_module_imports_itself_through_others():
     """The library is a tree of concerns: no import cycle (a module reached again from its own imports)."""
-    graph = {str(p.relative_to(REPO)): set(selfevo_imports(p)) for p in (REPO / "selfevo").glob("*.py")}
+    graph = {str(p.relative_to(REPO)): set(selfevo_imports(p)) for p in (REPO / "selfevo").rglob("*.py")}
 
     def cycle_from(start: str) -> list[str] | None:
         todo, seen = [(start, [start])], set()
@@ -120,5 +120,24 @@ def test_no_selfevo_module_imports_itself_through_others():
 
 def test_no_selfevo_module_is_over_300_lines():
     """The library stays cut by concern: a module that grows past 300 lines is split (docs/layout.md)."""
-    long = {p.name: n for p in (REPO / "selfevo").glob("*.py") if (n := len(p.read_text().splitlines())) > 300}
+    long = {str(p.relative_to(REPO)): n for p in (REPO / "selfevo").rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 300}
     assert not long, long
+
+
+PHASES = ("data", "generate", "score", "train", "evaluate", "models")
+
+
+def test_the_library_is_cut_by_the_pipeline_s_phases():
+    """selfevo/ holds one sub-package per phase, in the order data flows (and the models they all load),
+    beside a small core that every phase uses (params, errors, JSON, batching, text, processes) and the
+    two public entry points (`python -m selfevo.chat`, `python -m selfevo.export`). No core module
+    imports a phase's, so the core stays below the phases."""
+    packages = sorted(p.name for p in (REPO / "selfevo").iterdir() if (p / "__init__.py").is_file())
+    assert packages == sorted(PHASES)
+    core = {p.name for p in (REPO / "selfevo").glob("*.py")} - {"__init__.py", "chat.py", "export.py"}
+    assert core == {"batching.py", "config.py", "config_data.py", "config_train.py", "distributed.py", "errors.py",
+                    "jsonio.py", "stageargs.py", "text.py"}
+    for name in core:
+        upward = {m for m in selfevo_imports(REPO / "selfevo" / name) if m.count("/") > 1}
+        assert not upward, f"selfevo/{name} imports {sorted(upward)}"

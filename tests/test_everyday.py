@@ -7,8 +7,8 @@ import pytest
 
 from conftest import REPO
 from selfevo.errors import PipelineError
-from selfevo.everyday import everyday_replies, read_requests
 from selfevo.text import words
+from selfevo.train.everyday import everyday_replies, read_requests
 
 
 def _general_questions() -> list[str]:
@@ -35,7 +35,7 @@ def test_a_missing_or_empty_request_file_is_named(tmp_path):
 
 
 def test_replies_are_the_models_greedy_replies_cut_to_whole_sentences(tiny_base, model_params):
-    from selfevo.modeling import load_model, load_tokenizer
+    from selfevo.models.modeling import load_model, load_tokenizer
 
     tokenizer, model = load_tokenizer(tiny_base, model_params), load_model(tiny_base, model_params)
     requests = ["How do I make tea?", "Say something kind."]

@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from conftest import REPO
-from selfevo.diversity import distinct_2, kind_shares, question_kind
 from selfevo.errors import PipelineError
-from selfevo.evolution import (choose_variant, clean_task, fitness, load_seed_set, next_generation,
+from selfevo.generate.diversity import distinct_2, kind_shares, question_kind
+from selfevo.generate.evolution import (choose_variant, clean_task, fitness, load_seed_set, next_generation,
                                question_template)
 from selfevo.text import jaccard
 
@@ -86,7 +86,7 @@ def test_diversity_measures():
 
 
 def test_line_coverage_counts_the_lines_a_chunks_pairs_restate():
-    from selfevo.diversity import line_coverage
+    from selfevo.generate.diversity import line_coverage
 
     chunks = [{"id": "a", "text": "Alarm: ALM-100\nSeverity: major\nCause: fan failure"},
               {"id": "b", "text": "Alarm: ALM-200\nSeverity: minor"}]
@@ -98,7 +98,7 @@ def test_line_coverage_counts_the_lines_a_chunks_pairs_restate():
 def test_the_set_holds_no_variants_when_no_question_is_asked_from_it(tmp_path):
     """With no evolution and one question per chunk, an edit of variants.yaml leaves the set (an input
     of every round's generate and train) byte-identical; with either on, the set is the seeds."""
-    from selfevo.evolution import set_in_use
+    from selfevo.generate.evolution import set_in_use
 
     folder = tmp_path / "prompts"
     shutil.copytree(REPO / "prompts" / "en", folder)

@@ -7,10 +7,10 @@ import random
 
 import pytest
 
-from selfevo.chance import chance_counts, chance_recall, other_question
+from selfevo.data.testset import read_tests
 from selfevo.errors import PipelineError
-from selfevo.facts import closed_sets, compile_tests, fact_tokens, score_facts, stated_facts, states, unsupported_facts
-from selfevo.testset import read_tests
+from selfevo.evaluate.chance import chance_counts, chance_recall, other_question
+from selfevo.evaluate.facts import closed_sets, compile_tests, fact_tokens, score_facts, stated_facts, states, unsupported_facts
 
 
 @pytest.mark.parametrize("answer,fact,expected", [

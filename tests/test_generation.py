@@ -7,9 +7,9 @@ import torch
 
 from selfevo.batching import length_batches
 from selfevo.errors import PipelineError
-from selfevo.generation import generate
-from selfevo.modeling import load_model, load_tokenizer
-from selfevo.prompts import Prompts, qa_messages, question_messages
+from selfevo.generate.generation import generate
+from selfevo.generate.prompts import Prompts, qa_messages, question_messages
+from selfevo.models.modeling import load_model, load_tokenizer
 from tiny import MINIMAL_PROMPTS, alarm_card, pipeline_cards, severity_answer, severity_question, tiny_model
 
 QUESTIONS = [qa_messages(q) for q in ["Why?", "What causes the fan alarm on the BBU?", "How to fix it?",
@@ -100,8 +100,8 @@ class LoopingModel(torch.nn.Module):
 
 
 def test_no_repeat_ngram_bans_only_repeats_within_the_reply(tiny_base, model_params):
-    from selfevo.generation import banned_tokens, _generate_batch
-    from selfevo.prompts import render_prompt
+    from selfevo.generate.generation import banned_tokens, _generate_batch
+    from selfevo.generate.prompts import render_prompt
 
     assert banned_tokens([5, 6, 7, 5, 6], 3) == [7] and banned_tokens([5, 6, 5, 6], 2) == [5] and banned_tokens([5, 6], 3) == []
 
@@ -125,7 +125,7 @@ def test_no_repeat_ngram_bans_only_repeats_within_the_reply(tiny_base, model_par
 
 
 def test_a_completion_stops_at_the_end_of_its_first_line_with_text():
-    from selfevo.generation import _generate_batch
+    from selfevo.generate.generation import _generate_batch
 
     class Scripted(torch.nn.Module):
         """Writes the scripted tokens one per step, whatever the prompt: 5 (a line end), 7, 8, 5, 9."""

@@ -4,9 +4,9 @@ import math
 
 import torch
 
-from selfevo.ifd import ifd_scores
-from selfevo.modeling import load_model, load_tokenizer
-from selfevo.prompts import answer_only_prefix, encode_example, qa_messages
+from selfevo.generate.prompts import answer_only_prefix, encode_example, qa_messages
+from selfevo.models.modeling import load_model, load_tokenizer
+from selfevo.score.ifd import ifd_scores
 
 PAIRS = [("What causes ALM-1001?", "The fan module is faulty."),
          ("How do I clear the alarm on the BBU3910 when the cable is loose?",

@@ -3,8 +3,8 @@ with itself never differs, a clearly better one does."""
 
 import pytest
 
-from selfevo.comparisons import Resamples, compare, scored
-from selfevo.intervals import estimate, interval, mean_of, paired_difference, percentile_interval, resamples
+from selfevo.evaluate.comparisons import Resamples, compare, scored
+from selfevo.evaluate.intervals import estimate, interval, mean_of, paired_difference, percentile_interval, resamples
 
 
 def test_resamples_are_fixed_by_seed_and_size():

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from selfevo.errors import PipelineError
-from selfevo.judge import DIMENSIONS, JudgePrompts, answer_word_ids, judge_pairs, load_judge, yes_probabilities
-from selfevo.modeling import load_model, load_tokenizer
-from selfevo.prompts import render_prompt
+from selfevo.generate.prompts import render_prompt
+from selfevo.models.modeling import load_model, load_tokenizer
+from selfevo.score.judge import DIMENSIONS, JudgePrompts, answer_word_ids, judge_pairs, load_judge, yes_probabilities
 from tiny import JUDGE_BAD, JUDGE_CHUNKS, JUDGE_GOOD, JUDGE_TEMPLATE, judge_criteria
 
 from conftest import REPO

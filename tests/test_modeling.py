@@ -10,14 +10,15 @@ import pytest
 import torch
 
 from conftest import REPO
-from selfevo import checkpoint
 from selfevo.errors import PipelineError
-from selfevo import hardware, modeling
-from selfevo.hardware import autocast, pick_dtype
-from selfevo.lineage import FINGERPRINT, fingerprint, hash_files, model_chain, write_fingerprint, write_lineage
-from selfevo.modeling import load_model, load_tokenizer
-from selfevo.prompts import qa_messages
-from selfevo.training import add_lora, mixed_precision, tokenize_examples, train
+from selfevo.generate.prompts import qa_messages
+from selfevo.models import hardware
+from selfevo.models import modeling
+from selfevo.models.hardware import autocast, pick_dtype
+from selfevo.models.lineage import FINGERPRINT, fingerprint, hash_files, model_chain, write_fingerprint, write_lineage
+from selfevo.models.modeling import load_model, load_tokenizer
+from selfevo.train import checkpoint
+from selfevo.train.training import add_lora, mixed_precision, tokenize_examples, train
 
 LINEAR = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
 
@@ -228,7 +229,7 @@ def test_cpu_autocast_runs_bf16_on_cpu_only(tiny_base, model_params):
 
 def test_completion_loss_equals_the_models_own_loss(tiny_base, model_params):
     """The output head on completion positions only gives the loss transformers computes on all of them."""
-    from selfevo.training import collate, completion_loss
+    from selfevo.train.training import collate, completion_loss
 
     tokenizer = load_tokenizer(tiny_base, model_params)
     examples, _ = tokenize_examples(tokenizer, [(qa_messages("What causes it?"), "The fan is faulty."),
@@ -350,7 +351,7 @@ def test_a_saved_tokenizer_has_the_same_bytes_with_and_without_hf_hub_offline(tm
 
     saved = {}
     for offline in ("1", "0"):
-        script = ("import sys; from transformers import AutoTokenizer; from selfevo.modeling import save_tokenizer; "
+        script = ("import sys; from transformers import AutoTokenizer; from selfevo.models.modeling import save_tokenizer; "
                   "save_tokenizer(AutoTokenizer.from_pretrained(sys.argv[1]), sys.argv[2])")
         out = tmp_path / offline
         result = subprocess.run([sys.executable, "-c", script, str(TINY_CHAT), str(out)], capture_output=True, text=True,

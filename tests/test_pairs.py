@@ -10,11 +10,11 @@ import torch
 
 from selfevo.config_data import GenerateParams
 from selfevo.errors import PipelineError
-from selfevo.itemcache import ItemCache
-from selfevo.lineage import fingerprint
-from selfevo.modeling import load_model, load_tokenizer
-from selfevo.pairs import generate_pairs
-from selfevo.prompts import Prompts
+from selfevo.generate.itemcache import ItemCache
+from selfevo.generate.pairs import generate_pairs
+from selfevo.generate.prompts import Prompts
+from selfevo.models.lineage import fingerprint
+from selfevo.models.modeling import load_model, load_tokenizer
 from tiny import MINIMAL_PROMPTS, alarm_card, pipeline_cards
 
 PROMPTS = Prompts(question=MINIMAL_PROMPTS["question.txt"], answer=MINIMAL_PROMPTS["answer.txt"])
@@ -101,7 +101,7 @@ def test_model_fingerprint_covers_the_weights(tiny_base, tmp_path):
 
 def test_question_replay_pairs_each_question_with_its_chunks_prompt():
     from selfevo.errors import PipelineError
-    from selfevo.trainset import question_replay
+    from selfevo.train.trainset import question_replay
 
     items = chunks(TEXTS[:2])
     pairs = [{"id": "a-r0", "chunk_id": items[1]["id"], "question": "What is loose?"}]
@@ -112,7 +112,7 @@ def test_question_replay_pairs_each_question_with_its_chunks_prompt():
 
 
 def test_replay_sample_draws_a_seeded_subset_in_input_order():
-    from selfevo.trainset import replay_sample
+    from selfevo.train.trainset import replay_sample
 
     pairs = [{"id": str(i)} for i in range(20)]
     five = replay_sample(pairs, 5, seed=0)
@@ -124,7 +124,7 @@ def test_replay_sample_draws_a_seeded_subset_in_input_order():
 
 
 def test_prompts_over_the_budget_keep_their_chunks_start_and_are_counted(model):
-    from selfevo.prompts import prompt_length, question_messages
+    from selfevo.generate.prompts import prompt_length, question_messages
 
     _, stats = run(model, chunks(TEXTS[:3]))
     assert stats["prompts_cut"] == {"question": 0, "answer": 0}
@@ -141,9 +141,9 @@ def test_every_drop_reason_is_explained_with_the_param_that_decides_it():
     import re
 
     from conftest import REPO
-    from selfevo.cleaning import DROP_ADVICE, explain_drops
+    from selfevo.generate.cleaning import DROP_ADVICE, explain_drops
 
-    source = (REPO / "selfevo" / "cleaning.py").read_text()
+    source = (REPO / "selfevo" / "generate" / "cleaning.py").read_text()
     reasons = set(re.findall(r'return None, "(\w+)"', source))
     assert reasons and reasons <= set(DROP_ADVICE), sorted(reasons - set(DROP_ADVICE))
     text = explain_drops({"not_grounded": 5, "names_no_subject": 2, "not_a_question": 9},
@@ -164,11 +164,11 @@ def test_a_cache_that_cannot_be_written_loses_no_generation(model, tmp_path, cap
 def test_an_interrupted_generation_keeps_its_finished_batches(model, tmp_path, monkeypatch):
     """The cache is written as batches finish: a run killed in its second batch keeps the first, and the
     rerun reuses it and writes what a run never killed writes."""
-    import selfevo.generation
+    import selfevo.generate.generation
 
     whole, _ = run(model, chunks(TEXTS))
     monkeypatch.setattr(ItemCache, "SAVE_EVERY_S", 0.0)
-    real, calls = selfevo.generation._generate_batch, []
+    real, calls = selfevo.generate.generation._generate_batch, []
 
     def dies_in_the_second_batch(*args, **kwargs):
         calls.append(1)
@@ -176,10 +176,10 @@ def test_an_interrupted_generation_keeps_its_finished_batches(model, tmp_path, m
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(selfevo.generation, "_generate_batch", dies_in_the_second_batch)
+    monkeypatch.setattr(selfevo.generate.generation, "_generate_batch", dies_in_the_second_batch)
     with pytest.raises(KeyboardInterrupt):
         run(model, chunks(TEXTS), tmp_path)
-    monkeypatch.setattr(selfevo.generation, "_generate_batch", real)
+    monkeypatch.setattr(selfevo.generate.generation, "_generate_batch", real)
     saved = json.loads(next(tmp_path.glob("*.json")).read_text())
     assert len(saved["questions"]) == PARAMS.batch_size  # the first batch's questions
     again, stats = run(model, chunks(TEXTS), tmp_path)
@@ -187,7 +187,7 @@ def test_an_interrupted_generation_keeps_its_finished_batches(model, tmp_path, m
 
 
 class Scripted:
-    """A generation backend (the `generate_ids` hook of selfevo.generation) that writes, for each
+    """A generation backend (the `generate_ids` hook of selfevo.generate.generation) that writes, for each
     chunk, the next reply of its script each time one of its prompts comes back: `questions[code]`
     for its question prompt, `answers[code]` (default: one sentence) for its answer prompt. It
     records the seed of each question it is asked."""
@@ -243,8 +243,8 @@ def test_a_dropped_pair_is_tried_again_from_fresh_seeds_up_to_the_tries(model, t
 
 
 def test_an_opener_starts_every_reply_and_is_spaced_as_the_model_wrote_on(model):
-    from selfevo.generation import generate
-    from selfevo.prompts import question_messages
+    from selfevo.generate.generation import generate
+    from selfevo.generate.prompts import question_messages
 
     ask = lambda opener: generate(*model, [question_messages(PROMPTS, c["text"]) for c in chunks(TEXTS[:3])],  # noqa: E731
                                   [0, 1, 2], max_new_tokens=12, temperature=0, top_p=1, batch_size=4,
@@ -261,7 +261,7 @@ THREE_KINDS = {"frame": "Document: {knowledge}\n{task}", "evolve": "Rewrite: {ta
 
 
 def test_several_questions_per_chunk_ask_other_kinds_and_drop_a_repeat(model):
-    from selfevo.evolution import slot_variants
+    from selfevo.generate.evolution import slot_variants
 
     _, tokenizer = model
     items = chunks([alarm_card("ALM-100", "major"), alarm_card("ALM-101", "minor")])
@@ -283,7 +283,7 @@ def test_several_questions_per_chunk_ask_other_kinds_and_drop_a_repeat(model):
 
 
 def test_several_questions_per_chunk_rerun_byte_identical(model):
-    from selfevo.evolution import slot_variants
+    from selfevo.generate.evolution import slot_variants
 
     items = chunks(TEXTS)
     slots = [slot_variants(THREE_KINDS, ("fixed", PROMPTS.question), 3, 0, 0, c["id"]) for c in items]

@@ -15,7 +15,7 @@ import pytest
 import torch
 import yaml
 
-from selfevo.lineage import model_chain
+from selfevo.models.lineage import model_chain
 
 from conftest import REPO
 from tiny import (EDIT_LINE, MINIMAL_PROMPTS, MINIMAL_VARIANTS, TINY_CHAT, alarm_card, pipeline_cards,
@@ -468,12 +468,12 @@ def test_the_base_writes_a_later_rounds_anchored_questions(pipeline, tmp_path):
     """generate.anchor_writer: base: round 1's anchored questions are what θ_0 writes (same windows, seeds
     and label), recorded under θ_0's fingerprint; `round` has θ_1 write them, under θ_1's. (The fixture's
     margins are so wide that θ_0 and θ_1 write the same text here; the record's key tells the writer.)"""
-    from selfevo.anchors import generate_anchored, load_anchor_prompt
     from selfevo.config import load_params, load_section
-    from selfevo.itemcache import ItemCache
-    from selfevo.lineage import fingerprint
-    from selfevo.modeling import load_model, load_tokenizer
-    from selfevo.prompts import load_prompts
+    from selfevo.generate.anchors import generate_anchored, load_anchor_prompt
+    from selfevo.generate.itemcache import ItemCache
+    from selfevo.generate.prompts import load_prompts
+    from selfevo.models.lineage import fingerprint
+    from selfevo.models.modeling import load_model, load_tokenizer
 
     repo, _ = pipeline
     copy = tmp_path / "copy"

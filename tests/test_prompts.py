@@ -3,9 +3,9 @@
 import pytest
 
 from selfevo.errors import PipelineError
-from selfevo.modeling import load_tokenizer
-from selfevo.prompts import (answer_messages, answer_only_prefix, encode_example, load_prompts, qa_messages,
+from selfevo.generate.prompts import (answer_messages, answer_only_prefix, encode_example, load_prompts, qa_messages,
                              question_messages, render_prompt)
+from selfevo.models.modeling import load_tokenizer
 
 from conftest import REPO
 from tiny import CHAT_TEMPLATE
@@ -86,7 +86,7 @@ LONG_DOC = "# Alarm ALM-4242 on the XR-9 router\n\n" + " ".join(
 def test_an_over_long_chunk_is_cut_inside_the_prompt_never_the_template(smol_tokenizer, language):
     """The document keeps its start, cut at a sentence end; the chat template's first tokens, the
     instructions and the in-context example around it stay whole, and the prompt is within budget."""
-    from selfevo.prompts import fit_prompt, prompt_length
+    from selfevo.generate.prompts import fit_prompt, prompt_length
 
     tokenizer, prompts = smol_tokenizer, load_prompts(REPO / "prompts" / language)
     build = lambda text: question_messages(prompts, text)  # noqa: E731
@@ -106,7 +106,7 @@ def test_an_over_long_chunk_is_cut_inside_the_prompt_never_the_template(smol_tok
 
 
 def test_an_over_long_closed_book_question_keeps_its_ask(smol_tokenizer):
-    from selfevo.prompts import fit_question, prompt_length
+    from selfevo.generate.prompts import fit_question, prompt_length
 
     question = LONG_DOC + " What is the threshold of fan tray 7?"
     budget = prompt_length(smol_tokenizer, qa_messages("")) + 40

@@ -12,8 +12,8 @@ import sacrebleu
 
 from conftest import REPO
 from tiny import round_chain
-from selfevo.facts import states
-from selfevo.metrics import HEADLINE, paper_score, score_answers, split_headline
+from selfevo.evaluate.facts import states
+from selfevo.evaluate.metrics import HEADLINE, paper_score, score_answers, split_headline
 
 sys.path.insert(0, str(REPO / "scripts"))
 from ablation import dial_table, markdown_table  # noqa: E402

@@ -7,9 +7,9 @@ import re
 import pytest
 
 from conftest import REPO
-from selfevo.contamination import reference_overlap, shared_sentences
-from selfevo.facts import compile_tests, stated_facts, states
-from selfevo.testset import has_facts, read_tests
+from selfevo.data.testset import has_facts, read_tests
+from selfevo.evaluate.contamination import reference_overlap, shared_sentences
+from selfevo.evaluate.facts import compile_tests, stated_facts, states
 
 TESTS = read_tests(REPO / "data" / "test.jsonl")
 TEACHER = [json.loads(line) for line in (REPO / "data" / "teacher" / "qa.jsonl").read_text().splitlines()]

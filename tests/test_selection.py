@@ -9,7 +9,7 @@ import pytest
 from selfevo.config_train import SelectionParams
 from selfevo.errors import PipelineError
 from selfevo.jsonio import read_jsonl, write_jsonl
-from selfevo.selection import ANCHORED, select_history
+from selfevo.score.selection import ANCHORED, select_history
 
 from conftest import REPO
 from tiny import round_chain

@@ -45,8 +45,8 @@ def run_teacher(folder, qa_file, chunks, test=REPO / "data" / "test.jsonl"):
 
 
 def test_a_teacher_file_about_another_domain_is_flagged(tmp_path):
-    from selfevo.chunking import prepare_chunks
-    from selfevo.corpus import read_documents
+    from selfevo.data.chunking import prepare_chunks
+    from selfevo.data.corpus import read_documents
 
     chunks, _ = prepare_chunks(read_documents(REPO / "data" / "corpus", "text")[0], 1500, 20)
     shipped = run_teacher(tmp_path, REPO / "data" / "teacher" / "qa.jsonl", chunks)
@@ -84,8 +84,8 @@ def test_a_teacher_model_that_keeps_nothing_stops_its_own_stage(tmp_path, tiny_b
 
 def test_a_teacher_answer_copied_from_the_test_set_is_named(tmp_path):
     """A planted copy of a test reference among the shipped teacher pairs: the stage warns, naming it."""
-    from selfevo.chunking import prepare_chunks
-    from selfevo.corpus import read_documents
+    from selfevo.data.chunking import prepare_chunks
+    from selfevo.data.corpus import read_documents
 
     chunks, _ = prepare_chunks(read_documents(REPO / "data" / "corpus", "text")[0], 1500, 20)
     pairs = (REPO / "data" / "teacher" / "qa.jsonl").read_text().splitlines()

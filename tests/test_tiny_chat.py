@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
-from selfevo.cleaning import clean_answer, clean_question
-from selfevo.prompts import Prompts, answer_messages, load_prompts, qa_messages, question_messages
+from selfevo.generate.cleaning import clean_answer, clean_question
+from selfevo.generate.prompts import Prompts, answer_messages, load_prompts, qa_messages, question_messages
 from tiny import (EVOLVED_TASK, MINIMAL_PROMPTS, MINIMAL_VARIANTS, TINY_CHAT, TINY_CHAT_ZH, ZH_ANSWER, ZH_QUESTION, alarm_card,
                   greedy_with_margins, judge_cases, paper_slice, pipeline_cards, severity_answer, severity_question)
 

@@ -12,7 +12,7 @@ import yaml
 from selfevo.chat import answer, chat, one_line
 from selfevo.config import load_params, load_section
 from selfevo.export import export
-from selfevo.modeling import load_model, load_tokenizer
+from selfevo.models.modeling import load_model, load_tokenizer
 
 from conftest import REPO
 from test_modeling import train_round

