@@ -93,7 +93,7 @@ docker-repro:
 # Per-item generation records (incremental generation) and unfinished training runs' checkpoints;
 # safe to delete at any time
 clean-cache:
-	rm -rf .cache/generate .cache/train
+	rm -rf .cache/generate .cache/train .cache/merged
 
 clean:
 	rm -rf $(VENV)

@@ -46,6 +46,8 @@ def main() -> None:
     parser.add_argument("--general-predictions", required=True)
     parser.add_argument("--chunks", help="the corpus's chunks: with --prompts and evaluate.open_book, each test "
                         "question is also answered with the passage of its chunk that states its facts in view")
+    parser.add_argument("--merged-models", help="folder of merged round models vLLM serves, shared with the "
+                        "generate stages (generate.backend: vllm)")
     parser.add_argument("--prompts", help="the prompts folder whose answer prompt the open-book pass uses")
     args = stage_args(parser)
 
@@ -68,7 +70,7 @@ def main() -> None:
         if backend == "vllm":  # the engine takes the GPU's free memory when it starts: the torch model goes first
             del model
             release_memory()
-            model = VllmModel.for_model_dir(args.model, model_params, seed=0)
+            model = VllmModel.for_model_dir(args.model, model_params, seed=0, merged_models=args.merged_models)
         try:
             opened = open_book(model, tokenizer, tests, texts, load_prompts(args.prompts), params) if texts else None
             metrics, predictions = closed_book(model, tokenizer, tests, params, nlls, opened=opened)

@@ -56,6 +56,8 @@ def main() -> None:
     parser.add_argument("--history", help="the pairs of earlier rounds: a question that repeats one on its chunk "
                         "is dropped")
     parser.add_argument("--cache", help="folder of per-item generation records (incremental generation)")
+    parser.add_argument("--merged-models", help="folder of merged round models vLLM serves, kept for the next "
+                        "stage that serves the same model (generate.backend: vllm)")
     args = stage_args(parser)
 
     raw = load_params()
@@ -82,7 +84,7 @@ def main() -> None:
     by_base = bool(anchor and params.anchor_writer == "base" and adapters)  # θ_0 writes the anchored questions
     tokenizer = load_tokenizer(args.model, model_params)
     with autocast(model_params):
-        with loaded(args.model, model_params, params) as model:
+        with loaded(args.model, model_params, params, args.merged_models) as model:
             cache = item_cache(args.cache, args.model, model, prompts, params, model_params, args.round, prompt_set,
                                None if by_base else anchor)
             pairs, stats = generate_pairs(model, tokenizer, chunks, prompts, params, args.round, cache, variants,
@@ -91,7 +93,7 @@ def main() -> None:
                 anchored, stats["anchored"] = generate_anchored(model, tokenizer, chunks, anchor, params, args.round,
                                                                 cache)
         if by_base:
-            with loaded(base_dir, model_params, params) as model:
+            with loaded(base_dir, model_params, params, args.merged_models) as model:
                 cache = item_cache(args.cache, base_dir, model, prompts, params, model_params, args.round, prompt_set,
                                    anchor)
                 anchored, stats["anchored"] = generate_anchored(model, load_tokenizer(base_dir, model_params), chunks,
@@ -123,9 +125,10 @@ def main() -> None:
 
 
 @contextmanager
-def loaded(model_dir: str | Path, model_params, params):
+def loaded(model_dir: str | Path, model_params, params, merged_models: str | None = None):
     """The model of a folder on the generation backend, closed (vLLM's engine) when done."""
-    model = (VllmModel.for_model_dir(model_dir, model_params, seed=params.seed) if params.backend == "vllm"
+    model = (VllmModel.for_model_dir(model_dir, model_params, seed=params.seed, merged_models=merged_models)
+             if params.backend == "vllm"
              else load_model(model_dir, model_params))
     try:
         yield model

@@ -104,6 +104,37 @@ def test_one_adapter_is_a_lora_request_and_stacked_adapters_are_merged(tiny_base
     assert not Path(merged).exists()
 
 
+def test_a_merged_model_is_written_once_and_kept_for_the_next_stage(tiny_base, model_params, fake_vllm, tmp_path,
+                                                                    monkeypatch):
+    """With a folder for merged models, θ_2 (two adapters) is folded once, under its fingerprint and dtype,
+    and the next stage serving it reuses the copy (close leaves it); a half-written copy of a killed stage
+    is removed; only the most recently used copies stay."""
+    from selfevo.generate import vllm_backend
+    from selfevo.models.lineage import fingerprint
+
+    models = tmp_path / "models"
+    shutil.copytree(tiny_base, models / "base")
+    train_round(models / "base", models / "round_0", model_params, 0, seed=0)
+    train_round(models / "round_0", models / "round_1", model_params, 1, seed=1)
+    train_round(models / "round_1", models / "round_2", model_params, 2, seed=2)
+    cache = tmp_path / "merged"
+    (cache / ".writing-killed").mkdir(parents=True)
+    writes = []
+    write = vllm_backend._write_merged
+    monkeypatch.setattr(vllm_backend, "_write_merged", lambda *a: writes.append(a[0]) or write(*a))
+    for _ in range(2):  # generate@2, then evaluate@1: both serve θ_2
+        model = VllmModel.for_model_dir(models / "round_1", model_params, seed=0, merged_models=cache)
+        model.close()
+    copy = cache / f"{fingerprint(models / 'round_1')[:32]}-float32"
+    assert writes == [models / "round_1"] and fake_vllm.LLM.made[-1].path == str(copy)
+    assert (copy / "config.json").is_file() and sorted(p.name for p in cache.iterdir()) == [copy.name]
+    tokenizer = load_tokenizer(models / "round_1", model_params)
+    assert generate(VllmModel(str(copy), None, model_params, seed=0), tokenizer, CONVERSATIONS, [1, 2, 3], **GREEDY) == \
+        generate(load_model(models / "round_1", model_params), tokenizer, CONVERSATIONS, [1, 2, 3], **GREEDY)
+    newer = vllm_backend.merged_copy(models / "round_2", model_params, cache, keep=1)
+    assert [p.name for p in cache.iterdir()] == [newer.name]
+
+
 def test_records_match_and_a_warm_cache_never_serves_the_other_backend(tiny_base, model_params, fake_vllm, tmp_path):
     """The same records from either backend; the item cache's key names the engine, so switching the
     backend over a warm cache regenerates every item, and the same backend again reuses them all."""

