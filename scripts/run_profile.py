@@ -41,6 +41,7 @@ def check_profile(profile: Path) -> dict:
     """The profile's params, every section checked as a stage would check it, and every model it names
     found (a local folder, the Hugging Face cache, or the hub when online) before anything is made."""
     from selfevo.models.embedded import EMBEDDED
+    from selfevo.models.hardware import check_fits_gpus, pick_device, pick_dtype
     from selfevo.models.modeling import check_source
 
     raw = load_params(profile)
@@ -52,14 +53,16 @@ def check_profile(profile: Path) -> dict:
         raise PipelineError(f"{profile}: evaluate.bleu_tokenize is {bleu} with prompts.language {language}: Chinese "
                             f"text needs a Chinese tokenizer (zh), English 13a")
     model, baselines = load_section("model", raw), load_section("baselines", raw)
-    named = [("model.base", model.base, model.revision)] + \
-        ([("baselines.teacher", baselines.teacher, None)] if baselines.teacher != "qa_file" else []) + \
-        [("baselines.references", name, None) for name in baselines.references]
-    for key, name, revision in named:
+    named = [("model.base", model.base, model.revision, None)] + \
+        ([("baselines.teacher", baselines.teacher, None, baselines.quantization)]
+         if baselines.teacher != "qa_file" else []) + \
+        [("baselines.references", name, None, baselines.quantization) for name in baselines.references]
+    for key, name, revision, quantization in named:
         if name != EMBEDDED:
             local = ROOT / name  # a relative folder is the same in the profile's checkout
-            check_source(str(local) if local.is_dir() else name, key, revision,
-                         trust_remote_code=model.trust_remote_code)
+            config = check_source(str(local) if local.is_dir() else name, key, revision,
+                                  trust_remote_code=model.trust_remote_code)
+            check_fits_gpus(config, key, pick_dtype(model, pick_device()), quantization)
     return raw
 
 

@@ -18,7 +18,7 @@ from selfevo.evaluate.evaluation import closed_book, reference_nlls
 from selfevo.evaluate.metrics import split_headline
 from selfevo.generate.vllm_backend import VllmModel, require as require_vllm
 from selfevo.jsonio import write_json, write_jsonl
-from selfevo.models.hardware import autocast
+from selfevo.models.hardware import autocast, check_fits_gpus, pick_device, pick_dtype
 from selfevo.models.modeling import check_source, load_pretrained, load_pretrained_tokenizer, release_memory
 from selfevo.stageargs import stage_args
 
@@ -40,7 +40,9 @@ def main() -> None:
     require_vllm(backend)
     tests = read_tests(args.test)
     for name in names:  # fail before any model is loaded
-        check_source(name, "baselines.references", trust_remote_code=model_params.trust_remote_code)
+        config = check_source(name, "baselines.references", trust_remote_code=model_params.trust_remote_code)
+        check_fits_gpus(config, "baselines.references", pick_dtype(model_params, pick_device()),
+                        baselines.quantization)
     metrics, stats, predictions = {}, {}, []
     for name in names:
         model = load_pretrained(name, params=model_params, spread=True, quantization=baselines.quantization)

@@ -25,7 +25,7 @@ from selfevo.generate.pairs import generate_pairs
 from selfevo.generate.prompts import load_prompts
 from selfevo.generate.vllm_backend import VllmModel
 from selfevo.jsonio import read_jsonl, write_json, write_jsonl
-from selfevo.models.hardware import autocast
+from selfevo.models.hardware import autocast, check_fits_gpus, pick_device, pick_dtype
 from selfevo.models.modeling import check_source, load_pretrained, load_pretrained_tokenizer
 from selfevo.stageargs import stage_args
 
@@ -58,7 +58,8 @@ def main() -> None:
         if not chunks:
             raise PipelineError(f"{args.chunks}: no chunks for the teacher")
         prompts = load_prompts(args.prompts)
-        check_source(teacher, "baselines.teacher", trust_remote_code=model_params.trust_remote_code)
+        config = check_source(teacher, "baselines.teacher", trust_remote_code=model_params.trust_remote_code)
+        check_fits_gpus(config, "baselines.teacher", pick_dtype(model_params, pick_device()), baselines.quantization)
         params = load_section("generate", raw)
         tokenizer = load_pretrained_tokenizer(teacher, params=model_params)
         model = (VllmModel(teacher, None, model_params, seed=params.seed, quantization=baselines.quantization)

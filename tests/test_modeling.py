@@ -489,3 +489,23 @@ def test_a_folder_with_pickled_weights_only_or_no_model_is_named(tiny_base, mode
         load_model(tmp_path / "notes", model_params)
     with pytest.raises(PipelineError, match=r"notes: not a model folder"):
         load_tokenizer(tmp_path / "notes", model_params)
+
+
+def test_a_model_that_outgrows_the_gpus_is_stopped_before_it_loads(tmp_path, monkeypatch):
+    """Weights of 3 GB stored in bf16 on one (pretended) 2 GB GPU: stopped, naming the key and the way
+    out; 4-bit they take 0.75 GB and pass; on a CPU nothing is checked."""
+    folder = tmp_path / "teacher"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"torch_dtype": "bfloat16"}))
+    with open(folder / "model.safetensors", "wb") as f:
+        f.truncate(3 * 10**9)  # sparse: takes no disk
+    check = hardware.check_fits_gpus
+    check(folder / "config.json", "baselines.teacher", torch.bfloat16)  # no GPU here: nothing to check
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: type("P", (), {"total_memory": 2 * 10**9}))
+    with pytest.raises(PipelineError, match=r"baselines.teacher: .*~3 GB in bfloat16, more than the 2 GB .*4bit"):
+        check(folder / "config.json", "baselines.teacher", torch.bfloat16)
+    with pytest.raises(PipelineError, match=r"~6 GB in float32"):
+        check(folder / "config.json", "baselines.teacher", torch.float32)
+    check(folder / "config.json", "baselines.teacher", torch.bfloat16, "4bit")

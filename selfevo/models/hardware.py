@@ -12,6 +12,7 @@ import torch
 
 from selfevo.config_data import ModelParams
 from selfevo.distributed import local_rank, local_world_size
+from selfevo.errors import PipelineError
 
 
 def pick_device() -> torch.device:
@@ -30,6 +31,34 @@ def pick_dtype(params: ModelParams, device: torch.device) -> torch.dtype:
             return torch.float32
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return getattr(torch, params.dtype)
+
+
+_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
+
+
+def check_fits_gpus(config: Path, key: str, dtype: torch.dtype, quantization: str | None = None) -> None:
+    """Stop before a model loads on GPUs its weights alone would outgrow (with a tenth left for the
+    activations and the KV cache): accelerate would put the rest in CPU memory and a 72B teacher would
+    run for weeks. The size is its safetensors files' beside `config` (check_source's), rescaled from
+    their stored dtype to `dtype`, or to 4 or 8 bits under `quantization`. No GPU, or no safetensors
+    file to size (a hub id not yet cached), checks nothing."""
+    import json
+
+    files = list(config.parent.glob("*.safetensors"))
+    if not torch.cuda.is_available() or not files:
+        return
+    stored = json.loads(config.read_text(encoding="utf-8"))
+    stored = _BYTES.get(str(stored.get("torch_dtype") or stored.get("dtype") or "float32"), 4)
+    per_param = {"4bit": 0.5, "8bit": 1.0}.get(quantization or "", _BYTES.get(str(dtype).removeprefix("torch."), 4))
+    need = sum(f.stat().st_size for f in files) / stored * per_param
+    gpus = torch.cuda.device_count()
+    have = sum(torch.cuda.get_device_properties(i).total_memory for i in range(gpus))
+    if need > 0.9 * have:
+        held = f"{quantization} quantized" if quantization else str(dtype).removeprefix("torch.")
+        raise PipelineError(f"params.yaml: {key}: {config.parent}'s weights take ~{need / 1e9:.0f} GB in {held}, "
+                            f"more than the {have / 1e9:.0f} GB of the {gpus} GPU(s) visible leave room for; use "
+                            f"baselines.quantization: 4bit (a teacher or reference), a smaller model, more GPUs, or "
+                            f"for the teacher a ready QA file (the table in docs/scale.md)")
 
 
 def autocast(params: ModelParams, device: torch.device | None = None):
