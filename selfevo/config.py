@@ -110,7 +110,7 @@ def load_params(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
 
 def load_section(name: str, params: dict[str, Any] | None = None) -> Any:
     """The typed, checked section `name` of params.yaml (under $SELFEVO_PARAMS_TRACE, one that records
-    the keys the stage reads: `trace_reads`)."""
+    the keys the stage reads: `TRACE_ENV`)."""
     params = load_params() if params is None else params
     check_param(name in params, name, "missing section")
     section = _build(SECTIONS[name], params[name], name)
