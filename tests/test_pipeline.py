@@ -452,8 +452,9 @@ def test_a_key_only_evolution_reads_reruns_only_evolve_and_nothing_after_it(pipe
     shutil.copytree(repo, copy)
     before = {p.name: p.read_bytes() for p in (copy / "data/prompts").glob("*.json")}
     set_params(copy, **{"generate.evolve_keep": 7})
-    assert set(re.findall(r"^(\S+):$", dvc(copy, "status").stdout, re.M)) == {f"evolve@{r}" for r in range(3)}
-    assert repro(copy) == {f"evolve@{r}" for r in range(3)}
+    evolve = {f"evolve@{r}" for r in range(len(yaml.safe_load((copy / "params.yaml").read_text())["rounds"]))}
+    assert set(re.findall(r"^(\S+):$", dvc(copy, "status").stdout, re.M)) == evolve
+    assert repro(copy) == evolve
     assert {p.name: p.read_bytes() for p in (copy / "data/prompts").glob("*.json")} == before
 
 
