@@ -15,7 +15,7 @@ with its one adapter as a `LoRARequest`; or, for adapters stacked over several r
 LoRARequest cannot express, the chain folded (in fp32, per weight) into a folder in the dtype vLLM
 serves. With a folder for merged models (`--merged-models` of the generate and evaluate stages) that
 copy is written once per model and dtype and reused by every later stage that serves the same model
-(generate@r, evolve@r and evaluate@r-1 all serve θ_r), the two most recently used kept; without one, a
+(generate@r and evaluate@r-1 both serve θ_r), the two most recently used kept; without one, a
 temporary copy removed when the engine closes.
 """
 

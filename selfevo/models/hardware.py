@@ -3,6 +3,7 @@ what processor produced a result (bf16 products differ between processors and th
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -42,8 +43,6 @@ def check_fits_gpus(config: Path, key: str, dtype: torch.dtype, quantization: st
     run for weeks. The size is its safetensors files' beside `config` (check_source's), rescaled from
     their stored dtype to `dtype`, or to 4 or 8 bits under `quantization`. No GPU, or no safetensors
     file to size (a hub id not yet cached), checks nothing."""
-    import json
-
     files = list(config.parent.glob("*.safetensors"))
     if not torch.cuda.is_available() or not files:
         return
